@@ -1,0 +1,1 @@
+"""Shipped configuration: default settings, the statement catalogue and confounders (TOML files)."""

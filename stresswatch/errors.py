@@ -1,0 +1,65 @@
+"""The one tree of typed errors; each knows the exit code the CLI turns it into."""
+
+from __future__ import annotations
+
+
+class StresswatchError(Exception):
+    """Base of every error stresswatch raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(StresswatchError):
+    """A setting is unknown, of the wrong type or out of range (exit code 2)."""
+
+    exit_code = 2
+
+
+class UsageError(StresswatchError):
+    """A command was called with arguments that cannot work together (exit code 2)."""
+
+    exit_code = 2
+
+
+class FetchError(StresswatchError):
+    """A remote source could not deliver a usable response."""
+
+    def __init__(self, source: str, url: str, message: str):
+        self.source = source
+        self.url = url
+        self.message = message
+        super().__init__(f"{source}: {message} ({url})")
+
+
+class SourceUnavailable(FetchError):
+    """Transient: timeouts, connection errors, 429/5xx after retries. Worth retrying later."""
+
+
+class SourceRejected(FetchError):
+    """Permanent for this request: 4xx other than 429, or a refusal the source states."""
+
+
+class ParseError(StresswatchError):
+    """A response body is not what the source's format promises (HTML page, fault, truncation, hostile XML)."""
+
+    def __init__(self, source: str, url: str, message: str):
+        self.source = source
+        self.url = url
+        self.message = message
+        super().__init__(f"{source}: cannot parse response from {url}: {message}")
+
+
+class StoreError(StresswatchError):
+    """The SQLite store is unusable (bad schema, integrity problem, locked beyond the timeout)."""
+
+
+class LockError(StresswatchError):
+    """Another stresswatch writer (daemon or CLI) holds the single-instance lock."""
+
+
+class ModelError(StresswatchError):
+    """A regime model could not be fitted or evaluated and no accepted fallback exists."""
+
+
+class DeliveryError(StresswatchError):
+    """Mail could not be delivered (after the outbox recorded it)."""

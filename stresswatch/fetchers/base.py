@@ -1,0 +1,211 @@
+"""The fetcher contract: pure request builders and pure parsers; the network lives elsewhere.
+
+A source module (cbr.py, bis.py, ...) defines one `Fetcher` subclass and registers it with
+`@register`. The pipeline asks it for the partitions of a date range, for the requests of one
+partition, sends them through `fetchers.http`, archives each raw body, and hands the bytes back to
+`parse`. `parse` never does I/O and raises `ParseError` naming the source and URL; an empty answer
+is an empty `ParseResult`, not an error. Paged APIs return the next request from `parse`
+(`ParseResult.follow_up`), so paging stays pure too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+from stresswatch.errors import ParseError
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """Metadata of one stored series. `publication_lag_days`: days after the observation date
+    at which a value is treated as published when it is fetched after the fact (vintages)."""
+
+    id: str
+    source: str
+    name: str
+    unit: str
+    frequency: str  # "D" business/daily, "W", "M", "Q", "A"
+    publication_lag_days: int = 0
+
+
+@dataclass(frozen=True)
+class Observation:
+    series_id: str
+    date: dt.date
+    value: float
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request, fully described, so it can be printed (`--dry-run`) and archived."""
+
+    method: str
+    url: str
+    params: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    #: free-form label for logs and the payload archive, e.g. "USD 2013" or "keyrate 2013"
+    label: str = ""
+    #: data a paged parser needs to build the follow-up request (cursor, offset, window)
+    context: tuple[tuple[str, Any], ...] = ()
+
+    def display(self) -> str:
+        """The request as one line (query string included), for --dry-run and logs."""
+        from urllib.parse import urlencode
+
+        query = urlencode(self.params)
+        line = f"{self.method} {self.url}{'?' + query if query else ''}"
+        return line
+
+    def context_get(self, key: str, default: Any = None) -> Any:
+        return dict(self.context).get(key, default)
+
+
+@dataclass
+class Candidate:
+    """A news item that may become a catalogue statement (GDELT); stored apart from observations."""
+
+    url: str
+    title: str
+    seen_at: dt.datetime  # UTC
+    domain: str = ""
+    language: str = ""
+    source_country: str = ""
+    query_id: str = ""
+
+
+@dataclass
+class ParseResult:
+    observations: list[Observation] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+    #: the next page of a paged API, or None
+    follow_up: Request | None = None
+    #: things worth telling the user that are not errors (an area with no rows, a gap)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A window of one source's history fetched and committed as one unit (ledger row)."""
+
+    source: str
+    start: dt.date
+    end: dt.date  # inclusive
+
+    @property
+    def key(self) -> str:
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+class Fetcher(ABC):
+    """One remote source. Subclasses set `id`, `parser_version` and `default_base_url`."""
+
+    id: ClassVar[str]
+    parser_version: ClassVar[str] = "1"
+    default_base_url: ClassVar[str]
+    #: partition window: "year", "quarter", "month"; history is fetched window by window
+    window: ClassVar[str] = "year"
+    #: days re-requested before the last covered date on an incremental fetch (late revisions)
+    overlap_days: ClassVar[int] = 7
+    #: earliest date the source has data for; backfills are clipped to it
+    earliest: ClassVar[dt.date] = dt.date(1990, 1, 1)
+
+    def __init__(self, settings: Mapping[str, Any]):
+        """`settings` is this source's `[sources.<id>]` table after validation."""
+        self.settings = settings
+        self.base_url = str(settings.get("base_url") or self.default_base_url).rstrip("/")
+
+    # -- what it provides -------------------------------------------------------------------
+    @abstractmethod
+    def series(self) -> list[SeriesInfo]:
+        """Every series this source writes, given its settings."""
+
+    # -- what to ask for --------------------------------------------------------------------
+    def partitions(self, start: dt.date, end: dt.date) -> list[Partition]:
+        """The windows covering [start, end], clipped to it, oldest first."""
+        return split_windows(self.id, max(start, self.earliest), end, self.window)
+
+    @abstractmethod
+    def build_requests(self, start: dt.date, end: dt.date) -> list[Request]:
+        """Requests covering observations dated start..end inclusive. Pure."""
+
+    # -- what came back ---------------------------------------------------------------------
+    @abstractmethod
+    def parse(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
+        """Bytes of one response to observations. Pure; raises ParseError."""
+
+    def parse_error(self, request: Request, message: str) -> ParseError:
+        return ParseError(self.id, request.display(), message)
+
+
+def split_windows(source: str, start: dt.date, end: dt.date, window: str) -> list[Partition]:
+    """Calendar windows (year / quarter / month) covering [start, end], clipped to the range."""
+    if start > end:
+        return []
+    out: list[Partition] = []
+    cursor = start
+    while cursor <= end:
+        if window == "year":
+            window_end = dt.date(cursor.year, 12, 31)
+        elif window == "quarter":
+            q_end_month = ((cursor.month - 1) // 3 + 1) * 3
+            window_end = _month_end(cursor.year, q_end_month)
+        elif window == "month":
+            window_end = _month_end(cursor.year, cursor.month)
+        else:
+            raise ValueError(f"unknown partition window {window!r}: use year, quarter or month")
+        out.append(Partition(source, cursor, min(window_end, end)))
+        cursor = window_end + dt.timedelta(days=1)
+    return out
+
+
+def window_bounds(day: dt.date, window: str) -> tuple[dt.date, dt.date]:
+    """The full calendar window containing `day`."""
+    if window == "year":
+        return dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)
+    if window == "quarter":
+        first_month = ((day.month - 1) // 3) * 3 + 1
+        return dt.date(day.year, first_month, 1), _month_end(day.year, first_month + 2)
+    if window == "month":
+        return dt.date(day.year, day.month, 1), _month_end(day.year, day.month)
+    raise ValueError(f"unknown partition window {window!r}")
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    if month == 12:
+        return dt.date(year, 12, 31)
+    return dt.date(year, month + 1, 1) - dt.timedelta(days=1)
+
+
+def sniff_html(body: bytes) -> bool:
+    """True when a body that should be XML/JSON/CSV is an HTML page (anti-bot challenge, error page)."""
+    head = body[:512].lstrip().lower()
+    return head.startswith(b"<!doctype html") or head.startswith(b"<html") or b"<html" in head[:200]
+
+
+# -- registry ---------------------------------------------------------------------------------
+REGISTRY: dict[str, type[Fetcher]] = {}
+
+
+def register(cls: type[Fetcher]) -> type[Fetcher]:
+    """Class decorator: make a Fetcher available by its id. Refuses duplicates."""
+    if cls.id in REGISTRY and REGISTRY[cls.id] is not cls:
+        raise ValueError(f"fetcher id {cls.id!r} already registered by {REGISTRY[cls.id].__module__}")
+    REGISTRY[cls.id] = cls
+    return cls
+
+
+def load_all() -> dict[str, type[Fetcher]]:
+    """Import every source module so each registers itself; return the registry."""
+    import importlib
+    import pkgutil
+
+    import stresswatch.fetchers as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name not in {"base", "http"}:
+            importlib.import_module(f"stresswatch.fetchers.{info.name}")
+    return REGISTRY

@@ -1,0 +1,1 @@
+"""SQL migrations, applied in name order by Store.open."""
