@@ -1,0 +1,185 @@
+"""Data commands: fetch, backfill, series, status, reparse, config."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from typing import Iterator
+
+from stresswatch import output, pipeline, status
+from stresswatch.cli import add_format, command, iso_date
+from stresswatch.errors import UsageError
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """SIGTERM / Ctrl-C set the event: the partition in flight finishes, then the command stops."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):  # noqa: ARG001
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        print("stresswatch: stopping after the partition in flight (Ctrl-C again to abort)", file=sys.stderr)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _print_report(app, report: pipeline.FetchReport, fmt: str) -> int:
+    planned = [o for o in report.outcomes if o.status == "planned"]
+    if planned:
+        rows = [{"source": o.source, "partition": o.partition, "request": r} for o in planned for r in o.planned]
+        output.emit(rows, ["source", "partition", "request"], fmt, app.out)
+        return 0
+    summary = report.summary()
+    output.emit(summary, ["source", "success", "skipped", "failed", "abandoned", "rows", "requests", "error"],
+                fmt, app.out)
+    for o in report.outcomes:
+        for w in o.warnings:
+            print(f"stresswatch: warning: {o.source} {o.partition}: {w}", file=sys.stderr)
+    if report.interrupted:
+        print("stresswatch: interrupted; rerun the same command to resume", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_fetch(args, app) -> int:
+    day = args.date or app.today()
+    store = app.store()
+    if args.dry_run:
+        return _print_report(app, pipeline.fetch(store, app.settings, day, args.source, dry_run=True), args.format)
+    with app.lock(), stop_on_signals() as stop:
+        report = pipeline.fetch(store, app.settings, day, args.source, stop=stop, progress=None)
+    return _print_report(app, report, args.format)
+
+
+def cmd_backfill(args, app) -> int:
+    store = app.store()
+    if args.dry_run:
+        report = pipeline.backfill(store, app.settings, args.start, args.end, args.source, args.reprocess,
+                                   dry_run=True)
+        return _print_report(app, report, args.format)
+    with app.lock(), stop_on_signals() as stop:
+        report = pipeline.backfill(store, app.settings, args.start, args.end, args.source, args.reprocess,
+                                   stop=stop, progress=None)
+    return _print_report(app, report, args.format)
+
+
+def cmd_series_list(args, app) -> int:
+    rows = status.series_status(app.store(), app.settings, app.today())
+    output.emit(rows, ["series", "source", "unit", "frequency", "first", "last", "count"], args.format, app.out)
+    return 0
+
+
+def cmd_series_show(args, app) -> int:
+    store = app.store()
+    if store.series_info(args.id) is None:
+        raise UsageError(f"no series {args.id!r}; see `stresswatch series list`")
+    values = store.read_series(args.id, start=args.start, end=args.end, asof=args.asof)
+    rows = [{"date": d.date().isoformat(), "value": float(v)} for d, v in values.items()]
+    output.emit(rows, ["date", "value"], args.format, app.out)
+    return 0
+
+
+def cmd_status(args, app) -> int:
+    store = app.store()
+    today = args.date or app.today()
+    data = {
+        "store": str(app.settings.store_path),
+        "asof": today.isoformat(),
+        "sources": status.source_status(store, app.settings, today),
+        "series": status.series_status(store, app.settings, today),
+    }
+    data.update(status.extras(store, app.settings))
+    if args.format == "json":
+        app.out.write(output.to_json(output.clean(data)) + "\n")
+        return 0
+    app.out.write(f"store: {data['store']}\n\nsources\n")
+    output.emit(data["sources"], ["source", "enabled", "last_success", "stale", "last_error"], "table", app.out)
+    app.out.write("\nseries\n")
+    output.emit(data["series"], ["series", "first", "last", "count", "last_fetched", "stale"], "table", app.out)
+    for key, value in data.items():
+        if key not in ("store", "asof", "sources", "series"):
+            app.out.write(f"\n{key}\n{output.to_json(output.clean(value))}\n")
+    return 0
+
+
+def cmd_reparse(args, app) -> int:
+    with app.lock():
+        reports = pipeline.reparse(app.store(), app.settings, args.source)
+    rows = [{"source": r.source, "payloads": r.payloads, "parsed": r.parsed, "unparseable": r.unparseable,
+             "rows": r.rows} for r in reports]
+    output.emit(rows, ["source", "payloads", "parsed", "unparseable", "rows"], args.format, app.out)
+    return 0
+
+
+def cmd_config_show(args, app) -> int:
+    if args.defaults:
+        from stresswatch.settings import render_defaults_toml
+
+        app.out.write(render_defaults_toml())
+        return 0
+    app.out.write(f"# loaded from: {app.settings.origin}\n")
+    app.out.write(output.to_json(output.clean(app.settings.redacted())) + "\n")
+    return 0
+
+
+def register(sub) -> None:
+    p = command(sub, "fetch", "Incremental pull up to a date: each source asks only for what the ledger lacks.",
+                "stresswatch fetch --date 2024-05-31 --source cbr", cmd_fetch)
+    p.add_argument("--date", type=iso_date, help="fetch up to this date (default today)")
+    p.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="print the requests it would make")
+    add_format(p)
+
+    p = command(sub, "backfill", "Fetch history over a date range, partition by partition; resumable.",
+                "stresswatch backfill --start 2013-01-01 --end 2024-05-31 --source cbr", cmd_backfill)
+    p.add_argument("--start", type=iso_date, required=True, help="first date (YYYY-MM-DD)")
+    p.add_argument("--end", type=iso_date, required=True, help="last date, inclusive")
+    p.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
+    p.add_argument("--reprocess", choices=pipeline.REPROCESS, default="missing",
+                   help="missing: partitions not yet complete (default); failed: only those whose last "
+                        "attempt failed; all: everything")
+    p.add_argument("--dry-run", action="store_true", help="print the partitions and requests it would run")
+    add_format(p)
+
+    p = command(sub, "series", "List stored series or show one.", "stresswatch series show cbr.fx.USD --asof 2023-08-15",
+                None)
+    ssub = p.add_subparsers(dest="series_command", metavar="SUBCOMMAND", required=True)
+    q = command(ssub, "list", "Every stored series with its range.", "stresswatch series list --format json",
+                cmd_series_list)
+    add_format(q)
+    q = command(ssub, "show", "Values of one series (CSV columns date,value).",
+                "stresswatch series show cbr.keyrate --start 2023-08-01 --end 2023-08-31 --format csv",
+                cmd_series_show)
+    q.add_argument("id", help="series id, e.g. cbr.fx.USD")
+    q.add_argument("--start", type=iso_date)
+    q.add_argument("--end", type=iso_date)
+    q.add_argument("--asof", type=iso_date, help="as known on this date (vintages)")
+    add_format(q)
+
+    p = command(sub, "status", "Freshness of every source and series.", "stresswatch status --format json",
+                cmd_status)
+    p.add_argument("--date", type=iso_date, help="judge staleness as of this date (default today)")
+    add_format(p, ("table", "json"))
+
+    p = command(sub, "reparse", "Rebuild observations from the archived responses, offline.",
+                "stresswatch reparse --source cbr", cmd_reparse)
+    p.add_argument("--source", metavar="ID", help="only this source")
+    add_format(p)
+
+    p = command(sub, "config", "Show settings.", "stresswatch config show", None)
+    csub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
+    q = command(csub, "show", "The settings in force (or the defaults as TOML).", "stresswatch config show --defaults",
+                cmd_config_show)
+    q.add_argument("--defaults", action="store_true", help="print every setting's default as TOML")
+

@@ -1,0 +1,379 @@
+"""The one path for getting data in: fetch (incremental, up to a date), backfill (partitioned,
+resumable, idempotent) and reparse (rebuild observations from the payload archive, offline).
+
+Unit of work = one source's calendar window (a partition). For each partition: the ledger row is
+marked running, every response body is archived before it is parsed, and the partition's
+observations commit in one transaction together with its ledger row — a crash leaves either
+nothing or a complete partition. A failing partition or source is recorded and the others go on.
+The date is always a parameter; nothing here reads "today".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from stresswatch.errors import ConfigError, FetchError, ParseError, SourceUnavailable, StoreError
+from stresswatch.fetchers.base import REGISTRY, Fetcher, ParseResult, Request, load_all, window_bounds
+from stresswatch.fetchers.http import HttpClient
+from stresswatch.settings import Settings
+from stresswatch.store import Store, redact
+
+log = logging.getLogger(__name__)
+
+REPROCESS = ("missing", "failed", "all")
+#: consecutive unavailable partitions after which a source's remaining partitions are skipped
+GIVE_UP_AFTER = 3
+
+
+@dataclass
+class PartitionOutcome:
+    source: str
+    partition: str
+    status: str  # success | failed | skipped (already done) | abandoned (source down) | planned (dry run)
+    rows: int = 0
+    requests: int = 0
+    error: str = ""
+    warnings: list[str] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)  # dry-run: the requests it would make
+    unavailable: bool = False  # failed because the source could not be reached
+
+
+@dataclass
+class FetchReport:
+    outcomes: list[PartitionOutcome] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[PartitionOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.interrupted and not any(o.status == "abandoned" for o in self.outcomes)
+
+    def summary(self) -> list[dict]:
+        """One row per source: partitions by status, rows written, requests made, last error."""
+        rows: dict[str, dict] = {}
+        for o in self.outcomes:
+            r = rows.setdefault(o.source, {"source": o.source, "success": 0, "failed": 0, "skipped": 0, "abandoned": 0,
+                                           "planned": 0, "rows": 0, "requests": 0, "error": ""})
+            r[o.status] = r.get(o.status, 0) + 1
+            r["rows"] += o.rows
+            r["requests"] += o.requests
+            if o.error:
+                r["error"] = o.error
+        return list(rows.values())
+
+
+def job_name(source_id: str) -> str:
+    return f"fetch:{source_id}"
+
+
+def make_fetcher(settings: Settings, source_id: str) -> Fetcher:
+    load_all()
+    if source_id not in REGISTRY:
+        raise ConfigError(f"unknown source {source_id!r}; known sources: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[source_id](settings.source(source_id))
+
+
+def select_sources(settings: Settings, sources: Iterable[str] | None) -> list[str]:
+    load_all()
+    if sources:
+        chosen = list(dict.fromkeys(sources))
+        unknown = [s for s in chosen if s not in REGISTRY]
+        if unknown:
+            raise ConfigError(f"unknown source {', '.join(unknown)}; known sources: {', '.join(sorted(REGISTRY))}")
+        return chosen
+    return settings.enabled_sources()
+
+
+def _client(settings: Settings, fetcher: Fetcher, pacing_factor: float = 1.0) -> HttpClient:
+    src = settings.source(fetcher.id)
+    return HttpClient(fetcher.id, timeout=src["timeout"], min_interval=src["min_interval"] * pacing_factor,
+                      http_settings=settings["http"])
+
+
+# ---------------------------------------------------------------------------------------------
+# one partition
+# ---------------------------------------------------------------------------------------------
+def _fetch_one(store: Store, fetcher: Fetcher, client: HttpClient, request: Request, job: str, partition: str,
+               attempts: int, backoff: float, sleep: Callable[[float], None]) -> tuple[ParseResult, int, int]:
+    """Send one request, archive its body, parse it. A body that does not parse (an anti-bot page,
+    a truncated answer) is archived and the request tried again, up to `attempts` times."""
+    last_error: Exception | None = None
+    for attempt in range(max(1, attempts)):
+        if attempt:
+            sleep(backoff * (2 ** (attempt - 1)))
+        try:
+            response = client.send(request)
+        except SourceUnavailable as exc:  # urllib3 already retried this; one more round later
+            last_error = exc
+            continue
+        payload_id = store.save_payload(
+            source=fetcher.id, request=request, status=response.status, content_type=response.content_type,
+            body=response.body, fetched_at=response.fetched_at, parser_version=fetcher.parser_version,
+            job=job, partition=partition)
+        client.raise_for_status(response)
+        try:
+            return fetcher.parse(response.body, request, response.content_type), payload_id, attempt + 1
+        except ParseError as exc:
+            last_error = exc
+            log.warning("%s: %s (attempt %d of %d)", fetcher.id, exc, attempt + 1, attempts)
+    assert last_error is not None
+    raise last_error
+
+
+def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: HttpClient,
+                  window: tuple[dt.date, dt.date], span: tuple[dt.date, dt.date],
+                  sleep: Callable[[float], None] = time.sleep) -> PartitionOutcome:
+    """Fetch `span` (inside the calendar `window`) and commit it with its ledger row."""
+    job = job_name(fetcher.id)
+    key = f"{window[0].isoformat()}..{window[1].isoformat()}"
+    outcome = PartitionOutcome(fetcher.id, key, "failed")
+    store.ledger_start(job, key, window[0], window[1])
+    http = settings["http"]
+    attempts = int(http["retries"]) + 1
+    backoff = float(http["backoff_factor"])
+    batches: list[tuple[int, ParseResult]] = []
+    try:
+        queue = list(fetcher.build_requests(span[0], span[1]))
+        while queue:
+            request = queue.pop(0)
+            result, payload_id, tries = _fetch_one(store, fetcher, client, request, job, key, attempts, backoff, sleep)
+            outcome.requests += tries
+            batches.append((payload_id, result))
+            outcome.warnings.extend(result.warnings)
+            if result.follow_up is not None:
+                queue.insert(0, result.follow_up)
+        with store.transaction() as conn:
+            store.upsert_series(fetcher.series())
+            rows = 0
+            for payload_id, result in batches:
+                rows += store.write_observations(result.observations, fetched_at=_now(), payload_id=payload_id)
+                if result.candidates:
+                    from stresswatch import candidates
+
+                    rows += candidates.save_candidates(conn, result.candidates)
+            previous = store.ledger_get(job, key)
+            covered = _merge_cover(previous, span)
+            store.ledger_finish(job, key, "success", rows=rows, conn=conn, covered=covered,
+                                detail={"warnings": outcome.warnings} if outcome.warnings else None)
+        outcome.status, outcome.rows = "success", rows
+    except (FetchError, ParseError, StoreError) as exc:
+        outcome.error = redact(str(exc))
+        outcome.unavailable = isinstance(exc, SourceUnavailable)
+        store.ledger_finish(job, key, "failed", error=outcome.error)
+        log.error("%s %s failed: %s", fetcher.id, key, outcome.error)
+    return outcome
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def _merge_cover(previous: dict | None, span: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
+    """Union of the stored coverage and `span` when they touch; otherwise just `span`."""
+    if not previous or not previous.get("covered_from") or previous.get("status") != "success":
+        return span
+    old_from = dt.date.fromisoformat(previous["covered_from"])
+    old_to = dt.date.fromisoformat(previous["covered_to"])
+    if span[0] <= old_to + dt.timedelta(days=1) and old_from <= span[1] + dt.timedelta(days=1):
+        return min(old_from, span[0]), max(old_to, span[1])
+    return span
+
+
+def _is_done(row: dict | None, span: tuple[dt.date, dt.date]) -> bool:
+    return bool(row and row["status"] == "success" and row.get("covered_from") and
+                row["covered_from"] <= span[0].isoformat() and row["covered_to"] >= span[1].isoformat())
+
+
+def _wanted(row: dict | None, span: tuple[dt.date, dt.date], reprocess: str) -> bool:
+    if reprocess == "all":
+        return True
+    if reprocess == "failed":
+        return bool(row and row["status"] == "failed")
+    return not _is_done(row, span)
+
+
+# ---------------------------------------------------------------------------------------------
+# backfill and fetch
+# ---------------------------------------------------------------------------------------------
+def plan(fetcher: Fetcher, start: dt.date, end: dt.date) -> list[tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]]:
+    """(window, span) pairs covering [start, end]: each calendar window clipped to the range."""
+    out = []
+    for part in fetcher.partitions(start, end):
+        out.append((window_bounds(part.start, fetcher.window), (part.start, part.end)))
+    return out
+
+
+def _run(store: Store, settings: Settings, work: list[tuple[Fetcher, list]], dry_run: bool,
+         stop: threading.Event | None, progress: bool | None, pacing: float) -> FetchReport:
+    report = FetchReport()
+    total = sum(len(parts) for _, parts in work)
+    bar = None
+    if progress is not False and total and not dry_run:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="partition", disable=None if progress is None else not progress,
+                   file=sys.stderr, dynamic_ncols=True)
+    try:
+        for fetcher, parts in work:
+            if not parts:
+                continue
+            if dry_run:
+                for window, span in parts:
+                    planned = [r.display() for r in fetcher.build_requests(span[0], span[1])]
+                    report.outcomes.append(PartitionOutcome(fetcher.id, f"{window[0]}..{window[1]}", "planned",
+                                                            planned=[redact(p) for p in planned]))
+                continue
+            client = _client(settings, fetcher, pacing)
+            unavailable = 0
+            try:
+                for window, span in parts:
+                    if stop is not None and stop.is_set():
+                        report.interrupted = True
+                        return report
+                    key = f"{window[0]}..{window[1]}"
+                    if unavailable >= GIVE_UP_AFTER:
+                        report.outcomes.append(PartitionOutcome(
+                            fetcher.id, key, "abandoned", error="source unavailable; not attempted"))
+                    else:
+                        if bar is not None:
+                            bar.set_description(f"{fetcher.id} {window[0].year}")
+                        outcome = run_partition(store, settings, fetcher, client, window, span)
+                        report.outcomes.append(outcome)
+                        unavailable = unavailable + 1 if outcome.unavailable else 0
+                    if bar is not None:
+                        bar.update(1)
+            finally:
+                client.close()
+    finally:
+        if bar is not None:
+            bar.close()
+    return report
+
+
+def backfill(store: Store, settings: Settings, start: dt.date, end: dt.date, sources: Iterable[str] | None = None,
+             reprocess: str = "missing", dry_run: bool = False, stop: threading.Event | None = None,
+             progress: bool | None = None) -> FetchReport:
+    """Fetch every partition of [start, end] the ledger does not have (see `reprocess`)."""
+    if reprocess not in REPROCESS:
+        raise ConfigError(f"--reprocess {reprocess!r} is not allowed; use one of {', '.join(REPROCESS)}")
+    if start > end:
+        raise ConfigError(f"start {start} is after end {end}")
+    work = []
+    report = FetchReport()
+    for source_id in select_sources(settings, sources):
+        fetcher = make_fetcher(settings, source_id)
+        job = job_name(source_id)
+        todo = []
+        for window, span in plan(fetcher, start, end):
+            key = f"{window[0]}..{window[1]}"
+            row = store.ledger_get(job, key)
+            if _wanted(row, span, reprocess):
+                todo.append((window, span))
+            else:
+                report.outcomes.append(PartitionOutcome(source_id, key, "skipped"))
+        work.append((fetcher, todo))
+    run = _run(store, settings, work, dry_run, stop, progress, float(settings["backfill"]["min_interval_factor"]))
+    run.outcomes = report.outcomes + run.outcomes
+    return run
+
+
+def fetch(store: Store, settings: Settings, asof: dt.date, sources: Iterable[str] | None = None,
+          dry_run: bool = False, stop: threading.Event | None = None, progress: bool | None = False) -> FetchReport:
+    """The incremental pull up to `asof`: each source asks only for what the ledger lacks
+    (from its last covered date, less a few days for late revisions; from `history_start` when empty)."""
+    work = []
+    for source_id in select_sources(settings, sources):
+        fetcher = make_fetcher(settings, source_id)
+        start = fetch_start(store, settings, fetcher, asof)
+        if start is None:
+            work.append((fetcher, []))
+            continue
+        work.append((fetcher, plan(fetcher, start, asof)))
+    return _run(store, settings, work, dry_run, stop, progress, 1.0)
+
+
+def fetch_start(store: Store, settings: Settings, fetcher: Fetcher, asof: dt.date) -> dt.date | None:
+    """First date `fetch` must ask for, or None when the ledger already covers up to `asof`."""
+    rows = [r for r in store.ledger_rows(job_name(fetcher.id)) if r["job"] == job_name(fetcher.id)]
+    covered = [dt.date.fromisoformat(r["covered_to"]) for r in rows if r["status"] == "success" and r["covered_to"]]
+    if not covered:
+        return min(settings.source(fetcher.id)["history_start"], asof)
+    last = max(covered)
+    if last >= asof:
+        return None
+    return max(last - dt.timedelta(days=fetcher.overlap_days), fetcher.earliest)
+
+
+# ---------------------------------------------------------------------------------------------
+# reparse
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ReparseReport:
+    source: str
+    payloads: int = 0
+    parsed: int = 0
+    unparseable: int = 0
+    rows: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def reparse(store: Store, settings: Settings, source: str | None = None) -> list[ReparseReport]:
+    """Rebuild each source's observations from its archived payloads, in fetch order, offline."""
+    reports = []
+    for source_id in select_sources(settings, [source]) if source else _archived_sources(store):
+        fetcher = make_fetcher(settings, source_id)
+        rep = ReparseReport(source_id)
+        with store.transaction() as conn:
+            store.delete_observations(source_id)
+            store.upsert_series(fetcher.series())
+            for payload in store.iter_payloads(source_id):
+                rep.payloads += 1
+                if payload.status >= 400:
+                    continue
+                try:
+                    result = fetcher.parse(payload.body, payload.request, payload.content_type)
+                except ParseError as exc:
+                    rep.unparseable += 1
+                    rep.errors.append(str(exc))
+                    continue
+                rep.parsed += 1
+                known = {s.id for s in fetcher.series()}
+                unknown = {o.series_id for o in result.observations} - known
+                if unknown:  # a series no longer configured: keep its metadata so the rows can land
+                    store.upsert_series(_placeholder_series(store, fetcher, unknown))
+                rep.rows += store.write_observations(result.observations, fetched_at=payload.fetched_at,
+                                                     payload_id=payload.id)
+                if result.candidates:
+                    from stresswatch import candidates
+
+                    rep.rows += candidates.save_candidates(conn, result.candidates)
+        reports.append(rep)
+    return reports
+
+
+def _archived_sources(store: Store) -> list[str]:
+    load_all()
+    return [r[0] for r in store.conn.execute("SELECT DISTINCT source FROM raw_payloads") if r[0] in REGISTRY]
+
+
+def _placeholder_series(store: Store, fetcher: Fetcher, ids: set[str]):
+    from stresswatch.fetchers.base import SeriesInfo
+
+    out = []
+    for series_id in sorted(ids):
+        info = store.series_info(series_id)
+        if info:
+            out.append(SeriesInfo(info["id"], info["source"], info["name"], info["unit"], info["frequency"],
+                                  info["publication_lag_days"]))
+        else:
+            out.append(SeriesInfo(series_id, fetcher.id, series_id, "", "D", 0))
+    return out

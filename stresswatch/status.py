@@ -1,0 +1,95 @@
+"""Freshness: per series (first/last date, count, last fetch, stale) and per source (last success,
+last error, stale). Used by `stresswatch status`, `stresswatch sources` and the report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from typing import Any
+
+import numpy as np
+
+from stresswatch.settings import Settings
+from stresswatch.store import Store
+
+log = logging.getLogger(__name__)
+
+#: extra status providers, "module:function(store, settings) -> dict"; missing modules are skipped
+EXTRAS = ("stresswatch.trade_check:status_extra", "stresswatch.daemon:status_extra")
+
+
+def business_days_between(earlier: dt.date, later: dt.date) -> int:
+    if later <= earlier:
+        return 0
+    return int(np.busday_count(earlier, later))
+
+
+def source_status(store: Store, settings: Settings, today: dt.date) -> list[dict[str, Any]]:
+    """One row per configured source: enabled, last success / error from the run ledger, stale flag."""
+    out = []
+    rows_by_job: dict[str, list[dict]] = {}
+    for row in store.ledger_rows("fetch:"):
+        rows_by_job.setdefault(row["job"], []).append(row)
+    for source_id in settings.source_ids:
+        conf = settings.source(source_id)
+        rows = rows_by_job.get(f"fetch:{source_id}", [])
+        successes = [r["last_success"] for r in rows if r.get("last_success")]
+        failures = sorted((r for r in rows if r["status"] == "failed"), key=lambda r: r["finished_at"] or "")
+        last_success = max(successes) if successes else None
+        last_error = failures[-1] if failures else None
+        # an error only counts while no later success replaced it
+        current_error = last_error if last_error and (not last_success or
+                                                      (last_error["finished_at"] or "") > last_success) else None
+        stale = None
+        if conf["enabled"]:
+            if last_success is None:
+                stale = True
+            else:
+                stale = business_days_between(dt.date.fromisoformat(last_success[:10]), today) > conf["stale_days"]
+        out.append({
+            "source": source_id, "enabled": conf["enabled"], "base_url": conf["base_url"] or None,
+            "last_success": last_success, "last_error": current_error["error"] if current_error else None,
+            "last_error_at": current_error["finished_at"] if current_error else None,
+            "partitions_failed": sum(1 for r in rows if r["status"] == "failed"),
+            "stale": stale,
+        })
+    return out
+
+
+def series_status(store: Store, settings: Settings, today: dt.date) -> list[dict[str, Any]]:
+    out = []
+    for row in store.list_series():
+        last = row["last"]
+        stale_limit = settings.source(row["source"])["stale_days"] if row["source"] in settings.source_ids else 5
+        allowance = {"D": 0, "W": 7, "M": 62, "Q": 120, "A": 400}.get(row["frequency"], 0)
+        lag = row["publication_lag_days"] or 0
+        stale = None
+        if last:
+            due = dt.date.fromisoformat(last) + dt.timedelta(days=allowance + lag)
+            stale = business_days_between(due, today) > stale_limit
+        out.append({"series": row["id"], "source": row["source"], "unit": row["unit"],
+                    "frequency": row["frequency"], "first": row["first"], "last": last, "count": row["count"],
+                    "last_fetched": row["last_fetched"], "stale": stale})
+    return out
+
+
+def extras(store: Store, settings: Settings) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for ref in EXTRAS:
+        module_name, func_name = ref.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        func = getattr(module, func_name, None)
+        if func is None:
+            continue
+        try:
+            out.update(func(store, settings) or {})
+        except Exception as exc:  # a broken extra must not hide the rest of the status
+            log.warning("status extra %s failed: %s", ref, exc)
+            out[module_name.rsplit(".", 1)[1]] = {"error": str(exc)}
+    return out

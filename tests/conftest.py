@@ -1,0 +1,52 @@
+"""Shared test fixtures: the ../shared folder (optional), a fresh store, settings for a temp folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from stresswatch import settings as settings_mod
+from stresswatch.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared (real captures and history); skips the test when it is absent."""
+    base = Path(os.environ.get("STRESSWATCH_SHARED", REPO.parent / "shared"))
+    path = base.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not available (../shared is absent in a fresh clone)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Keep every test away from the real user folders and from the developer's environment."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("STRESSWATCH_HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    for var in list(os.environ):
+        if var.startswith("STRESSWATCH_") and var not in ("STRESSWATCH_HOME", "STRESSWATCH_SHARED"):
+            monkeypatch.delenv(var)
+    yield
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(tmp_path / "sw.db")
+    yield s
+    s.close()
+
+
+def settings_for(tmp_path: Path, **overrides):
+    """Settings with the store in tmp_path and fast HTTP (no backoff, no pacing) for local fakes.
+    Overrides use dotted names: settings_for(tmp_path, **{"sources.cbr.base_url": url})."""
+    values = {"store.path": str(tmp_path / "sw.db"), "http.backoff_factor": 0.0, "http.retry_after_max": 1.0}
+    base = settings_mod.defaults()
+    for section in base.source_ids:
+        values[f"sources.{section}.min_interval"] = 0.0
+    values.update(overrides)
+    return settings_mod.load(environ={}, overrides=values)
