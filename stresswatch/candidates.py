@@ -1,0 +1,186 @@
+"""Storage of GDELT event candidates (table `gdelt_candidates`, migration 0005).
+
+A candidate is a news article a GDELT query found (`fetchers.base.Candidate`); it may later be
+promoted to a catalogue statement by the events module. Candidates are deduplicated by URL: the
+first sighting keeps its row, a later one only fills empty fields, moves `seen_at` earlier if it
+was seen earlier, and adds its query id to `gdelt_candidate_queries`.
+
+Every function takes either a Store (anything with `.conn`, and `.transaction()` for writes) or an
+open `sqlite3.Connection`. Given a connection, writes join the caller's transaction (the pipeline
+saves a partition's candidates inside the partition's transaction); they are wrapped in a SAVEPOINT,
+so they are atomic on their own too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
+
+from stresswatch.errors import StoreError
+
+SEEN_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_FIELDS = ("url", "title", "seen_at", "domain", "language", "source_country", "query_id")
+
+
+def format_seen(moment: dt.datetime | str) -> str:
+    """UTC text `YYYY-MM-DDTHH:MM:SSZ`; naive datetimes are taken as UTC."""
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment.strftime(SEEN_FORMAT)
+
+
+def _conn(target: Any) -> sqlite3.Connection:
+    if isinstance(target, sqlite3.Connection):
+        return target
+    conn = getattr(target, "conn", None)
+    if isinstance(conn, sqlite3.Connection):
+        return conn
+    raise TypeError(f"expected a Store or an sqlite3.Connection, got {type(target).__name__}")
+
+
+@contextmanager
+def _writing(target: Any) -> Iterator[sqlite3.Connection]:
+    """A connection to write on: the store's own transaction, or a savepoint in the caller's."""
+    if not isinstance(target, sqlite3.Connection) and hasattr(target, "transaction"):
+        with target.transaction() as conn:
+            yield conn
+        return
+    conn = _conn(target)
+    conn.execute("SAVEPOINT candidates")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK TO SAVEPOINT candidates")
+        conn.execute("RELEASE SAVEPOINT candidates")
+        raise
+    conn.execute("RELEASE SAVEPOINT candidates")
+
+
+def _record(c: Any) -> dict[str, str]:
+    get = (lambda k: c.get(k)) if isinstance(c, dict) else (lambda k: getattr(c, k, None))
+    url = str(get("url") or "").strip()
+    if not url:
+        raise ValueError("a candidate without a url cannot be stored")
+    seen = get("seen_at")
+    if seen is None:
+        raise ValueError(f"candidate {url} has no seen_at")
+    return {"url": url, "title": str(get("title") or ""), "seen_at": format_seen(seen),
+            "domain": str(get("domain") or ""), "language": str(get("language") or ""),
+            "source_country": str(get("source_country") or ""), "query_id": str(get("query_id") or "")}
+
+
+def _merge(old: dict[str, str], new: dict[str, str]) -> dict[str, str]:
+    out = dict(old)
+    out["seen_at"] = min(old["seen_at"], new["seen_at"])
+    for key in ("title", "domain", "language", "source_country", "query_id"):
+        if not out[key]:
+            out[key] = new[key]
+    return out
+
+
+def save_candidates(target: Any, candidates: Iterable[Any], stored_at: dt.datetime | None = None) -> int:
+    """Store candidates (Candidate objects or dicts), deduplicated by URL. Returns how many URLs
+    were new. `target`: a Store or an open sqlite3 connection (then the caller's transaction)."""
+    batch: dict[str, dict[str, str]] = {}
+    queries: set[tuple[str, str]] = set()
+    for c in candidates:
+        rec = _record(c)
+        batch[rec["url"]] = _merge(batch[rec["url"]], rec) if rec["url"] in batch else rec
+        if rec["query_id"]:
+            queries.add((rec["url"], rec["query_id"]))
+    if not batch:
+        return 0
+    stamp = format_seen(stored_at or dt.datetime.now(dt.timezone.utc))
+    new = 0
+    try:
+        with _writing(target) as conn:
+            for rec in batch.values():
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO gdelt_candidates (url, title, seen_at, domain, language, source_country,"
+                    " query_id, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*[rec[k] for k in _FIELDS], stamp))
+                if cur.rowcount == 1:
+                    new += 1
+                    continue
+                conn.execute(
+                    "UPDATE gdelt_candidates SET seen_at = min(seen_at, ?),"
+                    " title = CASE WHEN title = '' THEN ? ELSE title END,"
+                    " domain = CASE WHEN domain = '' THEN ? ELSE domain END,"
+                    " language = CASE WHEN language = '' THEN ? ELSE language END,"
+                    " source_country = CASE WHEN source_country = '' THEN ? ELSE source_country END,"
+                    " query_id = CASE WHEN query_id = '' THEN ? ELSE query_id END WHERE url = ?",
+                    (rec["seen_at"], rec["title"], rec["domain"], rec["language"], rec["source_country"],
+                     rec["query_id"], rec["url"]))
+            conn.executemany("INSERT OR IGNORE INTO gdelt_candidate_queries (url, query_id) VALUES (?, ?)",
+                             sorted(queries))
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot store GDELT candidates: {exc}") from exc
+    return new
+
+
+def delete_candidates(target: Any, query_id: str | None = None) -> int:
+    """Forget candidates (all, or those found by one query only), e.g. before `reparse` rebuilds
+    them from the payload archive. Returns the number of candidate rows deleted."""
+    with _writing(target) as conn:
+        if query_id is None:
+            conn.execute("DELETE FROM gdelt_candidate_queries")
+            return conn.execute("DELETE FROM gdelt_candidates").rowcount
+        conn.execute("DELETE FROM gdelt_candidate_queries WHERE query_id = ?", (query_id,))
+        return conn.execute(
+            "DELETE FROM gdelt_candidates WHERE query_id = ?"
+            " AND url NOT IN (SELECT url FROM gdelt_candidate_queries)", (query_id,)).rowcount
+
+
+def _bound(value: Any, end: bool) -> str:
+    """Inclusive date bounds as text comparable with seen_at."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else \
+            dt.date.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return format_seen(value)
+    if isinstance(value, dt.date):
+        return f"{value.isoformat()}T23:59:59Z" if end else f"{value.isoformat()}T00:00:00Z"
+    raise TypeError(f"expected a date, got {value!r}")
+
+
+def _rows(conn: sqlite3.Connection, where: str, args: list[Any]) -> list[dict[str, Any]]:
+    sql = ("SELECT c.url, c.title, c.seen_at, c.domain, c.language, c.source_country, c.query_id, c.stored_at,"
+           " (SELECT group_concat(q.query_id, ',') FROM (SELECT query_id FROM gdelt_candidate_queries"
+           "   WHERE url = c.url ORDER BY query_id) q) AS query_ids"
+           f" FROM gdelt_candidates c {where} ORDER BY c.seen_at, c.url")
+    out = []
+    for row in conn.execute(sql, args):
+        rec = dict(zip(("url", "title", "seen_at", "domain", "language", "source_country", "query_id",
+                        "stored_at", "query_ids"), row))
+        rec["query_ids"] = rec["query_ids"].split(",") if rec["query_ids"] else []
+        out.append(rec)
+    return out
+
+
+def list_candidates(target: Any, start: Any = None, end: Any = None, query_id: str | None = None
+                    ) -> list[dict[str, Any]]:
+    """Candidates seen in [start, end] (dates inclusive, UTC), optionally found by `query_id`,
+    oldest first. Each: url, title, seen_at (UTC text), domain, language, source_country,
+    query_id (first query), query_ids (every query that found it), stored_at."""
+    clauses, args = [], []
+    if start is not None:
+        clauses.append("c.seen_at >= ?")
+        args.append(_bound(start, end=False))
+    if end is not None:
+        clauses.append("c.seen_at <= ?")
+        args.append(_bound(end, end=True))
+    if query_id is not None:
+        clauses.append("c.url IN (SELECT url FROM gdelt_candidate_queries WHERE query_id = ?)")
+        args.append(query_id)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    return _rows(_conn(target), where, args)
+
+
+def get_candidate(target: Any, url: str) -> dict[str, Any] | None:
+    """One candidate by URL, or None."""
+    rows = _rows(_conn(target), "WHERE c.url = ?", [url])
+    return rows[0] if rows else None
