@@ -80,13 +80,16 @@ def detect_layout(header: list[str]) -> str:
 def period_date(period: str) -> dt.date:
     """`YYYY-MM-DD` (daily) or `YYYY-MM` (monthly, dated the 1st) or `YYYY` (annual, 1 January)."""
     text = period.strip()
-    if len(text) == 10:
-        return dt.date.fromisoformat(text)
-    if len(text) == 7 and text[4] == "-":
-        return dt.date(int(text[:4]), int(text[5:7]), 1)
-    if len(text) == 4 and text.isdigit():
-        return dt.date(int(text), 1, 1)
-    raise ValueError(f"unrecognised TIME_PERIOD {period!r}")
+    try:
+        if len(text) == 10 and text[4] == "-":
+            return dt.date.fromisoformat(text)
+        if len(text) == 7 and text[4] == "-":
+            return dt.date(int(text[:4]), int(text[5:7]), 1)
+        if len(text) == 4 and text.isdigit():
+            return dt.date(int(text), 1, 1)
+    except ValueError:
+        pass
+    raise ValueError(f"TIME_PERIOD {period!r} is not YYYY-MM-DD, YYYY-MM or YYYY")
 
 
 def parse_value(raw: str) -> float | None:
