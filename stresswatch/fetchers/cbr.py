@@ -205,7 +205,10 @@ def _xml_root(body: bytes, content_type: str = "") -> Element:
     try:
         return SafeET.fromstring(body)
     except defusedxml.EntitiesForbidden as exc:
-        raise _Bad(f"refused XML with entity declarations (possible XML bomb): {exc}") from None
+        if getattr(exc, "sysid", None) or getattr(exc, "pubid", None):
+            raise _Bad(f"refused XML declaring the external entity {exc.name!r} "
+                       f"({exc.sysid or exc.pubid!r})") from None
+        raise _Bad(f"refused XML declaring the entity {exc.name!r} (possible entity-expansion bomb)") from None
     except defusedxml.ExternalReferenceForbidden as exc:
         raise _Bad(f"refused XML with an external reference: {exc}") from None
     except defusedxml.DefusedXmlException as exc:
