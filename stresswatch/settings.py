@@ -173,8 +173,13 @@ SECTIONS: list[Section] = [
             Setting("days", "int", 1, "ruble_move horizon / source_stale days", minimum=1),
             Setting("series", "str", "", "series the rule reads"),
             Setting("source", "str", "", "source_stale: source id"),
+            Setting("model", "str", "", "regime: model id; empty = [regimes] headline"),
+            Setting("min_change", "float", 2.0,
+                    "extraordinary_keyrate: a change of at least this many percentage points counts", minimum=0),
         )),
-        Setting("repeat_interval_days", "int", 7, "re-send a still-firing alert after this many days", minimum=1),
+        Setting("repeat_interval_days", "int", 0,
+                "re-send a still-firing alert after this many run days; 0 = never (one mail per episode)",
+                minimum=0),
         Setting("send_resolved", "bool", True, "mail when an alert resolves"),
     )),
     Section("mail", "Alert e-mail (off while recipients is empty; password from STRESSWATCH_SMTP_PASSWORD).", (
@@ -196,6 +201,11 @@ SECTIONS: list[Section] = [
         Setting("misfire_grace_hours", "float", 6.0, "how late a missed run may still start", minimum=0),
         Setting("catch_up_days", "int", 10, "business days caught up at start-up", minimum=0, maximum=365),
         Setting("lock_wait", "float", 0.0, "seconds a writing command waits for the lock before failing", minimum=0),
+        Setting("steps", "list[str]", ["fetch", "compute", "events", "report", "alerts", "mail"],
+                "steps of the daily cycle, in this order",
+                choices=("fetch", "compute", "events", "report", "alerts", "mail")),
+        Setting("outbox_retry_minutes", "float", 15.0,
+                "how often the daemon retries undelivered mail between daily runs (0 = only at runs)", minimum=0),
     )),
 ]
 
