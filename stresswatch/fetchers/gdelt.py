@@ -82,9 +82,10 @@ def repair_json_text(text: str) -> str:
 
 
 def loads_lenient(text: str) -> Any:
-    """json.loads, retried once on repaired text; `strict=False` accepts raw tabs/newlines in strings."""
+    """json.loads; on failure retried once on repaired text, where `strict=False` also accepts raw
+    tabs/newlines inside strings."""
     try:
-        return json.loads(text, strict=False)
+        return json.loads(text)
     except json.JSONDecodeError:
         return json.loads(repair_json_text(text), strict=False)
 
