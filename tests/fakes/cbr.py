@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 import defusedxml.ElementTree as SafeET
@@ -275,6 +275,8 @@ class Fault:
     remaining: int | None  # None = until cleared
     delay: float = 5.0
     retry_after: str = "0"
+    #: only requests for which this returns True get the fault (None = every request)
+    when: Callable[["Logged"], bool] | None = None
 
 
 @dataclass
@@ -349,14 +351,15 @@ class FakeCbr:
 
     # -- faults and counters ----------------------------------------------------------------------
     def inject(self, endpoint: str, kind: str, times: int | None = 1, delay: float = 5.0,
-               retry_after: str | int = 0) -> None:
-        """Make the next `times` requests to `endpoint` ("*" = any) fail with `kind`."""
+               retry_after: str | int = 0, when: Callable[[Logged], bool] | None = None) -> None:
+        """Make the next `times` requests to `endpoint` ("*" = any) fail with `kind`; `when`
+        narrows it to matching requests, e.g. `when=lambda r: r.query.get("date_req1") == "01/01/2014"`."""
         if endpoint not in ENDPOINTS + ("*",):
             raise ValueError(f"endpoint {endpoint!r}: use one of {ENDPOINTS} or '*'")
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault {kind!r}: use one of {FAULT_KINDS}")
         with self._lock:
-            self._faults.setdefault(endpoint, []).append(Fault(kind, times, delay, str(retry_after)))
+            self._faults.setdefault(endpoint, []).append(Fault(kind, times, delay, str(retry_after), when))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -372,20 +375,18 @@ class FakeCbr:
         with self._lock:
             self.requests.clear()
 
-    def _take_fault(self, endpoint: str) -> Fault | None:
+    def _take_fault(self, endpoint: str, entry: Logged) -> Fault | None:
         with self._lock:
             for key in (endpoint, "*"):
                 queue = self._faults.get(key) or []
-                while queue:
-                    fault = queue[0]
-                    if fault.remaining is None:
-                        return fault
-                    if fault.remaining > 0:
+                for fault in list(queue):
+                    if fault.when is not None and not fault.when(entry):
+                        continue
+                    if fault.remaining is not None:
                         fault.remaining -= 1
-                        if fault.remaining == 0:
-                            queue.pop(0)
-                        return fault
-                    queue.pop(0)
+                        if fault.remaining <= 0:
+                            queue.remove(fault)
+                    return fault
         return None
 
     def _log(self, entry: Logged) -> None:
@@ -464,7 +465,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake._log(entry)
         if fake.delay:
             time.sleep(fake.delay)
-        fault = fake._take_fault(endpoint) if endpoint in ENDPOINTS else None
+        fault = fake._take_fault(endpoint, entry) if endpoint in ENDPOINTS else None
         extra: dict[str, str] = {}
         try:
             if fault is not None:

@@ -11,20 +11,21 @@ import pytest
 from stresswatch import settings as settings_mod
 from stresswatch.errors import ConfigError, ParseError
 from stresswatch.fetchers.base import load_all
+from tests.conftest import shared_path
 from stresswatch.fetchers.cbr import (CBR_IDS, KEYRATE_START, CbrFetcher, daily_request, directory_request,
                                       dynamic_request, keyrate_request, parse_daily, parse_directory)
 
 D = dt.date
 BASE = "https://www.cbr.ru"
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-REAL = SHARED / "fixtures" / "real" / "cbr"
+
+
+def real_dir() -> Path:
+    """../shared/fixtures/real/cbr, or skip (absent in a fresh clone)."""
+    return shared_path("fixtures", "real", "cbr")
 
 
 def real_file(name: str) -> bytes:
-    path = REAL / name
-    if not path.is_file():
-        pytest.skip(f"real capture {path} not available")
-    return path.read_bytes()
+    return shared_path("fixtures", "real", "cbr", name).read_bytes()
 
 
 @pytest.fixture
@@ -40,9 +41,7 @@ def obs_map(result) -> dict[tuple[str, dt.date], float]:
 # Real captures
 # ---------------------------------------------------------------------------------------------
 def test_every_real_capture_parses():
-    if not REAL.is_dir():
-        pytest.skip("../shared/fixtures/real/cbr not available")
-    files = sorted(REAL.glob("*.xml"))
+    files = sorted(real_dir().glob("*.xml"))
     assert len(files) >= 8
     for path in files:
         body = path.read_bytes()
@@ -117,10 +116,8 @@ def test_real_directory_agrees_with_shipped_table():
 
 
 def test_shipped_table_matches_every_real_daily_table():
-    if not REAL.is_dir():
-        pytest.skip("../shared/fixtures/real/cbr not available")
     seen = {}
-    for path in REAL.glob("XML_daily*.xml"):
+    for path in real_dir().glob("XML_daily*.xml"):
         _day, table, _ = parse_daily(path.read_bytes())
         seen.update({iso: cbr_id for iso, (cbr_id, _, _) in table.items()})
     assert seen == {iso: CBR_IDS[iso] for iso in seen}
