@@ -48,7 +48,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.6g}" if abs(value) < 1e6 else f"{value:.0f}"
+        return f"{value:.10g}" if abs(value) < 1e10 else f"{value:.0f}"
     return str(value)
 
 

@@ -136,6 +136,7 @@ def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: Ht
     job = job_name(fetcher.id)
     key = f"{window[0].isoformat()}..{window[1].isoformat()}"
     outcome = PartitionOutcome(fetcher.id, key, "failed")
+    previous = store.ledger_get(job, key)
     store.ledger_start(job, key, window[0], window[1])
     http = settings["http"]
     attempts = int(http["retries"]) + 1
@@ -160,7 +161,6 @@ def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: Ht
                     from stresswatch import candidates
 
                     rows += candidates.save_candidates(conn, result.candidates)
-            previous = store.ledger_get(job, key)
             covered = _merge_cover(previous, span)
             store.ledger_finish(job, key, "success", rows=rows, conn=conn, covered=covered,
                                 detail={"warnings": outcome.warnings} if outcome.warnings else None)
