@@ -142,6 +142,10 @@ SECTIONS: list[Section] = [
         Setting("refit_every", "int", 20, "business days between warm refits", minimum=1),
         Setting("episode_min_length", "int", 3, "shortest stress episode (periods)", minimum=1),
         Setting("episode_merge_gap", "int", 5, "episodes this close are merged (periods)", minimum=0),
+        Setting("episode_threshold", "float", 0.5, "P(stress) above which a period is in a stress episode",
+                minimum=0, maximum=1),
+        Setting("degrade_nats", "float", 1.0,
+                "refit early when new observations' mean log-likelihood falls this far below the fit's", minimum=0),
     )),
     Section("events", "Statement catalogue and event study.", (
         Setting("catalogue", "path", "", "statement catalogue TOML; empty = the shipped catalogue"),
