@@ -218,6 +218,9 @@ class BisFetcher(Fetcher):
                 "BIS reference areas (ISO-2; XM = euro area); series bis.cbpol.<AREA>", check=_areas_check),
     )
     default_overrides: ClassVar[dict[str, Any]] = {"min_interval": 1.0}
+    #: SDMX REST 1.x answers a query without matching data with 404 "NoResultsFound" (2.x prefers
+    #: 204); the pipeline should treat these statuses as an empty answer for this source
+    no_data_statuses: ClassVar[tuple[int, ...]] = (404,)
 
     @property
     def areas(self) -> list[str]:
