@@ -321,3 +321,8 @@ def test_real_brent_history_replay(httpserver):
     assert got[D(2022, 3, 8)] == 133.18
     assert D(2022, 4, 15) not in got and D(2022, 12, 26) not in got  # blank days in the file
     assert len(got) == sum(1 for d, v in fake.data["DCOILBRENTEU"].items() if d.year == 2022 and v is not None)
+
+
+def test_pure_csv_parser_raises_its_own_error_on_a_short_row():
+    with pytest.raises(FredFormatError, match="line 3 has 1 fields"):
+        parse_fredgraph_csv("observation_date,DFF\n2022-03-01,0.08\n2022-03-02\n")
