@@ -1,0 +1,105 @@
+"""Commands of the indicators concern: `compute` (indicators, composite index, regime update as of
+a date, written to the store) and `indicators list|show` (computed on the fly from stored inputs)."""
+
+from __future__ import annotations
+
+import sys
+
+from stresswatch import output
+from stresswatch.cli import add_format, command, iso_date
+from stresswatch.errors import UsageError
+
+
+def cmd_compute(args, app) -> int:
+    from stresswatch.compute import compute
+
+    day = args.asof or app.today()
+    with app.lock("compute"):
+        result = compute(app.store(), app.settings, day)
+    rows = [{"series": sid, "rows": n} for sid, n in sorted(result.written.items())]
+    latest = result.latest()
+    if args.format == "json":
+        app.out.write(output.to_json(output.clean({
+            "asof": day, "inputs": result.inputs, "segments": result.segments, "written": result.written,
+            "latest": latest, "regimes": result.regimes, "regimes_error": result.regimes_error,
+            "warnings": result.warnings})) + "\n")
+    else:
+        summary = [{"item": k, "value": v} for k, v in latest.items()]
+        summary.append({"item": "regimes", "value": result.regimes})
+        output.emit(summary, ["item", "value"], args.format, app.out)
+        if args.format == "table":
+            app.out.write("\n")
+            output.emit(rows, ["series", "rows"], args.format, app.out)
+    for w in result.warnings:
+        print(f"stresswatch: warning: {w}", file=sys.stderr)
+    if result.regimes_error:
+        print(f"stresswatch: error: regime update: {result.regimes_error}", file=sys.stderr)
+        return 1
+    return 0 if result.composite is not None else 1
+
+
+def cmd_list(args, app) -> int:
+    from stresswatch.indicators import expand, load_all
+
+    registry = load_all()
+    available: set[str] = set()
+    concrete: dict[str, list[str]] = {}
+    if app.settings.store_path.exists():
+        available = {s["id"] for s in app.store().list_series()}
+        for cid, ind, _ in expand(available):
+            concrete.setdefault(ind.id, []).append(cid)
+    rows = []
+    for ind in registry.values():
+        ids = concrete.get(ind.id, [])
+        rows.append({"id": ind.id, "family": ind.family, "unit": ind.unit, "inputs": " ".join(ind.inputs),
+                     "available": " ".join(ids) if ids else "-", "description": ind.summary})
+    for sid in ("stress.index", "stress.index.pct", "stress.corr", "stress.emp", "stress.segment.{name}",
+                "stress.contrib.{name}"):
+        rows.append({"id": sid, "family": "composite", "unit": "", "inputs": "cbr.fx.* cbr.keyrate (+ others)",
+                     "available": "-", "description": "composite stress index series (see docs/indicators.md)"})
+    output.emit(rows, ["id", "family", "unit", "inputs", "available", "description"], args.format, app.out)
+    return 0
+
+
+def cmd_show(args, app) -> int:
+    from stresswatch.compute import show
+
+    day = args.asof or app.today()
+    if args.start and args.end and args.start > args.end:
+        raise UsageError(f"--start {args.start} is after --end {args.end}")
+    frame = show(app.store(), app.settings, args.id, day)
+    if args.start:
+        frame = frame[frame["date"] >= str(args.start)]
+    if args.end:
+        frame = frame[frame["date"] <= str(args.end)]
+    rows = [{"date": d.date(), "value": float(v), "known": k.date()}
+            for d, v, k in zip(frame["date"], frame["value"], frame["known"])]
+    output.emit(rows, ["date", "value", "known"], args.format, app.out)
+    return 0
+
+
+def register(sub) -> None:
+    p = command(sub, "compute", "Compute indicators, the composite stress index and regimes as of a date",
+                "stresswatch compute --asof 2023-08-15", cmd_compute)
+    p.add_argument("--asof", type=iso_date, help="date of the computation (default: today); only data known "
+                                                  "by then is used")
+    add_format(p)
+
+    ind = sub.add_parser("indicators", help="List indicators or show one as of a date",
+                         description="List indicators or show one, computed on the fly from stored inputs.",
+                         epilog="examples:\n  stresswatch indicators list\n"
+                                "  stresswatch indicators show fx.dep.rub_per_unit.ytd.USD --asof 2023-08-15\n"
+                                "  stresswatch indicators show stress.index --start 2022-02-01 --format csv",
+                         formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    ind_sub = ind.add_subparsers(dest="indicators_command", metavar="SUBCOMMAND", required=True)
+    p = command(ind_sub, "list", "List the registered indicators and which are computable from the store",
+                "stresswatch indicators list --format csv", cmd_list)
+    add_format(p)
+    p = command(ind_sub, "show", "Show one indicator (or a stress.* series) computed as of a date",
+                "stresswatch indicators show fx.rv20.USD --asof 2014-12-17 --start 2014-12-01", cmd_show)
+    p.add_argument("id", help="indicator id, e.g. fx.cmax.USD, policy.extraordinary, stress.index, "
+                              "stress.segment.fx")
+    p.add_argument("--asof", type=iso_date, help="use only data known by this date (default: today)")
+    p.add_argument("--start", type=iso_date, help="first date shown")
+    p.add_argument("--end", type=iso_date, help="last date shown")
+    add_format(p)

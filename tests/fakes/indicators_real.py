@@ -1,0 +1,82 @@
+"""Load real Bank of Russia / FRED / MOEX history from ../shared/data/real into a Store (tests and
+benchmarks of the indicators and the composite index). Returns None when the folder is absent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from stresswatch.fetchers.base import Observation, SeriesInfo
+
+REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
+
+
+def real_dir() -> Path | None:
+    return REAL if (REAL / "fx" / "cbr_usd_rub_1992_2024.csv").is_file() else None
+
+
+def _usd() -> pd.Series:
+    old = pd.read_csv(REAL / "fx" / "cbr_usd_rub_1992_2024.csv")
+    s = pd.Series(old["rate"].to_numpy(float), index=pd.to_datetime(old["date"], format="%m/%d/%Y"))
+    new = _recent("USD")
+    return pd.concat([s[s.index < new.index[0]], new]).sort_index()
+
+
+def _recent(code: str) -> pd.Series:
+    f = pd.read_csv(REAL / "fx" / "cbr_usd_eur_cny_rub_2021_2026.csv")
+    f = f[f["currency"] == code]
+    return pd.Series(f["rub_per_unit"].to_numpy(float), index=pd.to_datetime(f["date"])).sort_index()
+
+
+def _eur() -> pd.Series:
+    old = pd.read_csv(REAL / "fx" / "cbr_eur_rub_1999_2020.csv")
+    s = pd.Series(old["value"].to_numpy(float), index=pd.to_datetime(old["date"]))
+    return pd.concat([s, _recent("EUR")]).sort_index()
+
+
+def _keyrate() -> pd.Series:
+    old = pd.read_csv(REAL / "rates" / "cbr_key_rate_daily_2013_2023.tsv", sep="\t")
+    s = pd.Series(old.iloc[:, 1].to_numpy(float), index=pd.to_datetime(old.iloc[:, 0], format="%d.%m.%Y"))
+    new = pd.read_csv(REAL / "rates" / "cbr_key_rate_daily_2021_2026.csv")
+    n = pd.Series(new["key_rate_pct"].to_numpy(float), index=pd.to_datetime(new["date"]))
+    s = pd.concat([s[s.index < n.index[0]], n]).sort_index()
+    # the CBR table starts on 2013-09-17 although the rate exists from 2013-09-13
+    return pd.concat([pd.Series([5.5], index=[pd.Timestamp("2013-09-13")]), s])
+
+
+def _brent() -> pd.Series:
+    f = pd.read_csv(REAL / "oil" / "fred_DCOILBRENTEU_daily_1987_2025.csv")
+    return pd.Series(pd.to_numeric(f["value"], errors="coerce").to_numpy(float),
+                     index=pd.to_datetime(f["date"])).dropna()
+
+
+def _imoex() -> pd.Series:
+    f = pd.read_csv(REAL / "markets" / "moex_IMOEX_daily_1997_2026.csv", sep=";", dtype=str)
+    close = pd.to_numeric(f["CLOSE"].str.replace(",", "."), errors="coerce")
+    return pd.Series(close.to_numpy(float), index=pd.to_datetime(f["TRADEDATE"], format="%d.%m.%Y")).dropna()
+
+
+LOADERS = {
+    "cbr.fx.USD": (_usd, "RUB per 1 USD", "cbr"),
+    "cbr.fx.EUR": (_eur, "RUB per 1 EUR", "cbr"),
+    "cbr.keyrate": (_keyrate, "percent", "cbr"),
+    "fred.DCOILBRENTEU": (_brent, "USD per barrel", "fred"),
+    "moex.index.IMOEX": (_imoex, "index points", "moex"),
+}
+
+
+def load_real(store, series: tuple[str, ...] = tuple(LOADERS), start: str = "1996-01-01",
+              end: str | None = None) -> dict[str, int]:
+    """Write the chosen real series into `store` as fetched long after the fact (known_at = date)."""
+    out = {}
+    for sid in series:
+        loader, unit, source = LOADERS[sid]
+        s = loader()
+        s = s[(s.index >= start) & ((s.index <= end) if end else True)]
+        s = s[~s.index.duplicated(keep="last")]
+        store.upsert_series([SeriesInfo(sid, source, sid, unit, "D", 0)])
+        obs = [Observation(sid, d.date(), float(v)) for d, v in s.items()]
+        out[sid] = store.write_observations(obs, fetched_at=dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc))
+    return out
