@@ -273,23 +273,15 @@ def _source_of(series_id: str) -> str:
 
 
 def _model_series(settings: Any, model_id: str) -> str | None:
-    for spec in settings["regimes"]["models"] or []:
-        if spec.get("id") == model_id:
-            return spec.get("series")
-    try:  # the regimes engineer's built-in specs
+    """The input series of a regime model (None when the model is unknown)."""
+    try:
         from stresswatch import regimes
 
-        for name in ("builtin_specs", "default_specs", "BUILTIN_SPECS", "DEFAULT_SPECS"):
-            specs = getattr(regimes, name, None)
-            if specs is None:
-                continue
-            specs = specs() if callable(specs) else specs
-            for spec in specs:
-                sid = spec.get("id") if isinstance(spec, Mapping) else getattr(spec, "id", None)
-                if sid == model_id:
-                    return spec.get("series") if isinstance(spec, Mapping) else getattr(spec, "series", None)
-    except Exception:  # noqa: BLE001 - a missing or half-written regimes module only loses the dependency
-        pass
+        return regimes.get_spec(settings, model_id).series
+    except Exception:  # noqa: BLE001 - an unknown model only loses the source dependency
+        for spec in settings["regimes"]["models"] or []:
+            if spec.get("id") == model_id:
+                return spec.get("series")
     return None
 
 

@@ -1,0 +1,331 @@
+"""The daily cycle for one date D: fetch -> compute (indicators, index, regimes) -> events ->
+report -> alerts -> mail, each step recorded in the run ledger as job `day:<step>`, partition D.
+
+`run_day` is what both `stresswatch run --date D` and the daemon call. Rules:
+
+- A step whose ledger row for D says `success` is not repeated; failed, skipped or interrupted
+  steps run again on the next call. So rerunning a finished date does nothing and sends nothing.
+- Exception: when an upstream step ran again in this call and wrote rows (a fetch that failed
+  earlier and now brought data), the steps that read its output (compute, events, report) run
+  again too. Alerts are never re-evaluated for a date (their state machine already moved on D).
+- A step whose hard dependency failed is recorded as `skipped` (it runs on the next call); the
+  mail step has no dependency: it always drains the outbox.
+- The steps call other concerns through one table of small adapters; a missing or broken piece
+  fails its own step with a clear message instead of crashing the run.
+- `stop` (a threading.Event) is checked between steps: SIGTERM finishes the step in flight.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import inspect
+import json
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from stresswatch.errors import StresswatchError
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_clock() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class StepUnavailable(StresswatchError):
+    """The code a step needs is not installed or does not offer the expected function."""
+
+
+@dataclass
+class StepOutput:
+    rows: int = 0
+    ok: bool = True
+    error: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    store: Any
+    settings: Any
+    day: dt.date
+    clock: Clock
+    stop: threading.Event | None
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    func: Callable[[Context], StepOutput]
+    #: hard dependencies: skipped unless these succeeded (now or earlier)
+    needs: tuple[str, ...] = ()
+    #: rerun (even after an earlier success) when one of these ran again now and wrote rows
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass
+class StepResult:
+    name: str
+    status: str  # success | failed | skipped | done (succeeded in an earlier run) | not-run (stopped)
+    seconds: float = 0.0
+    rows: int = 0
+    error: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DayResult:
+    day: dt.date
+    steps: list[StepResult] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[StepResult]:
+        return [s for s in self.steps if s.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.interrupted and all(s.status in ("success", "done") for s in self.steps)
+
+    def summary(self) -> str:
+        if self.ok:
+            ran = [s.name for s in self.steps if s.status == "success"]
+            return f"{self.day}: ok" + (f" (ran {', '.join(ran)})" if ran else " (nothing to do: already complete)")
+        parts = [f"{s.name} failed: {s.error}" for s in self.failed]
+        parts += [f"{s.name} skipped: {s.error}" for s in self.steps if s.status == "skipped"]
+        if self.interrupted:
+            parts.append("stopped before " + ", ".join(s.name for s in self.steps if s.status == "not-run"))
+        return f"{self.day}: " + "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"date": self.day.isoformat(), "ok": self.ok, "interrupted": self.interrupted,
+                "failed_steps": [s.name for s in self.failed], "summary": self.summary(),
+                "steps": [{"step": s.name, "status": s.status, "seconds": round(s.seconds, 3), "rows": s.rows,
+                           "error": s.error, "detail": s.detail} for s in self.steps]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Adapters to the other concerns
+# ---------------------------------------------------------------------------------------------
+def _resolve(*refs: str) -> Callable[..., Any]:
+    """The first of `module:function` refs that exists; StepUnavailable naming them all otherwise."""
+    problems = []
+    for ref in refs:
+        module_name, func_name = ref.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                problems.append(f"{module_name} is missing")
+                continue
+            raise
+        func = getattr(module, func_name, None)
+        if callable(func):
+            return func
+        problems.append(f"{module_name} has no {func_name}()")
+    raise StepUnavailable("; ".join(problems))
+
+
+def _call(func: Callable[..., Any], ctx: Context, **extra: Any) -> Any:
+    """Call `func(store, settings, day, ...)` passing the keyword arguments it accepts."""
+    params = inspect.signature(func).parameters
+    kwargs = {}
+    for name, value in {"clock": ctx.clock, "stop": ctx.stop, **extra}.items():
+        if name in params:
+            kwargs[name] = value
+    positional = [ctx.store, ctx.settings]
+    names = list(params)
+    if len(names) >= 3 and names[2] in ("day", "asof", "date", "d"):
+        positional.append(ctx.day)
+    else:
+        for key in ("asof", "day", "date"):
+            if key in params:
+                kwargs[key] = ctx.day
+                break
+    return func(*positional, **kwargs)
+
+
+def _rows_of(result: Any) -> int:
+    if isinstance(result, int) and not isinstance(result, bool):
+        return result
+    for attr in ("rows", "rows_written", "written"):
+        value = getattr(result, attr, None)
+        if isinstance(value, int):
+            return value
+        if isinstance(result, Mapping) and isinstance(result.get(attr), int):
+            return result[attr]
+    return 0
+
+
+def step_fetch(ctx: Context) -> StepOutput:
+    from stresswatch import pipeline
+
+    report = pipeline.fetch(ctx.store, ctx.settings, asof=ctx.day, stop=ctx.stop, progress=False)
+    failed = sorted({o.source for o in report.outcomes if o.status in ("failed", "abandoned")})
+    rows = sum(o.rows for o in report.outcomes)
+    detail = {"failed_sources": failed, "sources": report.summary()}
+    if report.interrupted:
+        return StepOutput(rows, False, "interrupted", detail)
+    if failed:
+        errors = {o.source: o.error for o in report.outcomes if o.status in ("failed", "abandoned") and o.error}
+        text = ", ".join(f"{s} ({errors[s]})" if s in errors else s for s in failed)
+        return StepOutput(rows, False, f"source(s) failed: {text}", detail)
+    return StepOutput(rows, True, None, detail)
+
+
+def step_compute(ctx: Context) -> StepOutput:
+    func = _resolve("stresswatch.compute:compute")
+    result = _call(func, ctx)
+    return StepOutput(_rows_of(result), True, None, _detail_of(result))
+
+
+def step_events(ctx: Context) -> StepOutput:
+    func = _resolve("stresswatch.events:align_for_day", "stresswatch.events.study:align_for_day",
+                    "stresswatch.events:align", "stresswatch.events.study:align")
+    result = _call(func, ctx)
+    rows = _rows_of(result) or (len(result) if hasattr(result, "__len__") else 0)
+    return StepOutput(rows, True, None, {})
+
+
+def step_report(ctx: Context) -> StepOutput:
+    func = _resolve("stresswatch.reports.render:render_day", "stresswatch.reports.render:render",
+                    "stresswatch.reports:render")
+    result = _call(func, ctx, out=ctx.settings.reports_dir)
+    detail = {"report": str(result)} if result is not None else {}
+    return StepOutput(0, True, None, detail)
+
+
+def step_alerts(ctx: Context) -> StepOutput:
+    from stresswatch import alerts
+
+    ev = alerts.run_alerts(ctx.store, ctx.settings, ctx.day, ctx.clock)
+    detail = {
+        "queued": ev.queued,
+        "transitions": [f"{new.rule_id}: {prev.state} -> {new.state}" for prev, new in ev.transitions],
+        "digest": ev.digest.subject() if ev.digest.should_send else None,
+        "mail": "on" if ctx.settings["mail"]["recipients"] else "off (no recipients)",
+    }
+    return StepOutput(len(ev.transitions), True, None, detail)
+
+
+def step_mail(ctx: Context) -> StepOutput:
+    from stresswatch import mail
+
+    result = mail.deliver(ctx.store, ctx.settings, ctx.clock, respect_backoff=False)
+    detail = result.as_dict()
+    if result.ok:
+        return StepOutput(result.sent, True, None, detail)
+    pending = len(mail.outbox_rows(ctx.store, "pending"))
+    error = f"{pending} message(s) queued for retry" if pending else "delivery failed"
+    if result.errors:
+        error += ": " + result.errors[0]
+    return StepOutput(result.sent, False, error, detail)
+
+
+def _detail_of(result: Any) -> dict[str, Any]:
+    if isinstance(result, Mapping):
+        return {k: v for k, v in result.items() if isinstance(v, (str, int, float, bool, type(None)))}
+    return {}
+
+
+STEPS: dict[str, Step] = {
+    "fetch": Step("fetch", step_fetch),
+    "compute": Step("compute", step_compute, inputs=("fetch",)),
+    "events": Step("events", step_events, needs=("compute",), inputs=("compute",)),
+    "report": Step("report", step_report, needs=("compute",), inputs=("compute", "events")),
+    "alerts": Step("alerts", step_alerts, needs=("compute",)),
+    "mail": Step("mail", step_mail),
+}
+
+
+def configured_steps(settings: Any) -> list[Step]:
+    names = settings["daemon"]["steps"]
+    return [STEPS[n] for n in STEPS if n in names]
+
+
+def job_name(step: str) -> str:
+    return f"day:{step}"
+
+
+def is_complete(store: Any, settings: Any, day: dt.date) -> bool:
+    """True when every configured step succeeded for `day`."""
+    for step in configured_steps(settings):
+        row = store.ledger_get(job_name(step.name), day.isoformat())
+        if not row or row["status"] != "success":
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# The cycle
+# ---------------------------------------------------------------------------------------------
+def run_day(store: Any, settings: Any, day: dt.date, clock: Clock | None = None, *,
+            stop: threading.Event | None = None) -> DayResult:
+    """Run the configured steps for `day` (see the module docstring); never raises for a step."""
+    clock = clock or utc_clock
+    ctx = Context(store, settings, day, clock, stop)
+    result = DayResult(day)
+    partition = day.isoformat()
+    state: dict[str, str] = {}  # step -> success | failed | skipped | done
+    fresh_rows: dict[str, int] = {}  # steps that ran now -> rows written
+    for step in configured_steps(settings):
+        if stop is not None and stop.is_set():
+            result.interrupted = True
+            result.steps.append(StepResult(step.name, "not-run"))
+            continue
+        row = store.ledger_get(job_name(step.name), partition)
+        rerun_for = [i for i in step.inputs if fresh_rows.get(i, 0) > 0]
+        if row and row["status"] == "success" and not rerun_for:
+            state[step.name] = "done"
+            result.steps.append(StepResult(step.name, "done", rows=row.get("rows") or 0))
+            continue
+        missing = [n for n in step.needs if n in state and state[n] not in ("success", "done")]
+        if missing:
+            why = f"needs {', '.join(missing)}"
+            store.ledger_finish(job_name(step.name), partition, "skipped", error=why)
+            state[step.name] = "skipped"
+            result.steps.append(StepResult(step.name, "skipped", error=why))
+            log.info("day %s %-7s skipped (%s)", partition, step.name, why)
+            continue
+        store.ledger_start(job_name(step.name), partition, day, day)
+        started = time.perf_counter()
+        try:
+            out = step.func(ctx)
+        except Exception as exc:  # noqa: BLE001 - a step's failure is recorded, the run goes on
+            message = str(exc) if isinstance(exc, StresswatchError) else f"{exc.__class__.__name__}: {exc}"
+            out = StepOutput(0, False, message, {})
+            if not isinstance(exc, StresswatchError):
+                log.debug("day %s %s traceback:\n%s", partition, step.name, traceback.format_exc())
+        seconds = time.perf_counter() - started
+        status = "success" if out.ok else "failed"
+        detail = dict(out.detail)
+        detail["seconds"] = round(seconds, 3)
+        try:
+            store.ledger_finish(job_name(step.name), partition, status, rows=out.rows, error=out.error,
+                                detail=json.loads(json.dumps(detail, default=str)))
+        except Exception as exc:  # noqa: BLE001
+            log.error("day %s %s: cannot record the step in the ledger: %s", partition, step.name, exc)
+        state[step.name] = status
+        fresh_rows[step.name] = out.rows
+        result.steps.append(StepResult(step.name, status, seconds, out.rows, out.error, out.detail))
+        level = logging.INFO if out.ok else logging.WARNING
+        log.log(level, "day %s %-7s %s in %.2fs (%d rows)%s", partition, step.name, status, seconds, out.rows,
+                f": {out.error}" if out.error else "")
+    return result
+
+
+def run_range(store: Any, settings: Any, days: Sequence[dt.date], clock: Clock | None = None, *,
+              stop: threading.Event | None = None) -> list[DayResult]:
+    out = []
+    for day in days:
+        if stop is not None and stop.is_set():
+            break
+        out.append(run_day(store, settings, day, clock, stop=stop))
+    return out

@@ -1,0 +1,82 @@
+"""A real SMTP server for tests: aiosmtpd on 127.0.0.1 with an explicitly chosen free port
+(aiosmtpd 1.4 does not support port=0), that records every accepted message as bytes, can be
+stopped and started again on the same port (server down / up), and can refuse chosen recipients
+with a 4xx code for a number of attempts."""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+from email import policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mailbox:
+    """aiosmtpd handler: keeps (envelope sender, recipients, raw bytes) of each accepted message."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, list[str], bytes]] = []
+        self.refuse: dict[str, int] = {}  # address -> how many more RCPT attempts get a 451
+        self.sessions = 0
+        self._lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self._lock:
+            left = self.refuse.get(address, 0)
+            if left > 0:
+                self.refuse[address] = left - 1
+                return "451 4.3.0 mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self._lock:
+            self.received.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content
+                                                                                     or envelope.content)))
+        return "250 Message accepted for delivery"
+
+    def messages(self) -> list[EmailMessage]:
+        return [email.message_from_bytes(raw, policy=policy.default) for _f, _r, raw in self.received]
+
+    def deliveries(self) -> list[tuple[str, str]]:
+        """(recipient, subject) per delivered copy."""
+        out = []
+        for _f, rcpts, raw in self.received:
+            msg = email.message_from_bytes(raw, policy=policy.default)
+            out.extend((r, str(msg["Subject"])) for r in rcpts)
+        return out
+
+
+class SmtpServer:
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.box = Mailbox()
+        self._controller: Controller | None = None
+
+    def start(self) -> "SmtpServer":
+        self._controller = Controller(self.box, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
