@@ -1,0 +1,104 @@
+"""The thin store layer of the event study: read everything as of day D, run `study.run_study`.
+
+Reads `stress.index`, `cbr.fx.USD` and `cbr.keyrate` with `store.read_series(..., asof=D)` and the
+headline model's probabilities with `stresswatch.regimes.probabilities(store, model_id, asof=D)`;
+statements dated after D are left out (not known yet). A missing input degrades the result
+(NaN fields and a warning) instead of failing: no stress index -> the ruble CAR is the statistic;
+no regime run -> no regime fields and no regime matching.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from stresswatch.errors import ModelError, StoreError
+from stresswatch.events import catalogue as cat
+from stresswatch.events import confounders as conf
+from stresswatch.events.study import StudyConfig, StudyResult, run_study
+
+log = logging.getLogger(__name__)
+
+INDEX_SERIES = "stress.index"
+FX_SERIES = "cbr.fx.USD"
+KEYRATE_SERIES = "cbr.keyrate"
+
+#: the fields `events align` prints, in order
+ALIGN_FIELDS = ("id", "date", "t0", "speaker", "key_phrase", "regime", "p_stress_filtered", "p_stress_smoothed",
+                "index", "d_index", "abnormal", "car_rub", "p_value", "q_value", "confounded", "confounders")
+
+
+@dataclass
+class Alignment:
+    asof: dt.date
+    model_id: str
+    result: StudyResult
+    confounders: list[conf.Confounder]
+    warnings: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.result.statements.to_dict("records")
+
+
+def study_config(settings: Any, k: int | None = None, placebos: int | None = None) -> StudyConfig:
+    ev = settings["events"]
+    return StudyConfig(k=int(k if k is not None else ev["k"]),
+                       placebos=int(placebos if placebos is not None else ev["placebos"]),
+                       seed=int(ev["seed"]), estimation_window=int(ev["estimation_window"]))
+
+
+def load_statements(settings: Any) -> list[cat.Statement]:
+    return cat.load_catalogue(settings["events"]["catalogue"] or None)
+
+
+def read_probabilities(store: Any, model_id: str, asof: dt.date) -> pd.DataFrame | None:
+    """The headline model's probabilities as known on `asof`, or None when there is no run."""
+    try:
+        from stresswatch import regimes
+    except ImportError:  # pragma: no cover - the regimes module is part of the package
+        return None
+    reader = getattr(regimes, "probabilities", None)
+    if reader is None:
+        return None
+    try:
+        frame = reader(store, model_id, asof=asof, full=True)
+    except (ModelError, StoreError, KeyError, LookupError) as exc:
+        log.warning("no regime probabilities for %s as of %s: %s", model_id, asof, exc)
+        return None
+    if frame is None or len(frame) == 0:
+        return None
+    frame = frame.copy()
+    if "date" in frame.columns:
+        frame = frame.set_index("date")
+    frame.index = pd.DatetimeIndex(frame.index)
+    return frame
+
+
+def align(store: Any, settings: Any, asof: dt.date, k: int | None = None, placebos: int | None = None,
+          statements: list[cat.Statement] | None = None) -> Alignment:
+    """Align the catalogue (or `statements`) as of `asof`."""
+    asof = pd.Timestamp(asof).date()
+    warnings: list[str] = []
+    stmts = statements if statements is not None else load_statements(settings)
+    stmts = [s for s in stmts if s.date <= asof]
+    index = store.read_series(INDEX_SERIES, asof=asof)
+    fx = store.read_series(FX_SERIES, asof=asof)
+    keyrate = store.read_series(KEYRATE_SERIES, asof=asof)
+    for sid, s in ((INDEX_SERIES, index), (FX_SERIES, fx), (KEYRATE_SERIES, keyrate)):
+        if s.dropna().empty:
+            warnings.append(f"{sid} has no data as of {asof}")
+    model_id = settings["regimes"]["headline"]
+    probs = read_probabilities(store, model_id, asof)
+    if probs is None:
+        warnings.append(f"no regime probabilities for model {model_id!r} as of {asof}")
+    confounders = conf.merge(conf.load_confounders(settings["events"]["confounders"] or None),
+                             conf.keyrate_confounders(keyrate))
+    result = run_study(stmts, index=index, fx=fx, probabilities=probs, confounders=confounders,
+                       config=study_config(settings, k, placebos))
+    if index.dropna().empty and not fx.dropna().empty:
+        warnings.append("the statistic is the ruble CAR on the CBR calendar (no stress index)")
+    return Alignment(asof, model_id, result, confounders, warnings)
