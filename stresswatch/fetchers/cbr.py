@@ -194,7 +194,8 @@ class _Bad(Exception):
 def _xml_root(body: bytes, content_type: str = "") -> Element:
     if not body or not body.strip():
         raise _Bad("empty body")
-    if sniff_html(body) or content_type.lower().startswith("text/html"):
+    # the body decides, not the Content-Type: some servers label XML as text/html
+    if sniff_html(body):
         title = ""
         low = body[:4096].lower()
         i, j = low.find(b"<title>"), low.find(b"</title>")
@@ -214,9 +215,18 @@ def _xml_root(body: bytes, content_type: str = "") -> Element:
     except defusedxml.DefusedXmlException as exc:
         raise _Bad(f"refused hostile XML: {exc}") from None
     except XmlSyntaxError as exc:
-        raise _Bad(f"malformed or truncated XML: {exc}") from None
+        raise _Bad(f"malformed or truncated XML{_html_hint(content_type)}: {exc}") from None
     except (LookupError, ValueError) as exc:  # unknown encoding in the prolog
         raise _Bad(f"unreadable XML: {exc}") from None
+
+
+def _html_hint(content_type: str) -> str:
+    return f" (Content-Type {content_type!r}: an HTML page?)" if "html" in content_type.lower() else ""
+
+
+def _expect_root(root: Element, name: str, content_type: str) -> None:
+    if root.tag != name:
+        raise _Bad(f"expected root element {name}, got {root.tag!r}{_html_hint(content_type)}")
 
 
 def _local(tag: str) -> str:
@@ -267,8 +277,7 @@ def _check_vunit(value: Decimal, nominal: int, vunit_text: str | None, where: st
 def parse_dynamic(body: bytes, content_type: str = "") -> tuple[str, list[tuple[dt.date, int, Decimal]], list[str]]:
     """XML_dynamic.asp -> (CBR id, [(date, nominal, value per nominal)], warnings). Raises _Bad."""
     root = _xml_root(body, content_type)
-    if root.tag != "ValCurs":
-        raise _Bad(f"expected root element ValCurs, got {root.tag!r}")
+    _expect_root(root, "ValCurs", content_type)
     cbr_id = root.get("ID", "")
     rows: list[tuple[dt.date, int, Decimal]] = []
     warnings: list[str] = []
@@ -289,8 +298,7 @@ def parse_dynamic(body: bytes, content_type: str = "") -> tuple[str, list[tuple[
 def parse_daily(body: bytes, content_type: str = "") -> tuple[dt.date, dict[str, tuple[str, int, Decimal]], list[str]]:
     """XML_daily.asp -> (date in force as returned, {ISO: (CBR id, nominal, value per nominal)}, warnings)."""
     root = _xml_root(body, content_type)
-    if root.tag != "ValCurs":
-        raise _Bad(f"expected root element ValCurs, got {root.tag!r}")
+    _expect_root(root, "ValCurs", content_type)
     day = _ddmmyyyy_date(root.get("Date"), "ValCurs Date")
     table: dict[str, tuple[str, int, Decimal]] = {}
     warnings: list[str] = []
@@ -312,8 +320,7 @@ def parse_daily(body: bytes, content_type: str = "") -> tuple[dt.date, dict[str,
 def parse_keyrate(body: bytes, content_type: str = "") -> list[tuple[dt.date, float]]:
     """KeyRateXML SOAP response -> [(date, percent)] oldest first. Raises _Bad."""
     root = _xml_root(body, content_type)
-    if root.tag != f"{{{SOAP_NS}}}Envelope":
-        raise _Bad(f"expected a SOAP 1.1 Envelope, got root element {root.tag!r}")
+    _expect_root(root, f"{{{SOAP_NS}}}Envelope", content_type)
     body_el = root.find(f"{{{SOAP_NS}}}Body")
     if body_el is None:
         raise _Bad("SOAP envelope without Body")
@@ -322,11 +329,12 @@ def parse_keyrate(body: bytes, content_type: str = "") -> list[tuple[dt.date, fl
         code = (fault.findtext("faultcode") or "").strip()
         text = (fault.findtext("faultstring") or "").strip()
         raise _Bad(f"SOAP fault {code}: {text}"[:500])
-    response = body_el.find(f"{{{CBR_WS_NS}}}KeyRateXMLResponse")
+    # matched by local name: the response's own namespace (http://web.cbr.ru/) is not relied on
+    response = next((child for child in body_el if _local(child.tag) == "KeyRateXMLResponse"), None)
     if response is None:
         found = [_local(child.tag) for child in body_el]
         raise _Bad(f"expected KeyRateXMLResponse in the SOAP body, got {found}")
-    result = response.find(f"{{{CBR_WS_NS}}}KeyRateXMLResult")
+    result = next((child for child in response if _local(child.tag) == "KeyRateXMLResult"), None)
     if result is None:
         return []
     out: dict[dt.date, float] = {}
@@ -346,10 +354,7 @@ def parse_keyrate(body: bytes, content_type: str = "") -> list[tuple[dt.date, fl
             day = dt.date.fromisoformat(raw[:10])
         except ValueError:
             raise _Bad(f"KR DT {dt_text!r} is not an ISO date-time") from None
-        rate_raw = (rate_text or "").strip()
-        if "," in rate_raw:
-            raise _Bad(f"key rate {rate_text!r} for {day} has a comma (this endpoint uses dot decimals)")
-        rate = _decimal(rate_raw, f"key rate for {day}")
+        rate = _decimal(rate_text, f"key rate for {day}")  # dot decimals on this endpoint; a comma is tolerated
         if rate < 0 or rate > 1000:
             raise _Bad(f"key rate {rate} for {day} out of range")
         out[day] = float(rate)

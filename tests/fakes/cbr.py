@@ -439,6 +439,9 @@ _ROUTES = {"/scripts/xml_dynamic.asp": "dynamic", "/scripts/xml_daily.asp": "dai
 class _Handler(BaseHTTPRequestHandler):
     owner: FakeCbr
     protocol_version = "HTTP/1.1"
+    #: headers and body go out in two writes; without TCP_NODELAY keep-alive clients hit the
+    #: 40 ms Nagle / delayed-ACK stall on every response
+    disable_nagle_algorithm = True
     server_version = "Microsoft-IIS/10.0"
     sys_version = ""
 

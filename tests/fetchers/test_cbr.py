@@ -216,6 +216,20 @@ def test_keyrate_single_row_and_empty(fetcher):
     assert fetcher.parse(keyrate_body(""), req).observations == []
 
 
+def test_xml_labelled_text_html_is_judged_by_its_body(fetcher):
+    result = fetcher.parse(GOOD_DYN, dynamic_request(BASE, "USD", D(2013, 1, 1), D(2013, 12, 31)),
+                           "text/html; charset=windows-1251")
+    assert obs_map(result) == {("cbr.fx.USD", D(2013, 1, 10)): 30.3161, ("cbr.fx.USD", D(2013, 1, 11)): 30.3716}
+
+
+def test_keyrate_namespace_layout_variants(fetcher):
+    # KeyRate without xmlns="" (rows inherit http://web.cbr.ru/), a comma decimal tolerated
+    body = keyrate_body("<KR><DT>2022-02-28T00:00:00+03:00</DT><Rate>20,00</Rate></KR>").replace(
+        b'<KeyRate xmlns="">', b"<KeyRate>")
+    req = keyrate_request(BASE, D(2022, 2, 28), D(2022, 2, 28))
+    assert obs_map(fetcher.parse(body, req)) == {("cbr.keyrate", D(2022, 2, 28)): 20.0}
+
+
 # ---------------------------------------------------------------------------------------------
 # Hostile and broken input -> ParseError naming the source and the URL
 # ---------------------------------------------------------------------------------------------
