@@ -123,16 +123,21 @@ def save_candidates(target: Any, candidates: Iterable[Any], stored_at: dt.dateti
 
 
 def delete_candidates(target: Any, query_id: str | None = None) -> int:
-    """Forget candidates (all, or those found by one query only), e.g. before `reparse` rebuilds
-    them from the payload archive. Returns the number of candidate rows deleted."""
+    """Forget candidates: all of them, or what one query found (a candidate another query also
+    found stays, credited to that query). E.g. before `reparse` rebuilds them from the payload
+    archive, or when a query is dropped. Returns the number of candidate rows deleted."""
     with _writing(target) as conn:
         if query_id is None:
             conn.execute("DELETE FROM gdelt_candidate_queries")
             return conn.execute("DELETE FROM gdelt_candidates").rowcount
         conn.execute("DELETE FROM gdelt_candidate_queries WHERE query_id = ?", (query_id,))
-        return conn.execute(
-            "DELETE FROM gdelt_candidates WHERE query_id = ?"
-            " AND url NOT IN (SELECT url FROM gdelt_candidate_queries)", (query_id,)).rowcount
+        deleted = conn.execute(
+            "DELETE FROM gdelt_candidates WHERE url NOT IN (SELECT url FROM gdelt_candidate_queries)"
+            " AND (query_id = ? OR query_id = '')", (query_id,)).rowcount
+        conn.execute(
+            "UPDATE gdelt_candidates SET query_id = (SELECT MIN(q.query_id) FROM gdelt_candidate_queries q"
+            " WHERE q.url = gdelt_candidates.url) WHERE query_id = ?", (query_id,))
+        return deleted
 
 
 def _bound(value: Any, end: bool) -> str:
