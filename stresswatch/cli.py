@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def setup_logging(level: str) -> None:
-    from stresswatch.store import redact
+    from stresswatch.redaction import redact
 
     class Redact(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:

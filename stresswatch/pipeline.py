@@ -22,7 +22,8 @@ from stresswatch.errors import ConfigError, FetchError, ParseError, SourceUnavai
 from stresswatch.fetchers.base import REGISTRY, Fetcher, ParseResult, Request, load_all, window_bounds
 from stresswatch.fetchers.http import HttpClient
 from stresswatch.settings import Settings
-from stresswatch.store import Store, redact
+from stresswatch.redaction import redact
+from stresswatch.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,9 @@ def _fetch_one(store: Store, fetcher: Fetcher, client: HttpClient, request: Requ
             source=fetcher.id, request=request, status=response.status, content_type=response.content_type,
             body=response.body, fetched_at=response.fetched_at, parser_version=fetcher.parser_version,
             job=job, partition=partition)
+        if response.status in fetcher.no_data_statuses:
+            return ParseResult(warnings=[f"HTTP {response.status}: no data for {request.label or request.url}"]), \
+                payload_id, attempt + 1
         client.raise_for_status(response)
         try:
             return fetcher.parse(response.body, request, response.content_type), payload_id, attempt + 1

@@ -29,8 +29,8 @@ import pandas as pd
 
 from stresswatch.errors import StoreError
 from stresswatch.fetchers.base import Observation, Request, SeriesInfo
+from stresswatch.redaction import SECRET_PARAMS, redact
 
-SECRET_PARAMS = ("api_key", "apikey", "subscription-key", "token", "password")
 
 
 def utcnow() -> dt.datetime:
@@ -55,15 +55,6 @@ def _as_date(value: dt.date | dt.datetime | str) -> dt.date:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
-
-
-def redact(text: str) -> str:
-    """Hide secret query parameters (api_key=...) in a URL or message."""
-    import re
-
-    for name in SECRET_PARAMS:
-        text = re.sub(rf"({re.escape(name)}=)[^&\s\"']+", r"\1REDACTED", text, flags=re.IGNORECASE)
-    return text
 
 
 def request_to_json(request: Request) -> str:

@@ -53,12 +53,13 @@ class Request:
     context: tuple[tuple[str, Any], ...] = ()
 
     def display(self) -> str:
-        """The request as one line (query string included), for --dry-run and logs."""
+        """The request as one line (query string included, secrets redacted), for --dry-run and logs."""
         from urllib.parse import urlencode
 
+        from stresswatch.redaction import redact
+
         query = urlencode(self.params)
-        line = f"{self.method} {self.url}{'?' + query if query else ''}"
-        return line
+        return redact(f"{self.method} {self.url}{'?' + query if query else ''}")
 
     def context_get(self, key: str, default: Any = None) -> Any:
         return dict(self.context).get(key, default)
@@ -112,6 +113,8 @@ class Fetcher(ABC):
     overlap_days: ClassVar[int] = 7
     #: earliest date the source has data for; backfills are clipped to it
     earliest: ClassVar[dt.date] = dt.date(1990, 1, 1)
+    #: HTTP statuses that mean "no data for this query" rather than an error (SDMX 404 NoResultsFound)
+    no_data_statuses: ClassVar[tuple[int, ...]] = ()
 
     def __init__(self, settings: Mapping[str, Any]):
         """`settings` is this source's `[sources.<id>]` table after validation."""

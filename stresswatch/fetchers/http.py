@@ -25,7 +25,7 @@ from urllib3.util.retry import Retry
 from stresswatch import __version__
 from stresswatch.errors import SourceRejected, SourceUnavailable
 from stresswatch.fetchers.base import Request
-from stresswatch.store import redact
+from stresswatch.redaction import redact
 
 log = logging.getLogger(__name__)
 
