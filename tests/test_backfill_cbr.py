@@ -78,8 +78,8 @@ def test_backfill_through_faults_gives_the_published_values(tmp_path, monkeypatc
     fake.inject("dynamic", "challenge", times=1, when=lambda r: r.query.get("VAL_NM_RQ") == "R01239")
     fake.inject("dynamic", "truncated", times=1, when=lambda r: r.query.get("VAL_NM_RQ") == "R01375")
     fake.inject("keyrate", "challenge", times=1)
-    fake.inject("keyrate", "slow", times=1, delay=2.0)
-    code, out = run_cli(monkeypatch, {**env, "STRESSWATCH_SOURCES__CBR__TIMEOUT": "0.5"}, *backfill_args())
+    fake.inject("keyrate", "slow", times=1, delay=4.0)  # read timeout 1 s: urllib3 asks again
+    code, out = run_cli(monkeypatch, {**env, "STRESSWATCH_SOURCES__CBR__TIMEOUT": "1"}, *backfill_args())
     assert code == 0, out
     assert sorted(r.fault for r in fake.requests if r.fault) == ["503", "503", "503", "challenge", "challenge",
                                                                    "slow", "truncated"]
