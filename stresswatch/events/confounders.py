@@ -113,7 +113,8 @@ def keyrate_confounders(keyrate: pd.Series, schedule: Any = None) -> list[Confou
         extra = bool(flags.get(day, 0.0) >= 0.5)
         kind_word = "extraordinary" if extra else "scheduled"
         label = f"Bank of Russia key rate {old:g}% -> {new:g}% ({kind_word} decision, effective {day.date()})"
-        out.append(Confounder(f"keyrate-{day.date().isoformat()}", day.date(), day.date(), "keyrate", label, extra))
+        cid = f"keyrate-{day.date().isoformat()}" + ("-extraordinary" if extra else "")
+        out.append(Confounder(cid, day.date(), day.date(), "keyrate", label, extra))
     return out
 
 

@@ -374,7 +374,7 @@ def run_study(statements: Iterable[Any], *, index: pd.Series | None = None, fx: 
     if n:
         valid = ~exclusion_mask(n, spans, k + config.exclusion_extra) & np.isfinite(stat)
     bucket = regime_buckets(p_filt, config.buckets)
-    weekday = cal.dayofweek.to_numpy() if n else np.zeros(0, int)
+    weekday = cal.day_of_week.to_numpy() if n else np.zeros(0, int)
     ids = list(ev["id"])
     draws, levels, sizes = placebo_draws(ids, t0, stat, valid, bucket, weekday, config.placebos, config.seed,
                                          config.min_pool) if n else (np.full((len(ev), config.placebos), -1),
