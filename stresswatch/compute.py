@@ -211,16 +211,14 @@ def compute_all(inputs: Inputs, settings: Any, asof: dt.date,
 
 
 def _meetings_path(settings: Any) -> Path | None:
-    try:
-        raw = settings["compute"].get("meetings", "")
-    except (KeyError, AttributeError):
-        raw = ""
+    raw = settings["compute"].get("meetings", "")
     return Path(raw).expanduser() if raw else None
 
 
-def compute(store: Any, settings: Any, asof: dt.date) -> ComputeResult:
-    """Compute indicators and the composite as known on `asof`, write the derived series, then run
-    the regime update (`stresswatch.regimes.update_all`) when that module provides it."""
+def compute(store: Any, settings: Any, asof: dt.date, run_regimes: bool = True) -> ComputeResult:
+    """Compute indicators and the composite as known on `asof`, write the derived series (one
+    transaction), then run the regime update (`stresswatch.regimes.update_all`) unless
+    `run_regimes` is False."""
     inputs = Inputs.from_store(store, asof)
     res = ComputeResult(asof=asof, inputs={sid: len(f) for sid, f in inputs.frames.items()})
     if not any(sid.startswith("cbr.") for sid in inputs.ids()):
@@ -249,7 +247,8 @@ def compute(store: Any, settings: Any, asof: dt.date) -> ComputeResult:
             keep = values.index >= start
             _write(store, res, f"ind.{cid}", values[keep], ind.summary, ind.unit, asof,
                    known_at=eff[keep], frequency="M" if ind.frequency == "M" else "D")
-    _run_regimes(store, settings, asof, res)
+    if run_regimes:
+        _run_regimes(store, settings, asof, res)
     return res
 
 

@@ -123,6 +123,8 @@ SECTIONS: list[Section] = [
         Setting("ewma_lambda", "float", 0.93, "EWMA decay for the segment covariances", minimum=0.5, maximum=0.999),
         Setting("weights", "dict[float]", {}, "segment weights (fx, policy, equity, external, trade); empty = equal"),
         Setting("start", "date", dt.date(1999, 1, 1), "first date of the computed history"),
+        Setting("meetings", "path", "", "Bank of Russia board meeting schedule TOML; empty = the shipped "
+                                        "cbr_meetings.toml"),
     )),
     Section("regimes", "Markov-switching regime models.", (
         Setting("headline", "str", "ruble3", "model id that reports and alerts use"),
