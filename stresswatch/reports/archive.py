@@ -1,0 +1,102 @@
+"""The reports' own tables (migration 0006): the index of rendered reports with their headline
+state, and point-in-time snapshots of the run ledger.
+
+Why snapshots: the run ledger keeps one row per (job, partition) and a later fetch overwrites it,
+so "last success / last error as known on D" cannot be recovered from it after the fact. The first
+render of D after D is over freezes the facts (taken from ledger rows finished on or before D);
+later renders of D read the frozen copy. Renders on D itself recompute and overwrite, since data
+for D may still arrive that day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Iterable
+
+from stresswatch.store import Store, utcnow
+
+
+def _day_end(day: dt.date) -> str:
+    """ISO text greater than any ledger timestamp on `day` (ledger stamps are '...T..:..:..Z')."""
+    return day.isoformat() + "T99"
+
+
+def ledger_facts(store: Store, sources: Iterable[str], day: dt.date) -> dict[str, dict[str, Any]]:
+    """Per source, from `fetch:<source>` ledger rows: latest success and latest failure on or before D.
+    A failure counts only while no later success (on or before D) replaced it."""
+    end = _day_end(day)
+    by_job: dict[str, list[dict[str, Any]]] = {}
+    for row in store.ledger_rows("fetch:"):
+        by_job.setdefault(row["job"], []).append(row)
+    out = {}
+    for source in sources:
+        rows = by_job.get(f"fetch:{source}", [])
+        successes = [r["last_success"] for r in rows if r.get("last_success") and r["last_success"] < end]
+        # a success row finished on or before D also counts when last_success was overwritten later
+        successes += [r["finished_at"] for r in rows if r["status"] == "success" and r.get("finished_at")
+                      and r["finished_at"] < end]
+        failures = sorted((r for r in rows if r["status"] == "failed" and r.get("finished_at")
+                           and r["finished_at"] < end), key=lambda r: r["finished_at"])
+        last_success = max(successes) if successes else None
+        last_failure = failures[-1] if failures else None
+        current = last_failure if last_failure and (not last_success or last_failure["finished_at"] > last_success) \
+            else None
+        out[source] = {"last_success": last_success,
+                       "last_error": current["error"] if current else None,
+                       "last_error_at": current["finished_at"] if current else None,
+                       "failed": len(failures)}
+    return out
+
+
+def ledger_snapshot(store: Store, sources: list[str], day: dt.date, today: dt.date | None,
+                    write: bool = True) -> dict[str, dict[str, Any]]:
+    """Ledger facts for D: the frozen copy when D is over and one exists, else computed now (and
+    stored when `write`; frozen from then on if D is over)."""
+    frozen = today is not None and today > day
+    stored = {r["source"]: r for r in store.conn.execute(
+        "SELECT * FROM report_ledger_snapshots WHERE date = ?", (day.isoformat(),))}
+    if frozen and stored and all(s in stored for s in sources):
+        return {s: {k: stored[s][k] for k in ("last_success", "last_error", "last_error_at", "failed")}
+                for s in sources}
+    facts = ledger_facts(store, sources, day)
+    if write:
+        taken = utcnow().isoformat().replace("+00:00", "Z")
+        with store.transaction() as conn:
+            for source, f in facts.items():
+                if frozen and source in stored:
+                    continue
+                conn.execute(
+                    """INSERT INTO report_ledger_snapshots
+                       (date, source, last_success, last_error, last_error_at, failed, taken_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT(date, source) DO UPDATE SET last_success = excluded.last_success,
+                         last_error = excluded.last_error, last_error_at = excluded.last_error_at,
+                         failed = excluded.failed, taken_at = excluded.taken_at""",
+                    (day.isoformat(), source, f["last_success"], f["last_error"], f["last_error_at"],
+                     f["failed"], taken))
+        for source in sources:
+            if frozen and source in stored:
+                facts[source] = {k: stored[source][k] for k in ("last_success", "last_error", "last_error_at",
+                                                                  "failed")}
+    return facts
+
+
+def record_report(store: Store, day: dt.date, out_dir: str, generated_at: str, regime: str | None,
+                  p_stress: float | None, formats: Iterable[str], warnings: int) -> None:
+    with store.transaction() as conn:
+        conn.execute(
+            """INSERT INTO report_index (date, out_dir, generated_at, regime, p_stress, formats, warnings)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(date, out_dir) DO UPDATE SET generated_at = excluded.generated_at,
+                 regime = excluded.regime, p_stress = excluded.p_stress, formats = excluded.formats,
+                 warnings = excluded.warnings""",
+            (day.isoformat(), out_dir, generated_at, regime, p_stress, ",".join(formats), warnings))
+
+
+def reports(store: Store, out_dir: str | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM report_index"
+    args: list[Any] = []
+    if out_dir is not None:
+        sql += " WHERE out_dir = ?"
+        args.append(out_dir)
+    return [dict(r) for r in store.conn.execute(sql + " ORDER BY date DESC", args)]

@@ -1,0 +1,355 @@
+"""Writing reports: HTML and Markdown through Jinja2 templates, JSON straight from the context, PNG
+charts through `reports.charts`, and the archive index page.
+
+Layout of a reports folder::
+
+    DIR/index.html          every report with its headline state (newest first)
+    DIR/index.json          the same list, machine-readable (rebuilt from DIR/*/report.json if lost)
+    DIR/<D>/report.html     self-contained page: CSS inline, charts beside it in charts/
+    DIR/<D>/report.md
+    DIR/<D>/report.json     the context (schema_version, generated_at, ...)
+    DIR/<D>/charts/*.png
+
+`render_day` renders one date; `render_range` renders business days D1..D2 with one cached
+`ContextBuilder` (series vintages read once) and draws the charts in worker processes while the
+next day's context is built. Files are written atomically (temp file + rename).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import json
+import math
+import multiprocessing
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import jinja2
+from markupsafe import Markup
+
+from stresswatch.errors import UsageError
+from stresswatch.output import clean
+from stresswatch.reports.charts import ChartSpec, render_chart
+from stresswatch.reports.context import ContextBuilder, ReportData, daterange
+from stresswatch.settings import Settings
+from stresswatch.store import Store
+
+FORMATS = ("html", "md", "json")
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting filters (shared by HTML and Markdown)
+# ---------------------------------------------------------------------------------------------
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def f_num(value: Any, digits: int = 2, sign: bool = False) -> str:
+    if _missing(value):
+        return "—"
+    text = f"{float(value):+,.{digits}f}" if sign else f"{float(value):,.{digits}f}"
+    return text.replace("-", "−")
+
+
+def f_pct(value: Any, digits: int = 1, sign: bool = True) -> str:
+    return "—" if _missing(value) else f_num(value, digits, sign) + "%"
+
+
+def f_prob(value: Any) -> str:
+    """A probability as a percentage with no false precision."""
+    return "—" if _missing(value) else f"{100 * float(value):.0f}%"
+
+
+def f_pp(value: Any, digits: int = 2) -> str:
+    return "—" if _missing(value) else f_num(value, digits, True) + " pp"
+
+
+def f_pval(value: Any) -> str:
+    if _missing(value):
+        return "—"
+    v = float(value)
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def f_ts(value: Any) -> str:
+    """ISO timestamp -> 'YYYY-MM-DD HH:MM UTC'."""
+    if not value:
+        return "—"
+    text = str(value).replace("T", " ").rstrip("Z")
+    return text[:16] + (" UTC" if len(text) > 10 else "")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def md_escape(value: Any) -> str:
+    """Escape text for Markdown tables and paragraphs (no raw HTML, no pipes, no line breaks)."""
+    if value is None:
+        return ""
+    if isinstance(value, Markup):
+        return str(value)
+    text = str(value).replace("\r", " ").replace("\n", " ")
+    text = text.replace("&", "&amp;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _filters(env: jinja2.Environment) -> None:
+    env.filters.update(num=f_num, pct=f_pct, prob=f_prob, pp=f_pp, pval=f_pval, ts=f_ts)
+
+
+def _environment(kind: str) -> jinja2.Environment:
+    loader = jinja2.PackageLoader("stresswatch.reports", "templates")
+    if kind == "html":
+        env = jinja2.Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                                 undefined=jinja2.StrictUndefined)
+    else:
+        env = jinja2.Environment(loader=loader, autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                                 finalize=md_escape, undefined=jinja2.StrictUndefined)
+    _filters(env)
+    return env
+
+
+_ENVS: dict[str, jinja2.Environment] = {}
+
+
+def env(kind: str) -> jinja2.Environment:
+    if kind not in _ENVS:
+        _ENVS[kind] = _environment(kind)
+    return _ENVS[kind]
+
+
+def render_html(ctx: dict[str, Any]) -> str:
+    return env("html").get_template("report.html.j2").render(c=ctx)
+
+
+def render_md(ctx: dict[str, Any]) -> str:
+    return env("md").get_template("report.md.j2").render(c=ctx)
+
+
+def render_json(ctx: dict[str, Any]) -> str:
+    return json.dumps(clean(ctx), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------------
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def parse_formats(value: str | Sequence[str] | None, default: Sequence[str] = FORMATS) -> list[str]:
+    if value is None:
+        items = list(default)
+    elif isinstance(value, str):
+        items = [v.strip().lower() for v in value.split(",") if v.strip()]
+    else:
+        items = [str(v).strip().lower() for v in value]
+    bad = [v for v in items if v not in FORMATS]
+    if bad or not items:
+        raise UsageError(f"unknown report format(s) {', '.join(bad) or '(none)'}; use a comma-separated "
+                         f"list of {', '.join(FORMATS)}")
+    return [f for f in FORMATS if f in items]
+
+
+def write_texts(data: ReportData, folder: Path, formats: Sequence[str]) -> list[Path]:
+    """report.html / .md / .json for one context; removes chart files the context no longer has."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ctx = data.context
+    written = []
+    if "json" in formats:
+        _write(folder / "report.json", render_json(ctx))
+        written.append(folder / "report.json")
+    if "md" in formats:
+        _write(folder / "report.md", render_md(ctx))
+        written.append(folder / "report.md")
+    if "html" in formats:
+        _write(folder / "report.html", render_html(ctx))
+        written.append(folder / "report.html")
+    charts_dir = folder / "charts"
+    if charts_dir.is_dir():
+        keep = {Path(c.file).name for c in data.charts}
+        for png in charts_dir.glob("*.png"):
+            if png.name not in keep:
+                png.unlink()
+    return written
+
+
+def _needs_charts(formats: Sequence[str]) -> bool:
+    return "html" in formats or "md" in formats
+
+
+# ---------------------------------------------------------------------------------------------
+# The archive index
+# ---------------------------------------------------------------------------------------------
+def index_entry(ctx: dict[str, Any], formats: Sequence[str]) -> dict[str, Any]:
+    head = ctx["headline"]
+    idx = ctx.get("stress_index") or {}
+    return {
+        "date": ctx["date"], "generated_at": ctx["generated_at"], "formats": list(formats),
+        "available": bool(head.get("available")), "model_id": head.get("model_id"),
+        "regime": head.get("regime"), "p_stress_filtered": head.get("p_stress_filtered"),
+        "p_stress_change": head.get("p_stress_change"), "days_in_regime": head.get("days_in_regime"),
+        "index": idx.get("value"), "index_percentile": idx.get("percentile"),
+        "warnings": sum(1 for w in ctx.get("warnings", []) if w["level"] in ("warning", "error")),
+    }
+
+
+def _scan(out_dir: Path) -> dict[str, dict[str, Any]]:
+    entries = {}
+    for path in sorted(out_dir.glob("*/report.json")):
+        try:
+            ctx = json.loads(path.read_text(encoding="utf-8"))
+            formats = [f for f, name in (("html", "report.html"), ("md", "report.md"), ("json", "report.json"))
+                       if (path.parent / name).exists()]
+            entries[ctx["date"]] = index_entry(ctx, formats)
+        except (OSError, ValueError, KeyError):
+            continue
+    return entries
+
+
+def update_index(out_dir: Path, new_entries: Iterable[dict[str, Any]]) -> Path:
+    """Merge entries into DIR/index.json (rebuilt from DIR/*/report.json when missing or unreadable)
+    and rewrite DIR/index.html."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = out_dir / "index.json"
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        entries = {e["date"]: e for e in data["reports"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        entries = _scan(out_dir)
+    for e in new_entries:
+        entries[e["date"]] = e
+    # drop entries whose folder was deleted
+    entries = {d: e for d, e in entries.items() if (out_dir / d).is_dir()}
+    ordered = [entries[d] for d in sorted(entries, reverse=True)]
+    _write(manifest, json.dumps(clean({"reports": ordered}), ensure_ascii=False, indent=1) + "\n")
+    html = env("html").get_template("index.html.j2").render(reports=ordered)
+    _write(out_dir / "index.html", html)
+    return out_dir / "index.html"
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class RenderResult:
+    dates: list[dt.date] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)
+    #: index entries (headline state) of the rendered reports
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    #: the last rendered context (the only one for a single day)
+    context: dict[str, Any] | None = None
+    index: Path | None = None
+
+    def __str__(self) -> str:
+        if len(self.folders) == 1:
+            return str(self.folders[0] / "report.html")
+        return f"{len(self.folders)} reports, index {self.index}"
+
+
+def _clock(clock: Callable[[], dt.datetime] | None) -> Callable[[], dt.datetime]:
+    return clock or (lambda: dt.datetime.now(dt.timezone.utc))
+
+
+def render_day(store: Store, settings: Settings, day: dt.date, out: str | Path | None = None,
+               formats: str | Sequence[str] | None = None, *, clock: Callable[[], dt.datetime] | None = None,
+               builder: ContextBuilder | None = None, update_archive: bool = True) -> RenderResult:
+    """Render the report for `day` into `out/<day>/` (default `settings.reports_dir`) and update
+    the index. `clock` gives generated_at and decides whether D is over (ledger snapshots)."""
+    out_dir = Path(out or settings.reports_dir)
+    formats = parse_formats(formats, settings["report"]["formats"])
+    clock = _clock(clock)
+    builder = builder or ContextBuilder(store, settings, now=clock, today=clock().astimezone(dt.timezone.utc).date())
+    data = builder.build(day)
+    folder = out_dir / day.isoformat()
+    if _needs_charts(formats):
+        for spec in data.charts:
+            render_chart(spec, folder)
+    write_texts(data, folder, formats)
+    entry = index_entry(data.context, formats)
+    result = RenderResult([day], [folder], [entry], data.context)
+    _record(store, out_dir, result.entries, update_archive)
+    result.index = update_index(out_dir, result.entries)
+    return result
+
+
+def _record(store: Store, out_dir: Path, entries: Sequence[dict[str, Any]], enabled: bool) -> None:
+    if not enabled:
+        return
+    from stresswatch.reports import archive
+
+    for e in entries:
+        archive.record_report(store, dt.date.fromisoformat(e["date"]), str(out_dir.resolve()), e["generated_at"],
+                              e["regime"], e["p_stress_filtered"], e["formats"], e["warnings"])
+
+
+def _pool(workers: int) -> cf.ProcessPoolExecutor:
+    """Chart workers. On Linux a fork server with matplotlib preloaded starts them quickly."""
+    if sys.platform.startswith("linux"):
+        mp = multiprocessing.get_context("forkserver")
+        mp.set_forkserver_preload(["stresswatch.reports.charts"])
+    else:
+        mp = multiprocessing.get_context("spawn")
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp)
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date, out: str | Path | None = None,
+                 formats: str | Sequence[str] | None = None, *, clock: Callable[[], dt.datetime] | None = None,
+                 progress: bool | None = None, workers: int | None = None,
+                 update_archive: bool = True) -> RenderResult:
+    """Render every business day start..end. One cached ContextBuilder reads each series' vintages
+    once; charts are drawn by `workers` processes (0 = in this process) while the next context is
+    built. The index is written once at the end. `progress`: tqdm bar (None = only on a TTY)."""
+    from tqdm import tqdm
+
+    if end < start:
+        raise UsageError(f"--end {end} is before --start {start}")
+    out_dir = Path(out or settings.reports_dir)
+    formats = parse_formats(formats, settings["report"]["formats"])
+    days = list(daterange(start, end))
+    clock = _clock(clock)
+    builder = ContextBuilder(store, settings, cache=True, now=clock, today=clock().astimezone(dt.timezone.utc).date())
+    workers = default_workers() if workers is None else workers
+    show = sys.stderr.isatty() if progress is None else progress
+    result = RenderResult()
+    futures: list[cf.Future] = []
+    pool = _pool(workers) if workers > 0 and _needs_charts(formats) and days else None
+    try:
+        for day in tqdm(days, desc="report", unit="day", disable=not show):
+            data = builder.build(day)
+            folder = out_dir / day.isoformat()
+            if _needs_charts(formats):
+                if pool is not None:
+                    futures.extend(pool.submit(render_chart, spec, folder) for spec in data.charts)
+                else:
+                    for spec in data.charts:
+                        render_chart(spec, folder)
+            write_texts(data, folder, formats)
+            result.dates.append(day)
+            result.folders.append(folder)
+            result.entries.append(index_entry(data.context, formats))
+            result.context = data.context
+        for fut in futures:
+            fut.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    _record(store, out_dir, result.entries, update_archive)
+    result.index = update_index(out_dir, result.entries)
+    return result
+
+
+def render_charts(specs: Sequence[ChartSpec], folder: Path) -> list[Path]:
+    return [render_chart(s, folder) for s in specs]
