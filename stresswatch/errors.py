@@ -42,10 +42,12 @@ class SourceRejected(FetchError):
 class ParseError(StresswatchError):
     """A response body is not what the source's format promises (HTML page, fault, truncation, hostile XML)."""
 
-    def __init__(self, source: str, url: str, message: str):
+    def __init__(self, source: str, url: str, message: str, retryable: bool = True):
         self.source = source
         self.url = url
         self.message = message
+        #: False when asking again cannot help (the source refused the query itself)
+        self.retryable = retryable
         super().__init__(f"{source}: cannot parse response from {url}: {message}")
 
 

@@ -127,8 +127,10 @@ def _fetch_one(store: Store, fetcher: Fetcher, client: HttpClient, request: Requ
         try:
             return fetcher.parse(response.body, request, response.content_type), payload_id, attempt + 1
         except ParseError as exc:
+            if not exc.retryable:
+                raise
             last_error = exc
-            log.warning("%s: %s (attempt %d of %d)", fetcher.id, exc, attempt + 1, attempts)
+            log.warning("%s (attempt %d of %d)", exc, attempt + 1, attempts)
     assert last_error is not None
     raise last_error
 
@@ -310,7 +312,11 @@ def fetch_start(store: Store, settings: Settings, fetcher: Fetcher, asof: dt.dat
     rows = [r for r in store.ledger_rows(job_name(fetcher.id)) if r["job"] == job_name(fetcher.id)]
     covered = [dt.date.fromisoformat(r["covered_to"]) for r in rows if r["status"] == "success" and r["covered_to"]]
     if not covered:
-        return min(settings.source(fetcher.id)["history_start"], asof)
+        conf = settings.source(fetcher.id)
+        start = conf["history_start"]
+        if conf["history_days"]:
+            start = max(start, asof - dt.timedelta(days=conf["history_days"]))
+        return min(start, asof)
     last = max(covered)
     if last >= asof:
         return None
@@ -338,6 +344,10 @@ def reparse(store: Store, settings: Settings, source: str | None = None) -> list
         rep = ReparseReport(source_id)
         with store.transaction() as conn:
             store.delete_observations(source_id)
+            if fetcher.yields_candidates:
+                from stresswatch import candidates
+
+                candidates.delete_candidates(conn)
             store.upsert_series(fetcher.series())
             for payload in store.iter_payloads(source_id):
                 rep.payloads += 1

@@ -54,7 +54,8 @@ DEFAULT_MODELS: tuple[dict[str, Any], ...] = (
 #: fitting knobs that are not settings (documented in docs/regimes.md)
 EM_MAXITER = 500
 EM_TOL = 1e-5  # absolute log-likelihood gain per EM iteration below which EM has converged
-POLISH_MAXITER = 8  # BFGS iterations after EM (each costs k_params+1 likelihood evaluations)
+POLISH_MAXITER = 4  # BFGS iterations after EM (each costs k_params+1 likelihood evaluations)
+POLISH_MAXITER_LONG = 100
 POLISH_RTOL = 1e-5  # converged when the polish moved the log-likelihood by less than this (relative)
 COARSE_MIN_OBS = 2000  # daily series longer than this get their random search on 5-period blocks
 COARSE_BLOCK = 5
@@ -527,11 +528,11 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
     base_starts.append(("default", np.asarray(search_model.start_params, dtype=float)))
 
     # local optimisation on the search data for every start, seeds with early stop
-    optima: list[tuple[float, np.ndarray, str]] = []
+    optima: list[tuple[float, np.ndarray, str, bool]] = []
 
     def run(label: str, start: np.ndarray) -> tuple[float, np.ndarray]:
-        params, llf, _, _ = _em(search_model, start)
-        optima.append((llf, params, label))
+        params, llf, _, conv = _em(search_model, start)
+        optima.append((llf, params, label, conv))
         return llf, params
 
     if not warm:
@@ -551,20 +552,20 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
             else:
                 agree = 0
             if llf > incumbent[0]:
-                incumbent = (llf, params, f"seed{seed}")
+                incumbent = (llf, params, f"seed{seed}", True)
             if agree >= 2:
                 break
         detail["seeds_used"] = seeds_used
     # distinct optima, best first
     optima.sort(key=lambda o: -o[0])
-    distinct: list[tuple[float, np.ndarray, str]] = []
+    distinct: list[tuple[float, np.ndarray, str, bool]] = []
     for o in optima:
         if not any(_same_optimum((o[0], o[1]), (d[0], d[1]), names, k) for d in distinct):
             distinct.append(o)
     if coarse:
         # map the best distinct coarse optima to daily starts and run EM on the daily data
         fine = []
-        for llf_c, params_c, label in distinct[:2]:
+        for llf_c, params_c, label, _ in distinct[:2]:
             start = _coarse_to_fine(spec, model, values, params_c, search_model, COARSE_BLOCK)
             params, llf, _, conv = _em(model, start)
             fine.append((llf, params, label + "/daily", conv))
@@ -572,7 +573,7 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
             params, llf, _, conv = _em(model, start)
             fine.append((llf, params, label, conv))
     elif search_model is model and not warm:
-        fine = [(o[0], o[1], o[2], True) for o in distinct]
+        fine = list(distinct)
     else:
         fine = []
         for label, start in candidates:
@@ -587,24 +588,40 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
 
     chosen = None
     rejected: list[str] = []
-    for llf, params, label, _ in fine:
+    em_converged = True
+    for llf, params, label, conv in fine:
         reasons = degenerate_reasons(params, names, k, values)
         if reasons:
             rejected.append(f"{label}: llf {llf:.3f}: " + "; ".join(reasons))
             continue
         chosen = (llf, params, label)
+        em_converged = conv
         break
     converged = False
     if chosen is not None:
         llf0, params0, label = chosen
         detail["search_seconds"] = time.perf_counter() - t0
         t_polish = time.perf_counter()
-        params1, llf1, converged = _polish(model, params0, polish_maxiter)
-        if not (np.isfinite(llf1) and llf1 >= llf0 - 1e-6) or degenerate_reasons(params1, names, k, values):
-            params1, llf1 = params0, llf0
-        # converged: BFGS met its gradient tolerance, or the polish step moved llf by < 1e-3
-        converged = converged or abs(llf1 - llf0) < POLISH_RTOL * max(1.0, abs(llf1))
-        detail.update(start_label=label, em_llf=llf0, polish_llf=llf1, polish_seconds=time.perf_counter() - t_polish)
+        tol = POLISH_RTOL * max(1.0, abs(llf0))
+
+        def polish(params_in, llf_in, maxiter):
+            params_out, llf_out, bfgs_ok = _polish(model, params_in, maxiter)
+            if not (np.isfinite(llf_out) and llf_out >= llf_in - 1e-6) or degenerate_reasons(params_out, names, k,
+                                                                                              values):
+                return params_in, llf_in, False
+            return params_out, llf_out, bfgs_ok
+
+        # a short BFGS polish after EM; when it still moves the log-likelihood (EM stopped on a drop
+        # or far from the optimum, e.g. statsmodels' approximate M-step for a non-switching mean),
+        # BFGS gets room to finish. converged = BFGS met its gradient tolerance, or the last
+        # optimiser step moved llf by less than POLISH_RTOL (relative).
+        params1, llf1, bfgs_ok = polish(params0, llf0, polish_maxiter if em_converged else POLISH_MAXITER_LONG)
+        converged = bfgs_ok or abs(llf1 - llf0) < tol
+        if not converged:
+            params2, llf2, bfgs_ok = polish(params1, llf1, POLISH_MAXITER_LONG)
+            converged = bfgs_ok or abs(llf2 - llf1) < tol
+            params1, llf1 = params2, llf2
+        detail.update(start_label=label, em_llf=llf0, em_converged=em_converged, polish_llf=llf1, polish_seconds=time.perf_counter() - t_polish)
         if not converged:
             rejected.append(f"{label}: optimiser did not converge (llf {llf0:.4f} -> {llf1:.4f})")
             chosen = None

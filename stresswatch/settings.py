@@ -161,8 +161,8 @@ SECTIONS: list[Section] = [
         Setting("out", "path", "", "reports folder; empty = reports/ in the user's data folder"),
         Setting("formats", "list[str]", ["html", "md", "json"], "formats written"),
         Setting("em_currencies", "list[str]",
-                ["TRY", "INR", "BRL", "ZAR", "KZT", "CNY", "MXN", "IDR", "HUF", "PLN"],
-                "currencies in the emerging-market league table (ISO codes, CBR cross rates)"),
+                ["TRY", "INR", "BRL", "ZAR", "KZT", "CNY", "IDR", "HUF", "PLN"],
+                "currencies in the emerging-market league table (ISO codes the Bank of Russia quotes; it has no MXN)"),
         Setting("stale_days", "int", 5, "business days without new data before a source is stale", minimum=1),
     )),
     Section("alerts", "Alert rules and delivery.", (
@@ -222,6 +222,7 @@ SOURCE_COMMON: tuple[Setting, ...] = (
     Setting("timeout", "float", 60.0, "read timeout in seconds", minimum=0.1),
     Setting("min_interval", "float", 1.0, "minimum seconds between requests to this host", minimum=0),
     Setting("history_start", "date", dt.date(2013, 1, 1), "first date `fetch` asks for when the store is empty"),
+    Setting("history_days", "int", 0, "if > 0, a first `fetch` goes back at most this many days", minimum=0),
     Setting("stale_days", "int", 5, "days without a successful fetch before the source counts as stale", minimum=1),
 )
 

@@ -59,6 +59,12 @@ class StudyResult:
     placebo_positions: np.ndarray = field(repr=False, default_factory=lambda: np.empty((0, 0), int))
     calendar: pd.DatetimeIndex | None = None
     statistic: str = "abnormal"
+    values: np.ndarray | None = field(repr=False, default=None)  # the primary series
+    stat: np.ndarray | None = field(repr=False, default=None)  # S at every calendar position
+    t0: np.ndarray | None = field(repr=False, default=None)  # statement positions (-1 = none)
+    valid: np.ndarray | None = field(repr=False, default=None)  # placebo-eligible positions
+    bucket: np.ndarray | None = field(repr=False, default=None)
+    weekday: np.ndarray | None = field(repr=False, default=None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,8 +454,8 @@ def run_study(statements: Iterable[Any], *, index: pd.Series | None = None, fx: 
                          "mean_d_index": float(sub["d_index"].mean()) if len(sub) else np.nan,
                          "mean_car_rub": float(sub["car_rub"].mean()) if len(sub) else np.nan,
                          "confounded": int(sub["confounded"].sum()) if len(sub) else 0, "p_value": p})
-    return StudyResult(table, pd.DataFrame(agg_rows), draws, cal,
-                       "abnormal" if use_index else "car_rub")
+    return StudyResult(table, pd.DataFrame(agg_rows), draws, cal, "abnormal" if use_index else "car_rub",
+                       values=values, stat=stat, t0=t0, valid=valid, bucket=bucket, weekday=weekday)
 
 
 def _regime_labels(pr: pd.DataFrame) -> np.ndarray:

@@ -115,6 +115,8 @@ class Fetcher(ABC):
     earliest: ClassVar[dt.date] = dt.date(1990, 1, 1)
     #: HTTP statuses that mean "no data for this query" rather than an error (SDMX 404 NoResultsFound)
     no_data_statuses: ClassVar[tuple[int, ...]] = ()
+    #: True for sources whose responses carry event candidates (reparse rebuilds them)
+    yields_candidates: ClassVar[bool] = False
 
     def __init__(self, settings: Mapping[str, Any]):
         """`settings` is this source's `[sources.<id>]` table after validation."""
@@ -140,8 +142,8 @@ class Fetcher(ABC):
     def parse(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
         """Bytes of one response to observations. Pure; raises ParseError."""
 
-    def parse_error(self, request: Request, message: str) -> ParseError:
-        return ParseError(self.id, request.display(), message)
+    def parse_error(self, request: Request, message: str, retryable: bool = True) -> ParseError:
+        return ParseError(self.id, request.display(), message, retryable=retryable)
 
 
 def split_windows(source: str, start: dt.date, end: dt.date, window: str) -> list[Partition]:

@@ -139,7 +139,8 @@ class GdeltFetcher(Fetcher):
         Setting("tone", "bool", True, "also fetch mode=TimelineTone as the daily series gdelt.tone.<id>"),
         Setting("articles", "bool", True, "fetch mode=ArtList as event candidates"),
     )
-    default_overrides = {"min_interval": 5.0}
+    default_overrides = {"min_interval": 5.0, "history_days": 90}
+    yields_candidates = True
 
     @property
     def queries(self) -> list[dict[str, str]]:
@@ -200,7 +201,7 @@ class GdeltFetcher(Fetcher):
         text = body.decode("utf-8-sig", errors="replace").strip() if body else ""
         if "html" in content_type.lower() or (text and text[0] not in "{["):
             message = html_message(body) or "(no text)"
-            raise self.parse_error(request, f"GDELT rejected the query: {message}")
+            raise self.parse_error(request, f"GDELT rejected the query: {message}", retryable=False)
         if not text:
             return {}
         try:

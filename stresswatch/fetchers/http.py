@@ -43,9 +43,12 @@ class Response:
 
 
 class _CappedRetry(Retry):
-    """urllib3 Retry whose Retry-After sleep is capped (urllib3 < 2.6.3 has no `retry_after_max`)."""
+    """urllib3 Retry whose Retry-After sleep is capped (urllib3 < 2.6.3 has no `retry_after_max`) and
+    whose backoff never drops below the source's politeness interval (urllib3 retries the first
+    failure at once, which rate-limited APIs such as GDELT punish with long cool-downs)."""
 
     cap: float = 120.0
+    min_backoff: float = 0.0
 
     def get_retry_after(self, response: Any) -> float | None:  # noqa: D102
         value = super().get_retry_after(response)
@@ -53,9 +56,13 @@ class _CappedRetry(Retry):
             return None
         return min(value, self.cap)
 
+    def get_backoff_time(self) -> float:  # noqa: D102
+        return max(super().get_backoff_time(), self.min_backoff)
+
     def new(self, **kw: Any) -> "_CappedRetry":
         new = super().new(**kw)
         new.cap = self.cap
+        new.min_backoff = self.min_backoff
         return new
 
 
@@ -78,7 +85,7 @@ class _HostPacer:
             sleep(delay)
 
 
-def make_retry(retries: int, backoff_factor: float, retry_after_max: float) -> Retry:
+def make_retry(retries: int, backoff_factor: float, retry_after_max: float, min_backoff: float = 0.0) -> Retry:
     retry = _CappedRetry(
         total=retries, connect=retries, read=retries, status=retries, other=0,
         backoff_factor=backoff_factor, backoff_max=max(backoff_factor * 60, 1.0),
@@ -87,6 +94,7 @@ def make_retry(retries: int, backoff_factor: float, retry_after_max: float) -> R
         respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False,
     )
     retry.cap = retry_after_max
+    retry.min_backoff = min_backoff
     return retry
 
 
@@ -100,7 +108,7 @@ class HttpClient:
         self.min_interval = float(min_interval)
         self.session = requests.Session()
         retry = make_retry(int(http_settings.get("retries", 4)), float(http_settings.get("backoff_factor", 1.0)),
-                           float(http_settings.get("retry_after_max", 120.0)))
+                           float(http_settings.get("retry_after_max", 120.0)), min_backoff=self.min_interval)
         adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)

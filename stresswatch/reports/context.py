@@ -544,9 +544,18 @@ def regime_headline(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
 
 
 def add_change(head: dict[str, Any], prev: dict[str, Any]) -> None:
-    """Change since the previous report (the previous business day's headline)."""
-    head["previous"] = {"date": prev.get("date"), "available": prev.get("available", False),
-                        "regime": prev.get("regime"), "p_stress_filtered": prev.get("p_stress_filtered")}
+    """Change since the previous report: the previous business day's headline (its own run as of
+    that day). When no run existed then, the previous observation of D's run is used instead and
+    `basis` says so."""
+    if prev.get("available") or not head.get("previous_observation"):
+        head["previous"] = {"date": prev.get("date"), "available": bool(prev.get("available")),
+                            "regime": prev.get("regime"), "p_stress_filtered": prev.get("p_stress_filtered"),
+                            "basis": "previous report"}
+    else:
+        po = head["previous_observation"]
+        prev = {"available": True, **po}
+        head["previous"] = {**po, "available": True, "basis": f"previous observation of the run as of "
+                                                              f"{head.get('run_asof')} (no run existed on {po['date']})"}
     p1, p0 = head.get("p_stress_filtered"), prev.get("p_stress_filtered")
     head["p_stress_change"] = (p1 - p0) if p1 is not None and p0 is not None else None
     head["regime_changed"] = (head.get("regime") != prev.get("regime")) if head.get("available") and prev.get(
@@ -845,6 +854,9 @@ def _regime_state(b: "ContextBuilder", regimes: Any, model_id: str, day: dt.date
         "period_unit": "weeks" if weekly else "periods (business days)",
         "p_stress_h5": num(fc[5][k - 1]), "p_stress_h20": num(fc[20][k - 1]),
         "forecast_steps": {"5": steps[5], "20": steps[20]},
+        "previous_observation": ({"date": iso(dates[-2]), "regime": names[int(current[-2])],
+                                  "p_stress_filtered": num(frame["p_stress_filtered"].iloc[-2])}
+                                 if len(dates) > 1 else None),
         "episodes": episodes_out, "model": model,
     })
     return base
