@@ -1,0 +1,93 @@
+"""Command `alerts`: list, history, silence, test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+
+from stresswatch import alerts, mail, output
+from stresswatch.cli import add_format, command, iso_date
+
+
+def _today(app) -> dt.date:
+    from stresswatch.daemon import timezone_of
+
+    return app.now().astimezone(timezone_of(app.settings)).date()
+
+
+def cmd_list(args, app) -> int:
+    rows = alerts.list_alerts(app.store(), app.settings, _today(app))
+    output.emit(rows, ["rule", "kind", "labels", "state", "since", "last_eval", "value", "summary",
+                       "silenced_until", "muted_by"], args.format, app.out)
+    return 0
+
+
+def cmd_history(args, app) -> int:
+    rows = alerts.history(app.store(), args.rule, args.limit)
+    output.emit(rows, ["run_date", "rule_id", "labels", "from_state", "to_state", "value", "summary"], args.format,
+                app.out)
+    return 0
+
+
+def cmd_silence(args, app) -> int:
+    known = [r.id for r in alerts.load_rules(app.settings)]
+    starts = args.start or _today(app)
+    store = app.store()
+    with app.lock("alerts silence"):
+        sid = alerts.add_silence(store, args.rule, args.until, starts, app.now, created_by=getpass.getuser(),
+                                 comment=args.comment or "", known_rules=known)
+    output.emit([{"id": sid, "rule": args.rule, "from": starts, "until": args.until, "comment": args.comment or ""}],
+                ["id", "rule", "from", "until", "comment"], args.format, app.out)
+    return 0
+
+
+def cmd_silences(args, app) -> int:
+    rows = alerts.list_silences(app.store())
+    output.emit(rows, ["id", "rule_id", "starts_on", "ends_on", "created_by", "comment"], args.format, app.out)
+    return 0
+
+
+def cmd_test(args, app) -> int:
+    result = mail.send_test(app.store(), app.settings, _today(app), app.now)
+    output.emit([{"subject": result["subject"], "accepted": ", ".join(result["accepted"]),
+                  "refused": "; ".join(f"{k} {v}" for k, v in result["refused"].items())}],
+                ["subject", "accepted", "refused"], args.format, app.out)
+    return 0 if not result["refused"] else 1
+
+
+def cmd_outbox(args, app) -> int:
+    rows = mail.outbox_rows(app.store(), args.status)
+    output.emit(rows, ["id", "dedup_key", "status", "attempts", "subject", "pending_recipients", "next_attempt_at",
+                       "sent_at", "last_error"], args.format, app.out)
+    return 0
+
+
+def register(sub) -> None:
+    p = command(sub, "alerts", "Alert rules, their state, history and silences; a test mail.",
+                "stresswatch alerts list", None)
+    asub = p.add_subparsers(dest="alerts_command", metavar="SUBCOMMAND", required=True)
+    q = command(asub, "list", "Every rule with its alerts' state (inactive, pending, firing, resolved).",
+                "stresswatch alerts list --format json", cmd_list)
+    add_format(q)
+    q = command(asub, "history", "State changes by run date, newest first.",
+                "stresswatch alerts history --rule stress-regime --limit 20", cmd_history)
+    q.add_argument("--rule", help="only this rule id")
+    q.add_argument("--limit", type=int, help="at most this many rows")
+    add_format(q)
+    q = command(asub, "silence", "Do not mail a rule's alerts through a date (state is still tracked; a "
+                                 "still-firing alert is mailed when the silence ends).",
+                "stresswatch alerts silence stress-regime --until 2022-03-31 --comment 'known episode'", cmd_silence)
+    q.add_argument("rule", help="rule id (see `alerts list`)")
+    q.add_argument("--until", type=iso_date, required=True, help="last run date silenced (inclusive)")
+    q.add_argument("--start", type=iso_date, help="first run date silenced (default today)")
+    q.add_argument("--comment", help="why")
+    add_format(q)
+    q = command(asub, "silences", "Silences, latest expiry first.", "stresswatch alerts silences", cmd_silences)
+    add_format(q)
+    q = command(asub, "outbox", "Queued and sent alert mail.", "stresswatch alerts outbox --status pending",
+                cmd_outbox)
+    q.add_argument("--status", choices=("pending", "sent", "failed"))
+    add_format(q)
+    q = command(asub, "test", "Send a test message with the [mail] settings now (not through the outbox).",
+                "STRESSWATCH_SMTP_PASSWORD=... stresswatch alerts test", cmd_test)
+    add_format(q)

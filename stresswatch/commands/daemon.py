@@ -1,0 +1,69 @@
+"""Commands `run` (one daily cycle for a date) and `daemon` (the scheduler)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+from stresswatch import daily, output
+from stresswatch.cli import add_format, command, iso_date
+from stresswatch.errors import UsageError
+
+COLUMNS = ["date", "step", "status", "seconds", "rows", "error"]
+
+
+def _today(app) -> dt.date:
+    from stresswatch.daemon import timezone_of
+
+    return app.now().astimezone(timezone_of(app.settings)).date()
+
+
+def cmd_run(args, app) -> int:
+    from stresswatch.commands.data import stop_on_signals
+
+    if args.date and (args.start or args.end):
+        raise UsageError("use either --date or --start/--end")
+    if bool(args.start) != bool(args.end):
+        raise UsageError("--start and --end go together")
+    if args.start:
+        if args.end < args.start:
+            raise UsageError(f"--end {args.end} is before --start {args.start}")
+        days = [d.date() for d in __import__("pandas").bdate_range(args.start, args.end)]
+    else:
+        days = [args.date or _today(app)]
+    store = app.store()
+    with app.lock("run"), stop_on_signals() as stop:
+        results = daily.run_range(store, app.settings, days, app.now, stop=stop)
+    if args.format == "json":
+        payload = [r.as_dict() for r in results]
+        app.out.write(output.to_json(payload[0] if len(payload) == 1 and not args.start else payload) + "\n")
+    else:
+        rows = [{"date": r.day, "step": s.name, "status": s.status, "seconds": round(s.seconds, 2), "rows": s.rows,
+                 "error": s.error} for r in results for s in r.steps]
+        output.emit(rows, COLUMNS, args.format, app.out)
+    bad = [r for r in results if not r.ok]
+    for r in bad:
+        print(f"stresswatch: {r.summary()}", file=sys.stderr)
+    if len(results) < len(days):
+        print("stresswatch: interrupted; rerun the same command to resume", file=sys.stderr)
+    return 1 if bad or len(results) < len(days) else 0
+
+
+def cmd_daemon(args, app) -> int:
+    from stresswatch.daemon import Daemon
+
+    return Daemon(app.store(), app.settings, app.now).serve()
+
+
+def register(sub) -> None:
+    p = command(sub, "run", "Run the daily cycle for a date: fetch, compute, events, report, alerts, mail.",
+                "stresswatch run --date 2022-03-01 --format json", cmd_run)
+    p.add_argument("--date", type=iso_date, help="run date (default: today in [daemon] timezone)")
+    p.add_argument("--start", type=iso_date, help="first date of a range (business days)")
+    p.add_argument("--end", type=iso_date, help="last date of a range")
+    add_format(p)
+    p.epilog += ("\n\nSteps that already succeeded for the date are not repeated, and no mail is sent twice.\n"
+                 "Exit 0 when every step succeeded, 1 when one failed (the summary names it).")
+    command(sub, "daemon", "Run the scheduler: the daily cycle on [daemon] schedule, catch-up at start, "
+                           "SIGTERM stops cleanly.",
+            "stresswatch --config /etc/stresswatch.toml daemon", cmd_daemon)

@@ -1,0 +1,157 @@
+"""The daily cycle over a planted stress episode with a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from email import policy
+
+import pytest
+
+from stresswatch import cli, daily, mail
+from stresswatch.store import Store
+from tests.conftest import settings_for
+from tests.fakes.planted import business_days, episode, plant_probabilities
+from tests.fakes.smtp import SmtpServer, free_port
+
+CLOCK = lambda: dt.datetime(2030, 1, 1, 12, tzinfo=dt.timezone.utc)  # noqa: E731
+DAYS = business_days(dt.date(2022, 2, 14), 22)
+FIRST_HIGH, LAST_HIGH = 6, 12  # P(stress) 0.9 on DAYS[6..12], 0.05 otherwise
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def _settings(tmp_path, port, **extra):
+    off = {f"sources.{sid}.enabled": False for sid in settings_for(tmp_path).source_ids}
+    rules = [{"id": "stress-regime", "kind": "regime", "model": "ruble3", "enter": 0.5, "exit": 0.3,
+              "for_runs": 2, "clear_runs": 2}]
+    return settings_for(tmp_path, **{
+        **off, "alerts.rules": rules, "daemon.steps": ["fetch", "alerts", "mail"],
+        "mail.host": "127.0.0.1", "mail.port": port, "mail.starttls": False, "mail.timeout": 5.0,
+        "mail.recipients": ["analyst@example.org"], "mail.sender": "stresswatch@example.org",
+        "mail.report_url": "https://reports.example.org", "report.out": str(tmp_path / "reports"), **extra})
+
+
+@pytest.fixture
+def planted(tmp_path):
+    store = Store.open(tmp_path / "sw.db")
+    plant_probabilities(store, "ruble3", episode(DAYS, FIRST_HIGH, LAST_HIGH))
+    yield store
+    store.close()
+
+
+def test_episode_gives_one_firing_and_one_resolved_mail_and_rerun_sends_nothing(tmp_path, planted, smtp):
+    s = _settings(tmp_path, smtp.port)
+    results = [daily.run_day(planted, s, d, CLOCK) for d in DAYS]
+    assert all(r.ok for r in results), [r.summary() for r in results if not r.ok]
+    msgs = smtp.box.messages()
+    assert len(msgs) == 2
+    firing, resolved = msgs
+    # fires on the second high run, resolves on the second low run
+    assert firing["Subject"].startswith("[stresswatch] FIRING stress-regime") and DAYS[FIRST_HIGH + 1].isoformat() \
+        in firing["Subject"]
+    assert resolved["Subject"].startswith("[stresswatch] RESOLVED stress-regime") and \
+        DAYS[LAST_HIGH + 2].isoformat() in resolved["Subject"]
+    for msg, day in ((firing, DAYS[FIRST_HIGH + 1]), (resolved, DAYS[LAST_HIGH + 2])):
+        assert msg["To"] == "analyst@example.org"
+        plain = msg.get_body(("plain",)).get_content()
+        html = msg.get_body(("html",)).get_content()
+        assert f"https://reports.example.org/{day.isoformat()}/report.html" in plain
+        assert "ruble3 P(stress)" in plain and "ruble3 P(stress)" in html
+        image = [p for p in msg.walk() if p.get_content_type() == "image/png"][0]
+        assert f'cid:{image["Content-ID"].strip("<>")}' in html
+        assert image.get_content().startswith(b"\x89PNG")
+    assert "0.90 &gt; 0.50" in firing.get_body(("html",)).get_content()
+    assert "0.05 &lt; 0.30" in resolved.get_body(("html",)).get_content()
+    # every step is in the ledger; the same dates again repeat nothing and send nothing
+    assert planted.ledger_get("day:alerts", DAYS[0].isoformat())["status"] == "success"
+    again = [daily.run_day(planted, s, d, CLOCK) for d in DAYS]
+    assert all(st.status == "done" for r in again for st in r.steps)
+    assert len(smtp.box.received) == 2
+
+
+def test_smtp_down_for_two_runs_then_up_delivers_queued_mail_once(tmp_path, planted, smtp):
+    s = _settings(tmp_path, smtp.port)
+    fire_day = DAYS[FIRST_HIGH + 1]
+    for d in DAYS[:FIRST_HIGH + 2]:
+        if d == fire_day:
+            smtp.stop()
+        r = daily.run_day(planted, s, d, CLOCK)
+    assert not r.ok and [st.name for st in r.failed] == ["mail"]
+    assert "queued for retry" in r.summary() and "mail failed" in r.summary()
+    r2 = daily.run_day(planted, s, DAYS[FIRST_HIGH + 2], CLOCK)  # second run with the server down
+    assert [st.name for st in r2.failed] == ["mail"]
+    assert [row["status"] for row in mail.outbox_rows(planted)] == ["pending"]
+    smtp.start()
+    r3 = daily.run_day(planted, s, DAYS[FIRST_HIGH + 3], CLOCK)
+    assert r3.ok
+    assert len(smtp.box.received) == 1 and "FIRING" in smtp.box.messages()[0]["Subject"]
+    # rerunning the dates whose mail step failed: the step runs again, finds nothing to send
+    for d in (fire_day, DAYS[FIRST_HIGH + 2]):
+        again = daily.run_day(planted, s, d, CLOCK)
+        assert again.ok and [st.status for st in again.steps] == ["done", "done", "success"]
+    assert len(smtp.box.received) == 1
+
+
+def test_failing_fetch_is_named_and_the_other_steps_still_run(tmp_path, planted, smtp):
+    dead = f"http://127.0.0.1:{free_port()}"
+    s = _settings(tmp_path, smtp.port, **{"sources.cbr.enabled": True, "sources.cbr.base_url": dead,
+                                          "http.retries": 0, "sources.cbr.history_start": dt.date(2022, 1, 1)})
+    r = daily.run_day(planted, s, DAYS[0], CLOCK)
+    assert [st.name for st in r.failed] == ["fetch"]
+    assert "cbr" in r.summary()
+    assert [st.status for st in r.steps] == ["failed", "success", "success"]
+    detail = json.loads(planted.ledger_get("day:fetch", DAYS[0].isoformat())["detail"])
+    assert detail["failed_sources"] == ["cbr"]
+
+
+def test_missing_step_code_fails_its_step_clearly(tmp_path, planted, smtp):
+    with pytest.raises(daily.StepUnavailable, match="stresswatch.no_such_module is missing"):
+        daily._resolve("stresswatch.no_such_module:compute")
+    with pytest.raises(daily.StepUnavailable, match="has no nothing_here"):
+        daily._resolve("stresswatch.alerts:nothing_here")
+
+
+def test_run_command_json_and_exit_codes(tmp_path, planted, smtp):
+    s = _settings(tmp_path, smtp.port)
+    cfg = tmp_path / "sw.toml"
+    cfg.write_text(f"""
+[store]
+path = "{tmp_path / 'sw.db'}"
+[daemon]
+steps = ["fetch", "alerts", "mail"]
+timezone = "UTC"
+[mail]
+host = "127.0.0.1"
+port = {smtp.port}
+starttls = false
+recipients = ["analyst@example.org"]
+[[alerts.rules]]
+id = "stress-regime"
+kind = "regime"
+model = "ruble3"
+""" + "".join(f"[sources.{sid}]\nenabled = false\n" for sid in s.source_ids))
+    out = io.StringIO()
+    assert cli.main(["--config", str(cfg), "run", "--date", DAYS[0].isoformat(), "--format", "json"], out=out) == 0
+    payload = json.loads(out.getvalue())
+    assert payload["ok"] is True and [x["step"] for x in payload["steps"]] == ["fetch", "alerts", "mail"]
+    smtp.stop()
+    out = io.StringIO()
+    code = cli.main(["--config", str(cfg), "run", "--start", DAYS[1].isoformat(), "--end",
+                     DAYS[FIRST_HIGH + 1].isoformat(), "--format", "json"], out=out)
+    assert code == 1
+    payload = json.loads(out.getvalue())
+    assert payload[-1]["failed_steps"] == ["mail"]
+    smtp.start()
+    out = io.StringIO()
+    assert cli.main(["--config", str(cfg), "run", "--date", DAYS[FIRST_HIGH + 2].isoformat()], out=out) == 0
+    assert len(smtp.box.received) == 1
+    out = io.StringIO()
+    assert cli.main(["--config", str(cfg), "alerts", "history", "--format", "json"], out=out) == 0
+    assert [h["to_state"] for h in json.loads(out.getvalue())][:2] == ["firing", "pending"]
