@@ -84,3 +84,12 @@ def test_rule_on_the_real_cbr_calendar():
     first_2024 = cal[cal >= "2024-01-01"][0]
     assert timing.fixing_t0(cal, D(2024, 1, 3)) == first_2024
     assert first_2024 > pd.Timestamp("2024-01-08")
+
+
+def test_statement_before_the_data_or_in_a_gap_has_no_t0():
+    bdays = pd.bdate_range("2021-01-04", "2021-03-31")
+    assert timing.close_t0(bdays, D(2014, 5, 21)) is None
+    assert timing.fixing_t0(bdays, D(2020, 12, 1)) is None
+    assert timing.close_t0(bdays, D(2021, 1, 1)) == pd.Timestamp("2021-01-04")  # just before: covered
+    gap = bdays[(bdays < "2021-02-01") | (bdays > "2021-03-01")]
+    assert timing.close_t0(gap, D(2021, 2, 3)) is None

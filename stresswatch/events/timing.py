@@ -16,6 +16,9 @@ of Moscow day D (market closes of D, the CBR fixing dated D, the key rate in for
 statement during Moscow day X first shows in the index dated X if X is an index date, else the
 first index date after X; with a known time after the 19:00 close it moves to the next index date.
 
+A statement whose first row would come more than two weeks later (before the series starts, or
+in a gap of the data) has no t0.
+
 Regime probabilities are read "as of" t0: the last row dated on or before t0 (no look-ahead when
 the model runs on a coarser, e.g. weekly, grid).
 """
@@ -32,6 +35,9 @@ import pandas as pd
 MOSCOW = ZoneInfo("Europe/Moscow")
 FIXING_TIME = dt.time(15, 30)
 CLOSE_TIME = dt.time(19, 0)
+#: a t0 more than this many calendar days after the statement means the data do not cover it
+#: (statement before the series starts, or a gap); the longest CBR holiday gap is about 11 days
+MAX_LAG_DAYS = 14
 
 
 def moscow_day(date: dt.date, time: dt.time | None = None, tz: str = "Europe/Moscow") -> tuple[dt.date, dt.time | None]:
@@ -52,6 +58,15 @@ def _calendar(calendar: pd.DatetimeIndex | Sequence) -> np.ndarray:
     return cal.to_numpy().astype("datetime64[D]")
 
 
+def _covered(cal: np.ndarray, x: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """-1 where there is no row, or the row is more than MAX_LAG_DAYS after the statement day."""
+    ok = pos < len(cal)
+    if len(cal):
+        lag = cal[np.clip(pos, 0, len(cal) - 1)] - x
+        ok &= lag <= np.timedelta64(MAX_LAG_DAYS, "D")
+    return np.where(ok, pos, -1)
+
+
 def fixing_positions(calendar: pd.DatetimeIndex, days: Sequence[dt.date],
                      times: Sequence[dt.time | None] | None = None, fixing_time: dt.time = FIXING_TIME) -> np.ndarray:
     """Row positions of t0 on a CBR fixing calendar for Moscow days `days` (times in Moscow, or
@@ -64,7 +79,7 @@ def fixing_positions(calendar: pd.DatetimeIndex, days: Sequence[dt.date],
         late = np.array([t is not None and t >= fixing_time for t in times], dtype=bool)
         fixed_on_x = np.array([(d + np.timedelta64(1, "D")).item() in row_set for d in x], dtype=bool)
         pos = pos + (late & fixed_on_x)
-    return np.where(pos < len(cal), pos, -1)
+    return _covered(cal, x, pos)
 
 
 def close_positions(calendar: pd.DatetimeIndex, days: Sequence[dt.date],
@@ -78,7 +93,7 @@ def close_positions(calendar: pd.DatetimeIndex, days: Sequence[dt.date],
         late = np.array([t is not None and t >= close_time for t in times], dtype=bool)
         on_day = (pos < len(cal)) & (cal[np.clip(pos, 0, len(cal) - 1)] == x) if len(cal) else np.zeros(len(x), bool)
         pos = pos + (late & on_day)
-    return np.where(pos < len(cal), pos, -1)
+    return _covered(cal, x, pos)
 
 
 def fixing_t0(calendar: pd.DatetimeIndex, date: dt.date, time: dt.time | None = None,
