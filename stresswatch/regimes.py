@@ -45,6 +45,9 @@ REGIME_NAMES = {2: ("calm", "stress"), 3: ("calm", "elevated", "stress"), 4: ("c
 
 #: default specs used when `[regimes] models` is empty
 DEFAULT_MODELS: tuple[dict[str, Any], ...] = (
+    # headline: passes every documented-episode check on 1999-2026 (docs/regimes.md)
+    {"id": "ruble3w", "series": "cbr.fx.USD", "transform": "logret", "k_regimes": 3,
+     "switching_mean": True, "switching_variance": True, "frequency": "W", "start": dt.date(1999, 1, 1)},
     {"id": "ruble3", "series": "cbr.fx.USD", "transform": "logret", "k_regimes": 3,
      "switching_mean": True, "switching_variance": True, "frequency": "D", "start": dt.date(1999, 1, 1)},
     {"id": "stress", "series": "stress.index", "transform": "level", "k_regimes": 2,
@@ -149,13 +152,15 @@ def transform(series: pd.Series, spec: RegimeSpec) -> pd.Series:
     Returns are `100 * diff(log x)` between consecutive *observations* (CBR has no Sunday/Monday
     rows and some Saturday rows; a return is never computed across a reindexed calendar, so no
     artificial zeros or NaN appear). `weekly_logret` (or `frequency = "W"`) first takes the last
-    observation of each week ending Friday. Values before `spec.start` are dropped after the
+    observation of each week ending Friday, on that observation's own date. Values before `spec.start` are dropped after the
     transform (the first return in the window still uses the previous level).
     """
     x = pd.Series(series, dtype=float).dropna().sort_index()
     x = x[~x.index.duplicated(keep="last")]
     if spec.periodicity == "W":
-        x = x.resample("W-FRI").last().dropna()
+        # the last observation of each Saturday..Friday week, kept on its own date (a week still in
+        # progress is dated by its latest observation, never by a future Friday)
+        x = x.groupby(x.index.to_period("W-FRI")).tail(1)
     if spec.transform in ("logret", "weekly_logret", "abs_logret"):
         if (x <= 0).any():
             raise ModelError(f"model {spec.id}: {spec.series} has non-positive values; log returns impossible")
@@ -1029,6 +1034,12 @@ def probabilities(store: Any, model_id: str, asof: dt.date | str | None = None, 
         for col in frame.columns:
             out[col] = frame[col].to_numpy()
     return out.reset_index(drop=True)
+
+
+#: the name the alerts module looks for
+def read_probabilities(store: Any, model_id: str, asof: dt.date | str | None = None) -> pd.DataFrame:
+    """Alias of `probabilities` (DataFrame[date, regime, p_stress_filtered, p_stress_smoothed])."""
+    return probabilities(store, model_id, asof)
 
 
 def forecast(run: RunRecord | FitOutcome, h: int) -> np.ndarray:
