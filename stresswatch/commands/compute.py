@@ -4,7 +4,6 @@ a date, written to the store) and `indicators list|show` (computed on the fly fr
 from __future__ import annotations
 
 import argparse
-
 import sys
 
 from stresswatch import output
