@@ -12,6 +12,7 @@ from email import policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -62,13 +63,27 @@ class Mailbox:
 
 
 class SmtpServer:
-    def __init__(self, port: int | None = None) -> None:
+    """`credentials=(user, password)` turns on AUTH (plain text allowed: loopback test only)."""
+
+    def __init__(self, port: int | None = None, credentials: tuple[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.box = Mailbox()
+        self.credentials = credentials
+        self.logins: list[str] = []
         self._controller: Controller | None = None
 
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and self.credentials is not None and (
+            auth_data.login.decode(), auth_data.password.decode()) == self.credentials
+        if ok:
+            self.logins.append(auth_data.login.decode())
+        return AuthResult(success=ok)
+
     def start(self) -> "SmtpServer":
-        self._controller = Controller(self.box, hostname="127.0.0.1", port=self.port)
+        kwargs = {}
+        if self.credentials is not None:
+            kwargs = {"authenticator": self._authenticate, "auth_require_tls": False, "auth_required": True}
+        self._controller = Controller(self.box, hostname="127.0.0.1", port=self.port, **kwargs)
         self._controller.start()
         return self
 
