@@ -6,3 +6,17 @@ study.py (the pure, vectorised event study with placebo p-values) and align.py (
 reads the store as of a date). The CLI is stresswatch/commands/events.py; the method is described
 in docs/events.md.
 """
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+
+def align_for_day(store: Any, settings: Any, day: dt.date) -> int:
+    """The daily pipeline's events step: align the catalogue as of `day`; returns how many
+    statements got an event day (the report re-aligns from the store itself)."""
+    from stresswatch.events.align import align as _align
+
+    result = _align(store, settings, day)
+    return int((result.result.t0 >= 0).sum()) if result.result.t0 is not None else 0
