@@ -8,7 +8,7 @@ the share of the episode's observation days with smoothed P(stress) > 0.5, the l
 days until the filtered P(stress) first exceeds 0.5, and the share of days flagged in the calm
 years 2017 and 2019.
 
-    /work/venv/bin/python benchmarks/validate_episodes.py [--models ruble3,ruble2,stress] [--json out.json]
+    /work/venv/bin/python benchmarks/validate_episodes.py [--models ruble3,ruble3d,stress,ruble2,ruble2w] [--json out.json]
 """
 
 from __future__ import annotations
@@ -181,7 +181,6 @@ def extra_specs():
     return {
         "ruble2": RegimeSpec(id="ruble2", series="cbr.fx.USD", transform="logret", k_regimes=2),
         "ruble2w": RegimeSpec(id="ruble2w", series="cbr.fx.USD", transform="weekly_logret", k_regimes=2),
-        "ruble3w": RegimeSpec(id="ruble3w", series="cbr.fx.USD", transform="weekly_logret", k_regimes=3),
         "ruble3_1997": RegimeSpec(id="ruble3_1997", series="cbr.fx.USD", transform="logret", k_regimes=3,
                                   start=dt.date(1997, 1, 1)),
     }
@@ -195,7 +194,7 @@ def fmt(x, pct=True):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="ruble3,ruble2,stress", help="comma-separated model ids")
+    parser.add_argument("--models", default="ruble3,ruble3d,stress,ruble2,ruble2w", help="comma-separated model ids")
     parser.add_argument("--asof", default=None, help="fit as of this date (default: last USD date)")
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
     args = parser.parse_args(argv)

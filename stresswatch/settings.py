@@ -127,7 +127,7 @@ SECTIONS: list[Section] = [
                                         "cbr_meetings.toml"),
     )),
     Section("regimes", "Markov-switching regime models.", (
-        Setting("headline", "str", "ruble3w", "model id that reports and alerts use (default: the best-validated model, docs/regimes.md)"),
+        Setting("headline", "str", "ruble3", "model id that reports and alerts use (default: the best-validated model, docs/regimes.md)"),
         Setting("models", "list[table]", [], "model specs ([[regimes.models]]); empty = built-in specs", fields=(
             Setting("id", "str", REQUIRED, "model id"),
             Setting("series", "str", REQUIRED, "input series id (e.g. stress.index or cbr.fx.USD)"),
