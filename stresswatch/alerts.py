@@ -317,7 +317,14 @@ def _eval_regime(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Si
         return [Signal(rule.id, labels, None, False, False, f"no P(stress) for {model} known on {day}",
                        sources, nodata=True)]
     p = float(probs.iloc[-1])
-    on = probs.index[-1].date().isoformat()
+    last_day = probs.index[-1].date()
+    on = last_day.isoformat()
+    limit = int(settings["report"]["stale_days"])
+    if _bdays_between(last_day, day) > limit:
+        # the model did not update (fit failed, data missing): hold, never read it as "all clear"
+        return [Signal(rule.id, labels, p, False, False,
+                       f"{model} P(stress) last known for {on}, more than {limit} business days before {day}",
+                       sources, nodata=True)]
     high, low = p > rule.enter, p < rule.exit
     if high:
         summary = f"{model} P(stress) {p:.2f} > {rule.enter:.2f} ({on})"
@@ -343,50 +350,50 @@ def _eval_index_percentile(rule: Rule, store: Any, settings: Any, day: dt.date) 
 
 
 def _eval_keyrate(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
+    """One alert per extraordinary decision that took effect within the last `days` business days:
+    a change of at least `min_change` pp, or one not following a scheduled board meeting (the
+    indicators' meeting schedule, `stresswatch.indicators.rates.extraordinary_flags`)."""
     series_id = rule.series or "cbr.keyrate"
     rate = store.read_series(series_id, asof=day, end=day).dropna()
     if len(rate) < 2:
         return []
     changes = rate.diff().dropna()
     changes = changes[changes != 0]
-    schedule = _scheduled_meetings()
+    flags = _extraordinary_flags(rate, settings, rule.min_change)
     signals = []
     for when, delta in changes.items():
         when_d = when.date()
         if _bdays_between(when_d, day) >= rule.days:
             continue  # outside the alert window: the alert (if any) resolves silently
-        off_schedule = schedule is not None and not _near_meeting(when_d, schedule)
-        if abs(delta) < rule.min_change and not off_schedule:
+        big = abs(delta) >= rule.min_change - 1e-9
+        flagged = bool(flags.get(when, 0.0) >= 1.0) if flags is not None else big
+        if not flagged:
             continue
         level = float(rate.loc[when])
-        why = f"{delta:+.2f} pp" + (", outside the scheduled meetings" if off_schedule else "")
+        why = f"{delta:+.2f} pp" + ("" if big else ", not after a scheduled board meeting")
         signals.append(Signal(rule.id, {"series": series_id, "decision": when_d.isoformat()}, float(delta), True,
-                              False, f"key rate {level - delta:g}% -> {level:g}% from {when_d} ({why})",
-                              (_source_of(series_id),)))
+                              False, f"extraordinary key-rate decision: {level - delta:g}% -> {level:g}% from "
+                              f"{when_d} ({why})", (_source_of(series_id),)))
     return signals
 
 
-def _scheduled_meetings() -> list[dt.date] | None:
-    """The Bank of Russia board's scheduled meeting dates, when the indicators engineer ships them."""
+def _extraordinary_flags(rate: pd.Series, settings: Any, min_change: float) -> pd.Series | None:
+    """Per decision day 1.0 = extraordinary, from the indicators engineer's classifier; None when
+    that code or its meeting schedule is unavailable (then size alone decides)."""
     try:
         from stresswatch.indicators import rates
-    except Exception:  # noqa: BLE001
-        return None
-    for name in ("scheduled_meetings", "board_meetings", "SCHEDULED_MEETINGS"):
-        obj = getattr(rates, name, None)
-        if obj is None:
-            continue
+
+        path = None
         try:
-            dates = obj() if callable(obj) else obj
-            return sorted(pd.Timestamp(d).date() for d in dates)
-        except Exception:  # noqa: BLE001
-            return None
-    return None
+            from stresswatch import compute
 
-
-def _near_meeting(day: dt.date, meetings: list[dt.date]) -> bool:
-    # a decision takes effect on the first business day(s) after the meeting
-    return any(0 <= (day - m).days <= 4 for m in meetings)
+            path = compute._meetings_path(settings)
+        except Exception:  # noqa: BLE001 - default shipped schedule
+            path = None
+        return rates.extraordinary_flags(rate, rates.load_meetings(path), threshold_bp=min_change * 100.0)
+    except Exception as exc:  # noqa: BLE001
+        log.debug("extraordinary key-rate classifier unavailable (%s); judging by size only", exc)
+        return None
 
 
 def _eval_ruble_move(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
