@@ -28,6 +28,16 @@ from stresswatch.errors import ConfigError
 APP = "stresswatch"
 
 
+def shipped_text(name: str) -> str:
+    """Text of a file shipped in `stresswatch.config` (the top-level config/ folder, packaged)."""
+    from importlib import resources
+
+    try:
+        return resources.files("stresswatch.config").joinpath(name).read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"the shipped {name} cannot be read: {exc}") from None
+
+
 def user_data_dir() -> Path:
     return Path(os.environ.get("STRESSWATCH_HOME") or platformdirs.user_data_dir(APP))
 

@@ -12,12 +12,12 @@ import datetime as dt
 import re
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from stresswatch.errors import ConfigError
+from stresswatch.settings import shipped_text
 
 MOSCOW = "Europe/Moscow"
 MAX_PHRASE_WORDS = 12
@@ -70,20 +70,6 @@ class Statement:
 # ---------------------------------------------------------------------------------------------
 # Shipped files
 # ---------------------------------------------------------------------------------------------
-def shipped_text(name: str) -> str:
-    """Text of a file shipped in `stresswatch.config` (the top-level config/ folder)."""
-    try:
-        return resources.files("stresswatch.config").joinpath(name).read_text("utf-8")
-    except ModuleNotFoundError:
-        # An editable install whose finder does not map config/ -> stresswatch.config: read the
-        # folder beside the package (the same file the wheel ships).
-        here = Path(__file__).resolve().parents[2] / "config" / name
-        try:
-            return here.read_text("utf-8")
-        except OSError as exc:
-            raise ConfigError(f"the shipped {name} cannot be found: {exc}") from None
-
-
 def read_toml(path: str | Path | None, shipped: str) -> tuple[dict[str, Any], str]:
     """(parsed TOML, name for messages) of `path`, or of the shipped file when path is empty."""
     if not path:

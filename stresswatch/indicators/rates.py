@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from stresswatch.errors import ConfigError
+from stresswatch.settings import shipped_text
 from stresswatch.indicators import register
 from stresswatch.indicators.calendar import to_business_days
 
@@ -45,7 +45,7 @@ def load_meetings(path: str | Path | None = None) -> MeetingSchedule:
     """Read the meeting schedule TOML (default: the shipped config/cbr_meetings.toml)."""
     try:
         if path is None:
-            text = resources.files("stresswatch.config").joinpath("cbr_meetings.toml").read_text("utf-8")
+            text = shipped_text("cbr_meetings.toml")
             where = "cbr_meetings.toml"
         else:
             text = Path(path).read_text("utf-8")
