@@ -1,0 +1,204 @@
+"""Commands of the regimes concern: `regimes show|episodes|summary|runs|fit`.
+
+Every read command reads the latest stored run with asof <= --asof (default: today); it never
+fits unless asked (`regimes show --fit`, `regimes fit`), so what it prints is what reports and
+alerts saw. Runs are written by `stresswatch compute --asof D` (which calls `regimes.update_all`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from stresswatch import output
+from stresswatch.cli import add_format, iso_date
+from stresswatch.errors import UsageError
+
+SHOW_COLUMNS = ["date", "regime", "p_stress_filtered", "p_stress_smoothed"]
+EPISODE_COLUMNS = ["start", "end", "peak", "peak_p", "mean_p", "length"]
+RUN_COLUMNS = ["asof", "kind", "fit_asof", "n", "data_last", "llf", "converged", "fallback", "seconds"]
+
+
+def _model(args, app) -> str:
+    from stresswatch import regimes
+
+    model_id = args.model or app.settings["regimes"]["headline"]
+    regimes.get_spec(app.settings, model_id)  # ConfigError naming the configured models
+    return model_id
+
+
+def _no_run(model_id: str, day) -> int:
+    print(f"stresswatch: error: no run of regime model {model_id!r} as of {day}; run "
+          f"`stresswatch compute --asof {day}` (or `stresswatch regimes show --fit --asof {day}`)", file=sys.stderr)
+    return 1
+
+
+def _fit(app, model_id: str, day, force: str | None = None):
+    from stresswatch import regimes
+
+    spec = regimes.get_spec(app.settings, model_id)
+    with app.lock("regimes fit"):
+        result = regimes.update_model(app.store(), app.settings, spec, day, force=force)
+    if result.status in ("skipped", "failed"):
+        print(f"stresswatch: error: {model_id}: {result.status}: {result.message}", file=sys.stderr)
+    elif result.fallback:
+        print(f"stresswatch: warning: {model_id}: {result.message}", file=sys.stderr)
+    return result
+
+
+def cmd_show(args, app) -> int:
+    from stresswatch import regimes
+
+    model_id = _model(args, app)
+    day = args.asof or app.today()
+    if args.start and args.end and args.start > args.end:
+        raise UsageError(f"--start {args.start} is after --end {args.end}")
+    store = app.store()
+    if regimes.latest_run(store, model_id, day) is None:
+        if not args.fit:
+            return _no_run(model_id, day)
+        if _fit(app, model_id, day).status in ("skipped", "failed"):
+            return 1
+    frame = regimes.probabilities(store, model_id, day)
+    if args.start:
+        frame = frame[frame["date"] >= str(args.start)]
+    if args.end:
+        frame = frame[frame["date"] <= str(args.end)]
+    rows = [{"date": d.date(), "regime": r, "p_stress_filtered": round(float(f), 6), "p_stress_smoothed": round(float(s), 6)}
+            for d, r, f, s in zip(frame["date"], frame["regime"], frame["p_stress_filtered"],
+                                  frame["p_stress_smoothed"])]
+    output.emit(rows, SHOW_COLUMNS, args.format, app.out)
+    run = regimes.latest_run(store, model_id, day)
+    if run.fallback or not run.converged:
+        print(f"stresswatch: warning: run of {model_id} as of {run.asof}: "
+              f"{'fallback to earlier parameters' if run.fallback else 'not converged'}", file=sys.stderr)
+    return 0
+
+
+def cmd_episodes(args, app) -> int:
+    from stresswatch import regimes
+
+    model_id = _model(args, app)
+    day = args.asof or app.today()
+    if regimes.latest_run(app.store(), model_id, day) is None:
+        return _no_run(model_id, day)
+    eps = regimes.episodes(app.store(), model_id, day, settings=app.settings, basis=args.basis,
+                           min_length=args.min_length, merge_gap=args.merge_gap, threshold=args.threshold)
+    output.emit(eps, EPISODE_COLUMNS, args.format, app.out)
+    return 0
+
+
+def cmd_summary(args, app) -> int:
+    from stresswatch import regimes
+
+    model_id = _model(args, app)
+    day = args.asof or app.today()
+    horizons = tuple(int(h) for h in args.horizons.split(",") if h.strip())
+    info = regimes.summary(app.store(), model_id, day, horizons=horizons)
+    if info is None:
+        return _no_run(model_id, day)
+    if args.format == "json":
+        app.out.write(output.to_json(output.clean(info)) + "\n")
+        return 0
+    names = info["regimes"]
+    rows = [{"item": key, "value": info[key]} for key in
+            ("model_id", "series", "asof", "kind", "fit_asof", "n", "data_first", "data_last", "data_vintage",
+             "llf", "aic", "bic", "converged", "accepted", "fallback")]
+    if info["reasons"]:
+        rows.append({"item": "rejected fits", "value": " | ".join(info["reasons"])})
+    for name, value in info["params"].items():
+        rows.append({"item": f"param {name}", "value": value})
+    for i, name in enumerate(names):
+        rows.append({"item": f"expected duration {name} (periods)", "value": info["expected_durations"][name]})
+    for name in names:
+        rows.append({"item": f"P({name}) at {info['data_last']} (filtered)", "value": info["pi_last"][name]})
+    for h, probs in info["forecast"].items():
+        for name in names:
+            rows.append({"item": f"forecast h={h}: P({name})", "value": probs[name]})
+    output.emit(rows, ["item", "value"], args.format, app.out)
+    return 0
+
+
+def cmd_runs(args, app) -> int:
+    from stresswatch import regimes
+
+    model_id = _model(args, app)
+    store = app.store()
+    rows = []
+    for run in regimes.list_runs(store, model_id):
+        fit = regimes.get_run(store, run.fit_run_id) or run
+        rows.append({"asof": run.asof, "kind": run.kind, "fit_asof": fit.asof, "n": run.n, "data_last": run.data_last,
+                     "llf": round(run.llf, 4), "converged": run.converged, "fallback": run.fallback,
+                     "seconds": round(run.seconds, 3)})
+    output.emit(rows, RUN_COLUMNS, args.format, app.out)
+    return 0
+
+
+def cmd_fit(args, app) -> int:
+    model_id = _model(args, app)
+    day = args.asof or app.today()
+    result = _fit(app, model_id, day, force=args.refit)
+    rows = [{"item": k, "value": getattr(result, k)} for k in
+            ("model_id", "asof", "status", "run_id", "n", "last_date", "llf", "converged", "fallback", "regime",
+             "p_stress_filtered", "p_stress_smoothed", "seconds", "message")]
+    output.emit(rows, ["item", "value"], args.format, app.out)
+    return 1 if result.status in ("skipped", "failed") else 0
+
+
+def register(sub) -> None:
+    top = sub.add_parser(
+        "regimes", help="Markov-switching stress regimes: probabilities, episodes, fitted models",
+        description="Read the stored regime-model runs (written by `stresswatch compute`). Without --model "
+                    "the headline model ([regimes] headline) is used.",
+        epilog="examples:\n"
+               "  stresswatch regimes show --asof 2022-03-31 --start 2022-02-01 --format csv\n"
+               "  stresswatch regimes episodes --model ruble3d --format json\n"
+               "  stresswatch regimes summary --model stress",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    rsub = top.add_subparsers(dest="regimes_command", metavar="SUBCOMMAND", required=True)
+
+    def parser(name: str, help: str, example: str, handler) -> argparse.ArgumentParser:
+        p = rsub.add_parser(name, help=help, description=help, epilog=f"example:\n  {example}",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(handler=handler)
+        p.add_argument("--model", help="model id (default: [regimes] headline)")
+        return p
+
+    p = parser("show", "P(stress) per date (filtered = real time, smoothed = with hindsight) of the latest run "
+                       "as of a date; CSV columns date,regime,p_stress_filtered,p_stress_smoothed",
+               "stresswatch regimes show --model ruble3 --asof 2023-08-18 --start 2023-08-01 --format csv", cmd_show)
+    p.add_argument("--asof", type=iso_date, help="latest run with asof <= this date (default: today)")
+    p.add_argument("--start", type=iso_date, help="first date shown")
+    p.add_argument("--end", type=iso_date, help="last date shown")
+    p.add_argument("--fit", action="store_true",
+                   help="when no run exists as of the date, run the regime update for it first (uses only data "
+                        "known by then; takes the writer lock)")
+    add_format(p)
+
+    p = parser("episodes", "Stress episodes (start, end, peak, length) of the latest run as of a date",
+               "stresswatch regimes episodes --model ruble3 --format json", cmd_episodes)
+    p.add_argument("--asof", type=iso_date, help="latest run with asof <= this date (default: today)")
+    p.add_argument("--basis", choices=("smoothed", "filtered"), default="smoothed",
+                   help="probabilities the episodes are cut from (default smoothed)")
+    p.add_argument("--threshold", type=float, help="P(stress) threshold (default [regimes] episode_threshold)")
+    p.add_argument("--min-length", type=int, help="shortest episode in periods (default [regimes] "
+                                                  "episode_min_length)")
+    p.add_argument("--merge-gap", type=int, help="merge episodes this close (default [regimes] episode_merge_gap)")
+    add_format(p)
+
+    p = parser("summary", "Parameters, expected durations, convergence, data vintage and regime forecast",
+               "stresswatch regimes summary --model ruble3 --asof 2024-11-29", cmd_summary)
+    p.add_argument("--asof", type=iso_date, help="latest run with asof <= this date (default: today)")
+    p.add_argument("--horizons", default="1,5,20", help="forecast horizons in periods (default 1,5,20)")
+    add_format(p, choices=("table", "json"))
+
+    p = parser("runs", "Stored runs of a model (fits and filter-only updates)",
+               "stresswatch regimes runs --model ruble3 --format csv", cmd_runs)
+    add_format(p)
+
+    p = parser("fit", "Update one model as of a date now (filter with stored parameters, or refit when due)",
+               "stresswatch regimes fit --model ruble3d --asof 2024-05-31 --refit cold", cmd_fit)
+    p.add_argument("--asof", type=iso_date, help="use only data known by this date (default: today)")
+    p.add_argument("--refit", choices=("cold", "warm", "filter"),
+                   help="force a cold fit, a warm refit or a filter-only update")
+    add_format(p)
