@@ -39,7 +39,7 @@ def ledger_facts(store: Store, sources: Iterable[str], day: dt.date) -> dict[str
                            and r["finished_at"] < end), key=lambda r: r["finished_at"])
         last_success = max(successes) if successes else None
         last_failure = failures[-1] if failures else None
-        current = last_failure if last_failure and (not last_success or last_failure["finished_at"] > last_success) \
+        current = last_failure if last_failure and (not last_success or last_failure["finished_at"] >= last_success) \
             else None
         out[source] = {"last_success": last_success,
                        "last_error": current["error"] if current else None,

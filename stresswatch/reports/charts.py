@@ -68,7 +68,8 @@ def render_chart(spec: ChartSpec, folder: str | Path) -> Path:
     drawer = _DRAWERS.get(spec.kind)
     if drawer is None:
         raise ValueError(f"unknown chart kind {spec.kind!r}; known: {', '.join(sorted(_DRAWERS))}")
-    fig = Figure(figsize=(9.6, 4.4 if spec.kind != "fx" else 6.0), dpi=DPI)
+    height = {"fx": 6.0, "bars": min(6.0, max(3.0, 1.5 + 0.33 * len(spec.bars)))}.get(spec.kind, 4.4)
+    fig = Figure(figsize=(9.6, height), dpi=DPI)
     drawer(fig, spec)
     _footer(fig, spec)
     tmp = path.with_suffix(".tmp.png")
@@ -140,21 +141,60 @@ def _shade(ax, spec: ChartSpec, first: np.datetime64, last: np.datetime64) -> bo
     return drew
 
 
+def place_labels(xs: Sequence[float], candidates: Sequence[Sequence[float]], rows: int) -> list[tuple[int, str, int]]:
+    """Greedy label layout on an axis of width 1, in the given order. Each label has candidate
+    widths (e.g. full text, then its number); it takes the first candidate that fits in the first
+    of `rows` rows where it overlaps no earlier label, right-aligned at x when it would run off the
+    axis. Returns (row, ha, candidate) per label; a label with no room at all gets its last
+    candidate in the last row."""
+    taken: list[list[tuple[float, float]]] = [[] for _ in range(rows)]
+    out: list[tuple[int, str, int]] = []
+    for x, widths in zip(xs, candidates):
+        choice = None
+        for c, w in enumerate(widths):
+            ha = "right" if x + w > 0.995 else "left"
+            a, b = (x - w, x) if ha == "right" else (x, x + w)
+            for r in range(rows):
+                if all(b + 0.004 < lo or a - 0.004 > hi for lo, hi in taken[r]):
+                    taken[r].append((a, b))
+                    choice = (r, ha, c)
+                    break
+            if choice:
+                break
+        if choice is None:
+            w = widths[-1]
+            ha = "right" if x + w > 0.995 else "left"
+            choice = (rows - 1, ha, len(widths) - 1)
+        out.append(choice)
+    return out
+
+
 def _markers(ax, spec: ChartSpec, first: np.datetime64, last: np.datetime64, label_all: bool) -> bool:
-    """Vertical statement markers; labels staggered in four rows so neighbours do not collide."""
-    drew = False
+    """Vertical statement markers with labels laid out in rows so neighbours do not collide; the
+    most recent statements are placed first, and a label that finds no room shrinks to its number
+    (the report's tables carry the full text)."""
     visible = [m for m in spec.markers if first <= np.datetime64(m["date"], "D") <= last]
-    for i, m in enumerate(visible):
+    if not visible:
+        return False
+    span = max((last - first).astype(int), 1)
+    axis_px = ax.get_position().width * ax.figure.get_figwidth() * DPI
+    char = 5.9 / axis_px  # ~7 pt text (about 5.9 px per character), as a fraction of the axis width
+    rows = 5
+    items = []
+    for m in visible:
+        x = float((np.datetime64(m["date"], "D") - first).astype(int)) / span
+        texts = [m["label"], m.get("short", m["label"])] if label_all else [m.get("short", m["label"])]
+        items.append((m, x, texts))
+    items.reverse()
+    layout = place_labels([x for _, x, _ in items], [[len(t) * char + 0.006 for t in texts] for _, _, texts in items],
+                          rows)
+    for (m, _x, texts), (row, ha, c) in zip(items, layout):
         x = np.datetime64(m["date"], "D")
         ax.axvline(x, color="#555555", lw=0.8, ls=(0, (2, 2)), zorder=1)
-        drew = True
-        text = m["label"] if label_all else m.get("short", m["label"])
-        y = 0.97 - 0.075 * (i % 4)
-        ax.annotate(text, xy=(x, y), xycoords=("data", "axes fraction"), fontsize=7.2, color=INK,
-                    ha="left", va="top", xytext=(2, 0), textcoords="offset points",
-                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85), zorder=5,
-                    annotation_clip=True)
-    return drew
+        ax.annotate(texts[c], xy=(x, 0.975 - 0.068 * row), xycoords=("data", "axes fraction"), fontsize=7.0,
+                    color=INK, ha=ha, va="top", xytext=(-2 if ha == "right" else 2, 0), textcoords="offset points",
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85), zorder=5)
+    return True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,6 +241,9 @@ def _decision_markers(ax, spec: ChartSpec, first, last, handles) -> None:
     from matplotlib.lines import Line2D
 
     have_ord = have_extra = False
+    span = max((last - first).astype(int), 1)
+    previous: np.datetime64 | None = None
+    tier = 0
     for m in spec.markers:
         x = np.datetime64(m["date"], "D")
         if not first <= x <= last:
@@ -210,8 +253,15 @@ def _decision_markers(ax, spec: ChartSpec, first, last, handles) -> None:
                 color=STRESS if extra else "#0072b2", mec="white", mew=0.6, zorder=4, ls="none")
         if extra:
             have_extra = True
-            ax.annotate(m["label"], xy=(x, m["value"]), xytext=(4, 6), textcoords="offset points",
-                        fontsize=7.2, color=STRESS, zorder=5)
+            # neighbouring labels (within ~8% of the axis) step down so they do not overlap
+            close = previous is not None and (x - previous).astype(int) < 0.08 * span
+            tier = tier + 1 if close else 0
+            previous = x
+            right = (x - first).astype(int) > 0.8 * span
+            ax.annotate(m["label"], xy=(x, m["value"]), xytext=(-6 if right else 6, 4 - 11 * tier),
+                        textcoords="offset points", ha="right" if right else "left", va="bottom",
+                        fontsize=7.2, color=STRESS, zorder=5,
+                        bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
         else:
             have_ord = True
     if have_ord:
@@ -281,7 +331,6 @@ def _fx(fig: Figure, spec: ChartSpec) -> None:
         axes.append(ax)
     if axes:
         axes[-1].set_xlabel(spec.xlabel, color=MUTED, fontsize=8.5)
-    fig.text(0.012, top + 0.02, spec.ylabel, fontsize=8.5, color=MUTED)
 
 
 def _bars(fig: Figure, spec: ChartSpec) -> None:

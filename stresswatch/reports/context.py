@@ -93,6 +93,9 @@ class SeriesReader:
         if start is not None:
             known = known[known["date"].to_numpy() >= np.datetime64(start, "D")]
         known = known.drop_duplicates("date", keep="last")
+        if known.empty:  # same empty shape as Store.read_series
+            return pd.Series(np.array([], dtype=float), index=pd.DatetimeIndex(pd.to_datetime([]), name="date"),
+                             name=series_id)
         return pd.Series(known["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(known["date"], name="date"),
                          name=series_id)
 
@@ -102,8 +105,9 @@ class SeriesReader:
             "SELECT date, known_at, value FROM observations WHERE series_id = ? ORDER BY date, known_at",
             (series_id,)).fetchall()
         return pd.DataFrame({
-            "date": np.array([r["date"] for r in rows], dtype="datetime64[D]"),
-            "known_at": np.array([r["known_at"] for r in rows], dtype="datetime64[D]"),
+            # same conversion as Store.read_vintaged, so the index dtype matches the store's reads
+            "date": pd.to_datetime([r["date"] for r in rows]),
+            "known_at": pd.to_datetime([r["known_at"] for r in rows]),
             "value": np.array([r["value"] for r in rows], dtype=float),
         })
 
@@ -385,7 +389,7 @@ def policy_rates(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
                      "series": sid, "date": iso(last_date), "rate": last,
                      "change_3m": None if v3 is None else last - v3,
                      "change_12m": None if v12 is None else last - v12,
-                     "age_days": (day - last_date).days, "old": (day - last_date).days > 45})
+                     "age_days": (day - last_date).days, "old": (day - last_date).days > 62})
     rows.sort(key=lambda r: (-r["rate"], r["area"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i
@@ -688,11 +692,11 @@ def _shading(ctx: dict[str, Any]) -> list[tuple[str, str]]:
 def _statement_markers(ctx: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for s in ctx["statements"].get("catalogue") or []:
-        label = f"{s['n']}. {s.get('speaker') or ''}".strip()
+        speaker = (s.get("speaker") or "").split(";")[0].strip()
+        surname = speaker.split()[-1] if speaker else ""
         phrase = s.get("key_phrase") or ""
-        if phrase:
-            short = phrase if len(phrase) <= 34 else phrase[:32].rstrip() + "…"
-            label = f"{label}: “{short}”"
+        short_phrase = phrase if len(phrase) <= 30 else phrase[:28].rstrip() + "…"
+        label = f"{s['n']} {surname}".strip() + (f": “{short_phrase}”" if short_phrase else "")
         out.append({"date": s.get("t0") or s["date"], "label": label, "short": str(s["n"])})
     return out
 
@@ -740,7 +744,8 @@ def chart_specs(b: "ContextBuilder", day: dt.date, ctx: dict[str, Any]) -> list[
         latest = "; ".join(f"{r['currency']} {r['rate']:.4f}" for r in ctx["fx"] if r.get("available"))
         charts.append(ChartSpec(
             id="fx", kind="fx", title="Ruble official exchange rates, 3 years",
-            subtitle="higher = weaker ruble", ylabel="Rubles per unit of foreign currency",
+            subtitle="rubles per unit of foreign currency (higher = weaker ruble)",
+            ylabel="Rubles per unit of foreign currency",
             source="Bank of Russia official rates (" + ", ".join(f"cbr.fx.{c}" for c in FX_HEADLINE) + ")",
             asof=asof, series=fx, alt=f"Three panels of ruble exchange rates over three years; latest {latest}."))
     kr = b.reader.read(KEYRATE, day, start=_years_before(day, 10))
