@@ -109,6 +109,7 @@ def test_index_lists_every_report_and_is_rebuilt_when_lost(filled, tmp_path):
     assert [e["date"] for e in rebuilt["reports"]] == ["2023-08-16", "2023-08-01"]
 
 
+@pytest.mark.slow
 def test_range_render_equals_single_renders(filled, tmp_path):
     start = dt.date(2023, 8, 14)
     ranged = render.render_range(filled["store"], filled["settings"], start, D, out=tmp_path / "r",

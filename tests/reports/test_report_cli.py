@@ -1,0 +1,45 @@
+"""`stresswatch report` through the real CLI: files, index, range, usage errors, the no-run hint."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from stresswatch import cli
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return cli.main(list(argv), out=out), out.getvalue()
+
+
+def test_report_for_a_date_and_a_range(filled, tmp_path, capsys):
+    config = str(filled["config"])
+    out = tmp_path / "reports"
+    code, text = run("--config", config, "report", "--date", "2023-08-16", "--out", str(out))
+    assert code == 0, capsys.readouterr().err
+    folder = out / "2023-08-16"
+    for name in ("report.html", "report.md", "report.json", "charts/stress_10y.png"):
+        assert (folder / name).is_file(), name
+    assert "report for 2023-08-16" in text and (out / "index.html").is_file()
+    ctx = json.loads((folder / "report.json").read_text())
+    assert ctx["headline"]["model_id"] == "t2" and ctx["headline"]["available"]
+
+    code, text = run("--config", config, "report", "--start", "2023-08-10", "--end", "2023-08-11", "--out", str(out),
+                     "--format", "json,md", "--workers", "0")
+    assert code == 0 and "2 reports" in text
+    assert (out / "2023-08-10" / "report.md").is_file() and not (out / "2023-08-10" / "report.html").exists()
+    err = capsys.readouterr().err
+    assert "no regime model run as of 2023-08-10" in err and "stresswatch compute --asof 2023-08-10" in err
+    index = json.loads((out / "index.json").read_text())
+    assert [e["date"] for e in index["reports"]] == ["2023-08-16", "2023-08-11", "2023-08-10"]
+
+
+def test_usage_errors(filled, tmp_path, capsys):
+    config = str(filled["config"])
+    assert run("--config", config, "report", "--date", "2023-08-16", "--start", "2023-08-01")[0] == 2
+    assert run("--config", config, "report", "--start", "2023-08-01")[0] == 2
+    assert run("--config", config, "report", "--date", "2999-01-01")[0] == 2
+    assert run("--config", config, "report", "--date", "2023-08-16", "--format", "pdf")[0] == 2
+    err = capsys.readouterr().err
+    assert "in the future" in err and "unknown report format" in err
