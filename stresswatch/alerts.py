@@ -9,7 +9,10 @@ Semantics (borrowed from Prometheus/Alertmanager, counted in runs because the da
   fingerprint = sha256 of both). A signal says whether the value is *high* (above `enter`) and
   whether it is *low* (below `exit`; for rules without hysteresis simply "not high").
 - State per alert: inactive -> pending (high, fewer than `for_runs` consecutive runs) -> firing
-  (high `for_runs` runs in a row) -> resolved (low `clear_runs` runs in a row) -> inactive.
+  (high `for_runs` runs in a row) -> resolved (low `clear_runs` runs in a row) -> inactive. Rules
+  on an observation series (the regime rule) count the series' own consecutive observations known
+  on D instead, so a run without a new observation (a Monday after a Saturday fixing, a holiday)
+  never counts the same value twice.
 - A source that is stale or failing (a `source_stale` alert firing or pending) *mutes* the rules
   that read its data: their state is held, never resolved, so missing data never reads as
   "all clear".
@@ -136,6 +139,11 @@ class Signal:
     sources: tuple[str, ...] = ()
     #: no data on D: hold the state
     nodata: bool = False
+    #: for rules on an observation series: the last `for_runs` / `clear_runs` observations known on
+    #: D were all high / all low (None = count consecutive runs instead). A run that brings no new
+    #: observation then never counts twice.
+    confirmed_high: bool | None = None
+    confirmed_low: bool | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -172,10 +180,12 @@ def advance(prev: AlertState, sig: Signal, rule: Rule, day: dt.date, muted_by: s
     clear_runs = max(1, rule.clear_runs)
     high_count = prev.high_count + 1 if sig.high else 0
     low_count = prev.low_count + 1 if sig.low else 0
+    enter_met = sig.confirmed_high if sig.confirmed_high is not None else high_count >= for_runs
+    exit_met = sig.confirmed_low if sig.confirmed_low is not None else low_count >= clear_runs
     state = prev.state
     if state in ("inactive", "resolved", "pending"):
         if sig.high:
-            if high_count >= for_runs:
+            if enter_met:
                 return replace(base, state="firing", high_count=high_count, low_count=0,
                                pending_since=prev.pending_since if state == "pending" else d,
                                firing_since=d, resolved_on=None)
@@ -183,7 +193,7 @@ def advance(prev: AlertState, sig: Signal, rule: Rule, day: dt.date, muted_by: s
                            pending_since=prev.pending_since if state == "pending" else d)
         return replace(base, state="inactive", high_count=0, low_count=low_count, pending_since=None)
     # firing: leave only after `clear_runs` consecutive low runs (hysteresis: low means below `exit`)
-    if sig.low and low_count >= clear_runs:
+    if sig.low and exit_met:
         return replace(base, state="resolved", high_count=0, low_count=low_count, resolved_on=d, pending_since=None)
     return replace(base, state="firing", high_count=high_count, low_count=low_count)
 
@@ -326,13 +336,17 @@ def _eval_regime(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Si
                        f"{model} P(stress) last known for {on}, more than {limit} business days before {day}",
                        sources, nodata=True)]
     high, low = p > rule.enter, p < rule.exit
+    values = probs.to_numpy(dtype=float)
+    confirmed_high = len(values) >= rule.for_runs and bool((values[-rule.for_runs:] > rule.enter).all())
+    confirmed_low = len(values) >= rule.clear_runs and bool((values[-rule.clear_runs:] < rule.exit).all())
     if high:
         summary = f"{model} P(stress) {p:.2f} > {rule.enter:.2f} ({on})"
     elif low:
         summary = f"{model} P(stress) {p:.2f} < {rule.exit:.2f} ({on})"
     else:
         summary = f"{model} P(stress) {p:.2f} between {rule.exit:.2f} and {rule.enter:.2f} ({on})"
-    return [Signal(rule.id, labels, p, high, low, summary, sources)]
+    return [Signal(rule.id, labels, p, high, low, summary, sources, confirmed_high=confirmed_high,
+                   confirmed_low=confirmed_low)]
 
 
 def _eval_index_percentile(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:

@@ -208,3 +208,23 @@ def test_silenced_alert_is_notified_after_the_silence_ends(tmp_path, store):
     alerts.add_silence(store, "stress-regime", days[3], days[0], CLOCK)
     sent = [d for d in days if alerts.run_alerts(store, s, d, CLOCK).digest.should_send]
     assert sent == [days[4]]
+
+
+def test_a_run_without_a_new_observation_does_not_count_twice(tmp_path, store):
+    """Two runs that see the same single high value (e.g. Friday's and Monday's run after one
+    Saturday fixing) leave the regime alert pending; the next high observation fires it."""
+    s = _regime_settings(tmp_path)
+    days = business_days(dt.date(2022, 2, 21), 6)
+    probs = episode(days, 2, 5).drop([pd_ts(days[3])])  # no observation dated days[3]
+    plant_probabilities(store, "ruble3", probs)
+    states = []
+    for day in days[2:5]:
+        alerts.run_alerts(store, s, day, CLOCK)
+        states.append(next(iter(alerts.read_states(store.conn).values())).state)
+    assert states == ["pending", "pending", "firing"]
+
+
+def pd_ts(day):
+    import pandas as pd
+
+    return pd.Timestamp(day)
