@@ -64,6 +64,7 @@ POLISH_RTOL = 1e-5  # converged when the polish moved the log-likelihood by less
 COARSE_MIN_OBS = 2000  # daily series longer than this get their random search on 5-period blocks
 COARSE_BLOCK = 5
 MIN_OBS_PER_REGIME = 30
+PROB_TOL = 1e-9  # a filter run stores a date's probabilities only when they differ from its base run by more
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,7 +498,8 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
     daily series longer than COARSE_MIN_OBS the search runs on 5-observation blocks (sums for
     returns, means for levels) and its winner is mapped back to daily start values. Each distinct
     candidate is run through EM to tolerance; seeds stop early once two in a row land on the
-    incumbent optimum. The best non-degenerate candidate gets a short BFGS polish.
+    incumbent optimum. The candidate with the best log-likelihood gets a short BFGS polish (longer
+    when EM stopped early or the polish still moves the likelihood).
 
     Warm fit (`warm=True` with `previous` = earlier accepted relabelled parameters): EM + polish
     from `previous` only (plus the data-driven start as a safety net).
@@ -589,20 +591,32 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
             for i, start in enumerate(data_driven_starts(model, values)[:1]):
                 params, llf, _, conv = _em(model, start)
                 fine.append((llf, params, f"data{i}", conv))
+    # statsmodels' EM step is exact only when every mean and variance switches (closed-form
+    # weighted moments); with a common mean/variance or AR terms its M-step is approximate and EM
+    # can stall away from the optimum: then every distinct candidate is finished by BFGS before
+    # the likelihoods are compared (such models are small: few regimes or short samples)
+    exact_em = spec.order == 0 and spec.switching_mean and spec.switching_variance
+    if not exact_em:
+        finished = []
+        for llf, params, label, _ in fine:
+            params_b, llf_b, ok = _polish(model, params, POLISH_MAXITER_LONG)
+            if not np.isfinite(llf_b) or llf_b < llf:
+                params_b, llf_b, ok = params, llf, False
+            finished.append((llf_b, params_b, label, ok))
+        fine = finished
     fine.sort(key=lambda f: -f[0])
     starts = len(optima) + len(candidates)
 
     chosen = None
     rejected: list[str] = []
     em_converged = True
-    for llf, params, label, conv in fine:
+    if fine:  # the best log-likelihood wins; if it is degenerate the fit is rejected (no second-best)
+        llf, params, label, conv = fine[0]
         reasons = degenerate_reasons(params, names, k, values)
         if reasons:
             rejected.append(f"{label}: llf {llf:.3f}: " + "; ".join(reasons))
-            continue
-        chosen = (llf, params, label)
-        em_converged = conv
-        break
+        else:
+            chosen, em_converged = (llf, params, label), conv
     converged = False
     if chosen is not None:
         llf0, params0, label = chosen
@@ -621,8 +635,9 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
         # or far from the optimum, e.g. statsmodels' approximate M-step for a non-switching mean),
         # BFGS gets room to finish. converged = BFGS met its gradient tolerance, or the last
         # optimiser step moved llf by less than POLISH_RTOL (relative).
-        params1, llf1, bfgs_ok = polish(params0, llf0, polish_maxiter if em_converged else POLISH_MAXITER_LONG)
-        converged = bfgs_ok or abs(llf1 - llf0) < tol
+        short = polish_maxiter if (em_converged and exact_em) else POLISH_MAXITER_LONG
+        params1, llf1, bfgs_ok = polish(params0, llf0, short)
+        converged = bfgs_ok or (short == polish_maxiter and abs(llf1 - llf0) < tol)
         if not converged:
             params2, llf2, bfgs_ok = polish(params1, llf1, POLISH_MAXITER_LONG)
             converged = bfgs_ok or abs(llf2 - llf1) < tol
@@ -656,7 +671,8 @@ def _outcome(spec: RegimeSpec, model, y: pd.Series, params: np.ndarray, kind: st
         res = model.smooth(np.asarray(params, dtype=float), cov_type="none")
     filtered = np.asarray(res.filtered_marginal_probabilities)
     smoothed = np.asarray(res.smoothed_marginal_probabilities)
-    if filtered.shape[0] != len(y):  # statsmodels returns (nobs, k) for ndarray input already
+    k = spec.k_regimes
+    if filtered.shape[1] != k:  # (nobs, k) expected; older statsmodels returned (k, nobs) for arrays
         filtered, smoothed = filtered.T, smoothed.T
     # an AR model loses `order` observations at the start
     dates = pd.DatetimeIndex(y.index[len(y) - filtered.shape[0]:], name="date")
@@ -880,7 +896,7 @@ def save_run(store: Any, outcome: FitOutcome, asof: dt.date, *, series_id: str, 
         old = _read_probs(store, base.id, k).reindex(frame.index)
         cols = list(old.columns)
         diff = (old[cols] - frame[cols]).abs().max(axis=1)
-        rows_frame = frame[diff.isna() | (diff > 1e-10)]
+        rows_frame = frame[diff.isna() | (diff > PROB_TOL)]
     params = {name: float(v) for name, v in zip(outcome.param_names, outcome.params)}
     P = outcome.transition
     with store.transaction() as conn:
