@@ -111,9 +111,10 @@ def _date_axis(ax, first: np.datetime64, last: np.datetime64) -> None:
 
 
 def _header(fig: Figure, spec: ChartSpec) -> None:
-    fig.text(0.012, 0.975, spec.title, ha="left", va="top", fontsize=12, fontweight="bold", color=INK)
+    h = fig.get_figheight()  # positions in inches from the top, so short figures do not collide
+    fig.text(0.012, 1 - 0.09 / h, spec.title, ha="left", va="top", fontsize=12, fontweight="bold", color=INK)
     if spec.subtitle:
-        fig.text(0.012, 0.925, spec.subtitle, ha="left", va="top", fontsize=9, color=MUTED)
+        fig.text(0.012, 1 - 0.36 / h, spec.subtitle, ha="left", va="top", fontsize=9, color=MUTED)
 
 
 def _footer(fig: Figure, spec: ChartSpec) -> None:
@@ -312,7 +313,7 @@ def _fx(fig: Figure, spec: ChartSpec) -> None:
             last = l_ if last is None else max(last, l_)
     axes = []
     for i, (label, (dates, values)) in enumerate(items):
-        ax = fig.add_axes((0.075, top - (i + 1) * height + 0.025, 0.9, height - 0.045))
+        ax = fig.add_axes((0.075, top - (i + 1) * height + 0.025, 0.86, height - 0.045))
         _style(ax, spec)
         ax.set_ylabel(label, fontsize=8.5)
         ax.set_xlabel("")
@@ -336,7 +337,9 @@ def _fx(fig: Figure, spec: ChartSpec) -> None:
 def _bars(fig: Figure, spec: ChartSpec) -> None:
     """Horizontal league bars; highlighted bars (the ruble) in the stress colour."""
     _header(fig, spec)
-    ax = _axes(fig, (0.09, 0.13, 0.86, 0.74))
+    h = fig.get_figheight()
+    bottom, top = 0.78 / h, 1 - 0.72 / h
+    ax = _axes(fig, (0.09, bottom, 0.86, top - bottom))
     _style(ax, spec)
     ax.grid(True, axis="x", color=GRID)
     ax.grid(False, axis="y")

@@ -675,6 +675,8 @@ def collect_warnings(ctx: dict[str, Any]) -> list[dict[str, str]]:
                             + "; " + league["hint"]})
     if not ctx["statements"].get("available"):
         out.append({"level": "info", "topic": "statements", "text": ctx["statements"]["message"]})
+    for text in ctx["statements"].get("warnings") or []:
+        out.append({"level": "info", "topic": "statements", "text": text})
     return out
 
 
