@@ -223,7 +223,6 @@ def main(argv=None) -> int:
             results.append(res)
         store.close()
 
-    names = [e[0] for e in EPISODES]
     for res in results:
         print()
         if res["status"] in ("skipped", "failed"):
@@ -243,7 +242,6 @@ def main(argv=None) -> int:
                   f"{fmt(shares['filtered'])} filtered>0.5")
         print(f"   share flagged before/after the 2014-11-10 float: {fmt(res['era']['before_2014_11_10'])} / "
               f"{fmt(res['era']['after_2014_11_10'])}")
-    del names
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))
     return 0

@@ -357,7 +357,6 @@ class FitOutcome:
 
 def _params_from_parts(model, P: np.ndarray, means: np.ndarray, variances: np.ndarray) -> np.ndarray:
     names = model.param_names
-    k = model.k_regimes
     params = np.asarray(model.start_params, dtype=float).copy()
     _set_transition(params, names, P)
     for pos, name in enumerate(names):
@@ -370,7 +369,6 @@ def _params_from_parts(model, P: np.ndarray, means: np.ndarray, variances: np.nd
                 params[pos] = means[i]
             elif m["name"] == "sigma2":
                 params[pos] = variances[i]
-    del k
     return params
 
 
