@@ -881,8 +881,9 @@ def run_frame(store: Any, run: RunRecord) -> pd.DataFrame:
 
 def save_run(store: Any, outcome: FitOutcome, asof: dt.date, *, series_id: str, data_vintage: dt.date,
              base: RunRecord | None = None) -> int:
-    """Store `outcome` as the run of (model, asof), replacing an earlier run for that asof and every
-    later run of the model (they were built on a history that has now changed)."""
+    """Store `outcome` as the run of (model, asof), replacing an earlier run for that same asof
+    (filter runs based on it go with it). Runs of other dates stay: each one is what was known on
+    its own date, so computing an earlier date must not change reports already made for later ones."""
     spec = outcome.spec
     k = spec.k_regimes
     frame = outcome.frame()
@@ -898,7 +899,7 @@ def save_run(store: Any, outcome: FitOutcome, asof: dt.date, *, series_id: str, 
     params = {name: float(v) for name, v in zip(outcome.param_names, outcome.params)}
     P = outcome.transition
     with store.transaction() as conn:
-        conn.execute("DELETE FROM model_runs WHERE model_id = ? AND asof >= ?", (spec.id, asof.isoformat()))
+        conn.execute("DELETE FROM model_runs WHERE model_id = ? AND asof = ?", (spec.id, asof.isoformat()))
         cur = conn.execute(
             """INSERT INTO model_runs (model_id, asof, kind, base_run_id, series_id, params, llf, aic, bic, converged,
                    accepted, fallback, reasons, n, data_first, data_last, data_vintage, spec, spec_hash, mapping,

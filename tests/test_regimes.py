@@ -439,3 +439,21 @@ def test_cli_show_episodes_summary(tmp_path, store, sim2, capsys):
 
     rc, _ = _cli(tmp_path, "regimes", "show", "--model", "nope")
     assert rc == 2 and "configured models: sim" in capsys.readouterr().err
+
+
+def test_computing_an_earlier_date_keeps_the_runs_of_later_dates(tmp_path, store, sim2):
+    """Reports of later dates read their own runs; a run made afterwards for an earlier date must
+    not remove them (the report for a later date would lose its headline)."""
+    settings = _settings(tmp_path)
+    y = sim2[0]
+    _write(store, y)
+    late = y.index[1299].date()
+    early = y.index[1199].date()
+    R.update_all(store, settings, late)
+    late_run = R.latest_run(store, "sim", late)
+    late_probs = R.probabilities(store, "sim", late)
+    R.update_all(store, settings, early)
+    assert R.latest_run(store, "sim", early).asof == early
+    again = R.latest_run(store, "sim", late)
+    assert again.id == late_run.id
+    pd.testing.assert_frame_equal(R.probabilities(store, "sim", late), late_probs)
