@@ -27,7 +27,7 @@ import pandas as pd
 
 from stresswatch.errors import StresswatchError, UsageError
 from stresswatch.fetchers.base import SeriesInfo
-from stresswatch.indicators import Indicator, expand, load_all, resolve
+from stresswatch.indicators import Indicator, expand, resolve
 from stresswatch.indicators.calendar import business_grid, effective_dates, place_on_grid
 from stresswatch.indicators.composite import FX_CODES, MEASURES, CompositeResult, composite
 from stresswatch.indicators.rates import MeetingSchedule, load_meetings

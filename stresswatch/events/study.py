@@ -24,7 +24,6 @@ plain one-at-a-time versions used by the tests and the benchmark.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import zlib
 from dataclasses import dataclass, field
@@ -465,8 +464,9 @@ def _regime_labels(pr: pd.DataFrame) -> np.ndarray:
     cols = sorted((c for c in pr.columns if c.startswith("p_filtered_") and c[len("p_filtered_"):].isdigit()),
                   key=lambda c: int(c[len("p_filtered_"):]))
     if cols:
-        names = {2: ("calm", "stress"), 3: ("calm", "elevated", "stress"),
-                 4: ("calm", "elevated", "high", "stress")}.get(len(cols), tuple(f"r{i}" for i in range(len(cols))))
+        from stresswatch.regimes import REGIME_NAMES
+
+        names = REGIME_NAMES.get(len(cols), tuple(f"r{i}" for i in range(len(cols))))
         m = pr[cols].to_numpy(dtype=float)
         lab = np.full(len(pr), None, dtype=object)
         ok = np.isfinite(m).all(axis=1)
