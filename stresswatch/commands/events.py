@@ -105,8 +105,9 @@ def cmd_candidates(args, app) -> int:
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("events", help="statement catalogue and event study",
-                            description="Dated diplomatic statements lined up against stress regimes.")
+    parser = command(sub, "events", "Statement catalogue and event study: dated diplomatic statements lined up "
+                                    "against stress regimes.",
+                     "stresswatch events align --asof 2023-12-29 --format json", None)
     ev = parser.add_subparsers(dest="events_command", metavar="EVENTS_COMMAND")
     parser.set_defaults(handler=lambda args, app: (parser.print_help(app.out), 2)[1])
 
