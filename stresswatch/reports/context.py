@@ -856,7 +856,11 @@ def _regime_state(b: "ContextBuilder", regimes: Any, model_id: str, day: dt.date
         "p_stress_filtered": num(frame["p_stress_filtered"].iloc[-1]),
         "p_stress_smoothed": num(frame["p_stress_smoothed"].iloc[-1]),
         "p_filtered": {names[i]: num(filt[-1, i]) for i in range(k)},
-        "days_in_regime": run_len, "regime_since": iso(dates[len(dates) - run_len]),
+        # business days from the first observation in the regime to the last, both counted
+        # (a weekly model's run length is in weeks; the headline speaks of days)
+        "days_in_regime": int(np.busday_count(dates[len(dates) - run_len].date(), last_date + dt.timedelta(days=1))),
+        "regime_periods": run_len,
+        "regime_since": iso(dates[len(dates) - run_len]),
         "expected_duration": num(run.durations[i_now]),
         "period_unit": "weeks" if weekly else "periods (business days)",
         "p_stress_h5": num(fc[5][k - 1]), "p_stress_h20": num(fc[20][k - 1]),

@@ -106,7 +106,10 @@ def test_headline_from_the_real_regime_run(filled, ctx):
         if v != filt[-1]:
             break
         run_len += 1
-    assert head["days_in_regime"] == run_len
+    assert head["regime_periods"] == run_len
+    since = probs["date"].iloc[-run_len].date() if "date" in probs else probs.index[-run_len].date()
+    assert head["regime_since"] == since.isoformat()
+    assert head["days_in_regime"] == int(np.busday_count(since, D + dt.timedelta(days=1)))
     run = regimes.latest_run(filled["store"], "t2", D)
     assert head["expected_duration"] == pytest.approx(float(run.durations[filt[-1]]))
     assert head["p_stress_h5"] == pytest.approx(float(regimes.forecast(run, 5)[-1]))
