@@ -98,9 +98,19 @@ def default_rules(settings: Any) -> list[Rule]:
     except KeyError:
         stale_days = 5
     return [
-        Rule(id="stress-regime", kind="regime", model=headline, enter=0.5, exit=0.3, for_runs=2, clear_runs=5),
+        Rule(id="stress-regime", kind="regime", model=headline, enter=0.5, exit=0.3, for_runs=2,
+             clear_runs=_episode_clear_runs(settings, headline)),
         Rule(id="cbr-stale", kind="source_stale", source="cbr", days=max(stale_days, 7), for_runs=1, clear_runs=1),
     ]
+
+
+def _episode_clear_runs(settings: Any, model_id: str) -> int:
+    """Observations of P(stress) below `exit` before the built-in regime alert resolves: one more
+    than the gap over which the model's episodes are merged (`[regimes] episode_merge_gap`, in the
+    model's own periods: weeks for a weekly model, whose stored probabilities have one row per
+    week). So the alert ends when the episode shown in the report would end, and a short lull
+    inside one episode does not send a resolved mail followed by a new firing one."""
+    return int(settings["regimes"].get("episode_merge_gap", 5)) + 1
 
 
 def load_rules(settings: Any) -> list[Rule]:
