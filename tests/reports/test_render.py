@@ -92,6 +92,10 @@ def test_html_has_alt_text_sources_and_method_notes(filled, tmp_path):
                    "converged: yes", "source bis is stale", "BRL"):
         assert needle in html, needle
     assert 'http-equiv="Content-Security-Policy"' in html and "<script" not in html
+    # the Markdown report links the same charts as real images, not escaped text
+    md = (folder / "report.md").read_text()
+    md_imgs = re.findall(r"^!\[([^\]]+)\]\((charts/[a-z0-9_]+\.png)\)$", md, flags=re.M)
+    assert sorted(src for src, _ in imgs) == sorted(src for _, src in md_imgs)
 
 
 def test_index_lists_every_report_and_is_rebuilt_when_lost(filled, tmp_path):
