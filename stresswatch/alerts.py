@@ -439,13 +439,7 @@ def _eval_ruble_move(rule: Rule, store: Any, settings: Any, day: dt.date) -> lis
 def _eval_source_stale(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
     source = rule.source
     labels = {"source": source}
-    last_obs = None
-    row = store.conn.execute(
-        """SELECT MAX(o.date) AS last FROM observations o JOIN series s ON s.id = o.series_id
-           WHERE s.source = ? AND o.known_at <= ? AND o.date <= ?""",
-        (source, day.isoformat(), day.isoformat())).fetchone()
-    if row and row["last"]:
-        last_obs = dt.date.fromisoformat(row["last"])
+    last_obs = store.last_observation_date(source, day)
     failing = _failing_streak(store, source, day)
     if last_obs is None:
         age = None

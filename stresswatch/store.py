@@ -313,6 +313,26 @@ class Store:
             "known_at": pd.to_datetime([r["known_at"] for r in rows]),
         })
 
+    def all_vintages(self, series_id: str) -> pd.DataFrame:
+        """Every vintage: DataFrame[date, known_at, value] ordered by date, then known_at (for
+        callers that answer many as-of questions from one read, such as a range of reports)."""
+        rows = self.conn.execute(
+            "SELECT date, known_at, value FROM observations WHERE series_id = ? ORDER BY date, known_at",
+            (series_id,)).fetchall()
+        return pd.DataFrame({
+            "date": pd.to_datetime([r["date"] for r in rows]),
+            "known_at": pd.to_datetime([r["known_at"] for r in rows]),
+            "value": pd.Series([r["value"] for r in rows], dtype=float),
+        })
+
+    def last_observation_date(self, source: str, asof: dt.date) -> dt.date | None:
+        """The newest observation date of any series of `source` known by `asof` (and dated by it)."""
+        row = self.conn.execute(
+            """SELECT MAX(o.date) AS last FROM observations o JOIN series s ON s.id = o.series_id
+               WHERE s.source = ? AND o.known_at <= ? AND o.date <= ?""",
+            (source, _iso(asof), _iso(asof))).fetchone()
+        return dt.date.fromisoformat(row["last"]) if row and row["last"] else None
+
     def list_series(self, source: str | None = None) -> list[dict[str, Any]]:
         sql = """SELECT s.id, s.source, s.name, s.unit, s.frequency, s.publication_lag_days,
                         MIN(o.date) AS first, MAX(o.date) AS last, COUNT(DISTINCT o.date) AS count,

@@ -143,3 +143,16 @@ def test_concurrent_writer_waits_for_the_lock(tmp_path):
                 pass
     a.close()
     b.close()
+
+
+def test_all_vintages_and_last_observation_date(store):
+    store.upsert_series([USD])
+    store.write_observations([obs("cbr.fx.USD", "2023-08-15", 101.0399), obs("cbr.fx.USD", "2023-08-16", 97.4217)],
+                             fetched_at=dt.datetime(2024, 1, 1, tzinfo=UTC))
+    store.write_observations([obs("cbr.fx.USD", "2023-08-15", 101.5)], fetched_at=dt.datetime(2024, 3, 1, tzinfo=UTC))
+    frame = store.all_vintages("cbr.fx.USD")
+    assert list(frame.columns) == ["date", "known_at", "value"]
+    assert frame["value"].tolist() == [101.0399, 101.5, 97.4217]
+    assert store.last_observation_date("cbr", dt.date(2023, 8, 15)) == dt.date(2023, 8, 15)
+    assert store.last_observation_date("cbr", dt.date(2023, 8, 31)) == dt.date(2023, 8, 16)
+    assert store.last_observation_date("cbr", dt.date(2023, 1, 1)) is None

@@ -86,7 +86,7 @@ class SeriesReader:
             return self.store.read_series(series_id, start=start, end=asof, asof=asof)
         frame = self._vintages.get(series_id)
         if frame is None:
-            frame = self._load(series_id)
+            frame = self.store.all_vintages(series_id)
             self._vintages[series_id] = frame
         stamp = np.datetime64(asof, "D")
         known = frame[(frame["known_at"].to_numpy() <= stamp) & (frame["date"].to_numpy() <= stamp)]
@@ -98,19 +98,6 @@ class SeriesReader:
                              name=series_id)
         return pd.Series(known["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(known["date"], name="date"),
                          name=series_id)
-
-    def _load(self, series_id: str) -> pd.DataFrame:
-        # every vintage of the series, oldest vintage last per date (read-only query on the core table)
-        rows = self.store.conn.execute(
-            "SELECT date, known_at, value FROM observations WHERE series_id = ? ORDER BY date, known_at",
-            (series_id,)).fetchall()
-        return pd.DataFrame({
-            # same conversion as Store.read_vintaged, so the index dtype matches the store's reads
-            "date": pd.to_datetime([r["date"] for r in rows]),
-            "known_at": pd.to_datetime([r["known_at"] for r in rows]),
-            "value": np.array([r["value"] for r in rows], dtype=float),
-        })
-
 
 # ---------------------------------------------------------------------------------------------
 # Small pure helpers (tested directly)
