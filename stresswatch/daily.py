@@ -10,23 +10,20 @@ report -> alerts -> mail, each step recorded in the run ledger as job `day:<step
   again too. Alerts are never re-evaluated for a date (their state machine already moved on D).
 - A step whose hard dependency failed is recorded as `skipped` (it runs on the next call); the
   mail step has no dependency: it always drains the outbox.
-- The steps call other concerns through one table of small adapters; a missing or broken piece
-  fails its own step with a clear message instead of crashing the run.
+- A step that raises fails alone, with its message recorded; the run goes on to the next step.
 - `stop` (a threading.Event) is checked between steps: SIGTERM finishes the step in flight.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import inspect
 import json
 import logging
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 from stresswatch.errors import StresswatchError
 
@@ -37,10 +34,6 @@ Clock = Callable[[], dt.datetime]
 
 def utc_clock() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-class StepUnavailable(StresswatchError):
-    """The code a step needs is not installed or does not offer the expected function."""
 
 
 @dataclass
@@ -112,58 +105,8 @@ class DayResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# Adapters to the other concerns
+# The steps
 # ---------------------------------------------------------------------------------------------
-def _resolve(*refs: str) -> Callable[..., Any]:
-    """The first of `module:function` refs that exists; StepUnavailable naming them all otherwise."""
-    problems = []
-    for ref in refs:
-        module_name, func_name = ref.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                problems.append(f"{module_name} is missing")
-                continue
-            raise
-        func = getattr(module, func_name, None)
-        if callable(func):
-            return func
-        problems.append(f"{module_name} has no {func_name}()")
-    raise StepUnavailable("; ".join(problems))
-
-
-def _call(func: Callable[..., Any], ctx: Context, **extra: Any) -> Any:
-    """Call `func(store, settings, day, ...)` passing the keyword arguments it accepts."""
-    params = inspect.signature(func).parameters
-    kwargs = {}
-    for name, value in {"clock": ctx.clock, "stop": ctx.stop, **extra}.items():
-        if name in params:
-            kwargs[name] = value
-    positional = [ctx.store, ctx.settings]
-    names = list(params)
-    if len(names) >= 3 and names[2] in ("day", "asof", "date", "d"):
-        positional.append(ctx.day)
-    else:
-        for key in ("asof", "day", "date"):
-            if key in params:
-                kwargs[key] = ctx.day
-                break
-    return func(*positional, **kwargs)
-
-
-def _rows_of(result: Any) -> int:
-    if isinstance(result, int) and not isinstance(result, bool):
-        return result
-    for attr in ("rows", "rows_written", "written"):
-        value = getattr(result, attr, None)
-        if isinstance(value, int):
-            return value
-        if isinstance(result, Mapping) and isinstance(result.get(attr), int):
-            return result[attr]
-    return 0
-
-
 def step_fetch(ctx: Context) -> StepOutput:
     from stresswatch import pipeline
 
@@ -181,25 +124,27 @@ def step_fetch(ctx: Context) -> StepOutput:
 
 
 def step_compute(ctx: Context) -> StepOutput:
-    func = _resolve("stresswatch.compute:compute")
-    result = _call(func, ctx)
-    return StepOutput(_rows_of(result), True, None, _detail_of(result))
+    from stresswatch.compute import compute
+
+    result = compute(ctx.store, ctx.settings, ctx.day)
+    # a regime model that could not be updated is a warning the report shows, not a failed step:
+    # the index and the other models are still good for the day's report
+    detail = {"regimes": result.regimes, "regimes_error": result.regimes_error,
+              "segments": ", ".join(result.segments)}
+    return StepOutput(result.rows, True, None, detail)
 
 
 def step_events(ctx: Context) -> StepOutput:
-    func = _resolve("stresswatch.events:align_for_day", "stresswatch.events.study:align_for_day",
-                    "stresswatch.events:align", "stresswatch.events.study:align")
-    result = _call(func, ctx)
-    rows = _rows_of(result) or (len(result) if hasattr(result, "__len__") else 0)
-    return StepOutput(rows, True, None, {})
+    from stresswatch.events import align_for_day
+
+    return StepOutput(align_for_day(ctx.store, ctx.settings, ctx.day), True, None, {})
 
 
 def step_report(ctx: Context) -> StepOutput:
-    func = _resolve("stresswatch.reports.render:render_day", "stresswatch.reports.render:render",
-                    "stresswatch.reports:render")
-    result = _call(func, ctx, out=ctx.settings.reports_dir)
-    detail = {"report": str(result)} if result is not None else {}
-    return StepOutput(0, True, None, detail)
+    from stresswatch.reports.render import render_day
+
+    result = render_day(ctx.store, ctx.settings, ctx.day, out=ctx.settings.reports_dir, clock=ctx.clock)
+    return StepOutput(0, True, None, {"report": str(result.folders[0]) if result.folders else ""})
 
 
 def step_alerts(ctx: Context) -> StepOutput:
@@ -227,12 +172,6 @@ def step_mail(ctx: Context) -> StepOutput:
     if result.errors:
         error += ": " + result.errors[0]
     return StepOutput(result.sent, False, error, detail)
-
-
-def _detail_of(result: Any) -> dict[str, Any]:
-    if isinstance(result, Mapping):
-        return {k: v for k, v in result.items() if isinstance(v, (str, int, float, bool, type(None)))}
-    return {}
 
 
 STEPS: dict[str, Step] = {

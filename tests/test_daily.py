@@ -111,13 +111,6 @@ def test_failing_fetch_is_named_and_the_other_steps_still_run(tmp_path, planted,
     assert detail["failed_sources"] == ["cbr"]
 
 
-def test_missing_step_code_fails_its_step_clearly(tmp_path, planted, smtp):
-    with pytest.raises(daily.StepUnavailable, match="stresswatch.no_such_module is missing"):
-        daily._resolve("stresswatch.no_such_module:compute")
-    with pytest.raises(daily.StepUnavailable, match="has no nothing_here"):
-        daily._resolve("stresswatch.alerts:nothing_here")
-
-
 def test_run_command_json_and_exit_codes(tmp_path, planted, smtp):
     s = _settings(tmp_path, smtp.port)
     cfg = tmp_path / "sw.toml"
