@@ -123,7 +123,8 @@ def setup_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # urllib3 logs every retry; the pipeline reports what finally failed
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if level == "DEBUG" else logging.ERROR)
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
     logging.captureWarnings(True)
 

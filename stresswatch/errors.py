@@ -32,7 +32,14 @@ class FetchError(StresswatchError):
 
 
 class SourceUnavailable(FetchError):
-    """Transient: timeouts, connection errors, 429/5xx after retries. Worth retrying later."""
+    """Transient: timeouts, connection errors, 429/5xx after retries. Worth retrying later.
+
+    `retried` is True when the HTTP layer's own retries were already spent on it (asking again at
+    once would multiply attempts); False for a body cut short after the headers arrived."""
+
+    def __init__(self, source: str, url: str, message: str, retried: bool = True):
+        super().__init__(source, url, message)
+        self.retried = retried
 
 
 class SourceRejected(FetchError):

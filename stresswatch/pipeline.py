@@ -28,8 +28,9 @@ from stresswatch.store import Store
 log = logging.getLogger(__name__)
 
 REPROCESS = ("missing", "failed", "all")
-#: consecutive unavailable partitions after which a source's remaining partitions are skipped
-GIVE_UP_AFTER = 3
+#: consecutive unavailable partitions after which a source's remaining partitions are left for the
+#: next run (each one already spent the HTTP layer's retries)
+GIVE_UP_AFTER = 2
 
 
 @dataclass
@@ -113,8 +114,10 @@ def _fetch_one(store: Store, fetcher: Fetcher, client: HttpClient, request: Requ
             sleep(backoff * (2 ** (attempt - 1)))
         try:
             response = client.send(request)
-        except SourceUnavailable as exc:  # urllib3 already retried this; one more round later
-            last_error = exc
+        except SourceUnavailable as exc:
+            if exc.retried:  # urllib3 already spent its retries: asking again would multiply them
+                raise
+            last_error = exc  # a body cut short: ask again
             continue
         payload_id = store.save_payload(
             source=fetcher.id, request=request, status=response.status, content_type=response.content_type,

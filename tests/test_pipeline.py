@@ -139,3 +139,18 @@ def test_unknown_source_and_bad_range_are_usage_errors(tmp_path, capsys):
                  "--source", "nope"]) == 2
     assert "unknown source nope" in capsys.readouterr().err
     assert main(["--config", str(cfg), "backfill", "--start", "2021-01-01", "--end", "2020-02-01"]) == 2
+
+
+def test_a_transfer_cut_short_is_asked_again_within_the_partition(tmp_path):
+    from tests.fetchers.test_http import _short_body_server
+
+    good = ('<?xml version="1.0" encoding="windows-1251"?><ValCurs ID="R01235" DateRange1="14.08.2023" '
+            'DateRange2="15.08.2023" name="Foreign Currency Market Dynamic"><Record Date="15.08.2023" Id="R01235">'
+            '<Nominal>1</Nominal><Value>101,0399</Value></Record></ValCurs>').encode("cp1251")
+    url = _short_body_server([None, good]).rsplit("/", 1)[0]
+    settings = only(settings_for(tmp_path, **{"sources.cbr.base_url": url, "sources.cbr.currencies": ["USD"],
+                                              "sources.cbr.keyrate": False}), "cbr")
+    with Store.open(settings.store_path) as store:
+        report = pipeline.backfill(store, settings, D(2023, 8, 14), D(2023, 8, 15), progress=False)
+        assert report.ok and report.outcomes[0].requests == 2
+        assert store.read_series("cbr.fx.USD").tolist() == [101.0399]

@@ -122,20 +122,25 @@ class HttpClient:
         display = redact(request.display())
         host = urlsplit(request.url).netloc
         _HostPacer.wait(host, self.min_interval)
-        try:
+        try:  # urllib3 retries connection errors, timeouts and retryable statuses in here
             resp = self.session.request(
                 request.method, request.url, params=list(request.params) or None,
-                headers=dict(request.headers), data=request.body, timeout=self.timeout)
-            body = resp.content  # reads the whole body; a short read raises here
+                headers=dict(request.headers), data=request.body, timeout=self.timeout, stream=True)
         except requests.exceptions.Timeout as exc:
             raise SourceUnavailable(self.source_id, display, f"timed out ({_short(exc)})") from None
         except requests.exceptions.RetryError as exc:
             raise SourceUnavailable(self.source_id, display, f"gave up after retries ({_short(exc)})") from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:
+        except requests.exceptions.ConnectionError as exc:
             raise SourceUnavailable(self.source_id, display, f"connection failed ({_short(exc)})") from None
         except requests.exceptions.RequestException as exc:
             raise SourceRejected(self.source_id, display, f"request failed ({_short(exc)})") from None
+        try:  # ... but not a body cut short after the headers: that one the caller may ask again
+            body = resp.content
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise SourceUnavailable(self.source_id, display, f"response body cut short ({_short(exc)})",
+                                    retried=False) from None
+        finally:
+            resp.close()
         fetched_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         content_type = resp.headers.get("Content-Type", "")
         return Response(status=resp.status_code, content_type=content_type, body=body, url=display,

@@ -99,3 +99,44 @@ def test_pacing_spaces_requests_to_one_host(httpserver):
     for _ in range(3):
         c.fetch(Request("GET", httpserver.url_for("/p")))
     assert time.monotonic() - started >= 0.75
+
+
+def _short_body_server(bodies):
+    """A raw socket server: each connection gets the next planned answer; a None body means the
+    headers promise 1000 bytes and the connection closes after 10 (a transfer cut short)."""
+    import socket
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    plan = list(bodies)
+
+    def serve():
+        while plan:
+            conn, _ = sock.accept()
+            conn.recv(65536)
+            body = plan.pop(0)
+            if body is None:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 1000\r\n\r\n<ValCurs ")
+            else:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            conn.close()
+        sock.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{sock.getsockname()[1]}/x"
+
+
+def test_a_body_cut_short_is_unavailable_and_not_yet_retried():
+    url = _short_body_server([None])
+    with pytest.raises(SourceUnavailable, match="cut short") as err:
+        client(retries=0).fetch(Request("GET", url))
+    assert err.value.retried is False
+
+
+def test_connection_failures_are_marked_as_already_retried():
+    with pytest.raises(SourceUnavailable) as err:
+        client(retries=1).fetch(Request("GET", "http://127.0.0.1:9/nothing"))
+    assert err.value.retried is True
