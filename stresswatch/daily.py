@@ -117,7 +117,10 @@ def step_fetch(ctx: Context) -> StepOutput:
     if report.interrupted:
         return StepOutput(rows, False, "interrupted", detail)
     if failed:
-        errors = {o.source: o.error for o in report.outcomes if o.status in ("failed", "abandoned") and o.error}
+        errors: dict[str, str] = {}
+        for o in report.outcomes:  # the first real failure says more than "not attempted" after it
+            if o.status == "failed" and o.error:
+                errors.setdefault(o.source, o.error)
         text = ", ".join(f"{s} ({errors[s]})" if s in errors else s for s in failed)
         return StepOutput(rows, False, f"source(s) failed: {text}", detail)
     return StepOutput(rows, True, None, detail)
