@@ -513,7 +513,10 @@ def render_defaults_toml() -> str:
         for s in section.settings:
             lines.append(f"# {s.help}" + (f" ({s.allowed()})" if s.choices else ""))
             if s.kind == "list[table]":
-                lines.append(f"# {s.name}: see docs/configuration.md; empty = built-in")
+                lines.append(f"# add [[{section.name}.{s.name}]] tables to replace the built-in list; fields:")
+                for f in s.fields:
+                    default = "required" if f.default is REQUIRED else f"default {_toml_value(f.default)}"
+                    lines.append(f"#   {f.name}: {f.help} ({f.allowed()}; {default})")
                 continue
             lines.append(f"{s.name} = {_toml_value(s.default)}")
         lines.append("")
