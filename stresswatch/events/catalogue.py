@@ -188,15 +188,21 @@ def validate_statement(entry: Any, what: str) -> Statement:
                      time=time, tz=str(tz), also=tuple(also))
 
 
-def parse_catalogue(data: dict[str, Any], where: str) -> list[Statement]:
-    """Validate a parsed catalogue; statements sorted by date then id."""
-    unknown = set(data) - {"statement"}
+def table_array(data: dict[str, Any], key: str, where: str, what: str) -> list[Any]:
+    """The `[[key]]` tables of a parsed TOML file that may hold nothing else."""
+    unknown = set(data) - {key}
     if unknown:
         raise ConfigError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))}; "
-                          "a catalogue is a list of [[statement]] tables")
-    entries = data.get("statement", [])
+                          f"{what} is a list of [[{key}]] tables")
+    entries = data.get(key, [])
     if not isinstance(entries, list):
-        raise ConfigError(f"{where}: 'statement' must be an array of tables ([[statement]])")
+        raise ConfigError(f"{where}: '{key}' must be an array of tables ([[{key}]])")
+    return entries
+
+
+def parse_catalogue(data: dict[str, Any], where: str) -> list[Statement]:
+    """Validate a parsed catalogue; statements sorted by date then id."""
+    entries = table_array(data, "statement", where, "a catalogue")
     out: list[Statement] = []
     seen: dict[str, int] = {}
     for n, entry in enumerate(entries, start=1):

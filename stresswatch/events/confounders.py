@@ -17,7 +17,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from stresswatch.errors import ConfigError
-from stresswatch.events.catalogue import ID_RE, parse_date, parse_source, read_toml, Source
+from stresswatch.events.catalogue import ID_RE, Source, parse_date, parse_source, read_toml, table_array
 
 KINDS = ("sanctions", "market", "policy", "exchange", "keyrate")
 
@@ -41,13 +41,7 @@ class Confounder:
 
 
 def parse_confounders(data: dict[str, Any], where: str) -> list[Confounder]:
-    unknown = set(data) - {"confounder"}
-    if unknown:
-        raise ConfigError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))}; "
-                          "a confounder file is a list of [[confounder]] tables")
-    entries = data.get("confounder", [])
-    if not isinstance(entries, list):
-        raise ConfigError(f"{where}: 'confounder' must be an array of tables ([[confounder]])")
+    entries = table_array(data, "confounder", where, "a confounder file")
     allowed = {"id", "date", "start", "end", "kind", "label", "extraordinary", "source", "note"}
     out, seen = [], {}
     for n, e in enumerate(entries, start=1):
