@@ -92,19 +92,19 @@ def default_rules(settings: Any) -> list[Rule]:
     The other kinds (index percentile, extraordinary key-rate decision, ruble move) are opt-in;
     docs/operations.md has ready-to-paste tables.
     """
-    headline = settings["regimes"]["headline"]
     try:
         stale_days = int(settings.source("cbr")["stale_days"])
     except KeyError:
         stale_days = 5
     return [
-        Rule(id="stress-regime", kind="regime", model=headline, enter=0.5, exit=0.3, for_runs=2,
-             clear_runs=_episode_clear_runs(settings, headline)),
+        # model "" = the headline model, resolved against the store on each run date
+        Rule(id="stress-regime", kind="regime", model="", enter=0.5, exit=0.3, for_runs=2,
+             clear_runs=_episode_clear_runs(settings)),
         Rule(id="cbr-stale", kind="source_stale", source="cbr", days=max(stale_days, 7), for_runs=1, clear_runs=1),
     ]
 
 
-def _episode_clear_runs(settings: Any, model_id: str) -> int:
+def _episode_clear_runs(settings: Any) -> int:
     """Observations of P(stress) below `exit` before the built-in regime alert resolves: one more
     than the gap over which the model's episodes are merged (`[regimes] episode_merge_gap`, in the
     model's own periods: weeks for a weekly model, whose stored probabilities have one row per
@@ -323,7 +323,9 @@ def regime_probabilities(store: Any, settings: Any, model_id: str, day: dt.date)
 
 
 def _eval_regime(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
-    model = rule.model or settings["regimes"]["headline"]
+    from stresswatch.regimes import headline
+
+    model = rule.model or headline(store, settings, day)
     series = _model_series(settings, model)
     sources = (_source_of(series),) if series and not series.startswith("stress.") else ("*",)
     labels = {"model": model}

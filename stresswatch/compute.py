@@ -252,6 +252,32 @@ def compute(store: Any, settings: Any, asof: dt.date, run_regimes: bool = True) 
     return res
 
 
+def stale_analysis(store: Any, settings: Any, asof: dt.date) -> list[str]:
+    """Why the stored analysis does not cover the data known on `asof` (empty when it does): the
+    headline model has no run as of `asof` that saw its latest input, or the stress index stops
+    before the newest Bank of Russia rate. Commands that read the analysis (`events align`,
+    `report`) then run `compute` for that date first."""
+    from stresswatch import regimes
+
+    asof = pd.Timestamp(asof).date()
+    reasons = []
+    spec = regimes.get_spec(settings, regimes.headline(store, settings, asof))
+    known = store.read_series(spec.series, end=asof, asof=asof)
+    if not known.empty:
+        run = regimes.latest_run(store, spec.id, asof)
+        if run is None:
+            reasons.append(f"model {spec.id} has no run as of {asof}")
+        elif run.data_last < known.index[-1].date():
+            reasons.append(f"model {spec.id}'s latest run as of {asof} ends {run.data_last}")
+    fx = store.read_series("cbr.fx.USD", end=asof, asof=asof)
+    index = store.read_series("stress.index", end=asof, asof=asof)
+    # the index lives on business days: a Saturday-dated fixing counts from the Friday before
+    due = pd.offsets.BDay().rollback(fx.index[-1]) if not fx.empty else None
+    if due is not None and (index.empty or index.index[-1] < due):
+        reasons.append(f"the stress index is not computed up to {due.date()}")
+    return reasons
+
+
 def _write(store: Any, res: ComputeResult, sid: str, values: pd.Series, name: str, unit: str, asof: dt.date,
            known_at: pd.Series | None = None, frequency: str = "D") -> None:
     info = SeriesInfo(sid, SOURCE, name[:200], unit, frequency, 0)

@@ -167,7 +167,9 @@ def _probability_chart(store: Any, settings: Any, day: dt.date) -> tuple[bytes |
 
     from stresswatch.alerts import regime_probabilities
 
-    model = settings["regimes"]["headline"]
+    from stresswatch.regimes import headline
+
+    model = headline(store, settings, day)
     probs = regime_probabilities(store, settings, model, day)
     import pandas as pd
 

@@ -53,7 +53,18 @@ DEFAULT_MODELS: tuple[dict[str, Any], ...] = (
      "switching_mean": True, "switching_variance": True, "frequency": "D", "start": dt.date(1999, 1, 1)},
     {"id": "stress", "series": "stress.index", "transform": "level", "k_regimes": 2,
      "switching_mean": True, "switching_variance": True, "frequency": "D", "start": dt.date(1999, 1, 1)},
+    # the floating era only: 2 regimes (calm, stress) fitted from 2013, so the same whatever history
+    # the store holds beyond that; the headline when the store lacks the managed era (see `headline`)
+    {"id": "ruble2f", "series": "cbr.fx.USD", "transform": "logret", "k_regimes": 2,
+     "switching_mean": True, "switching_variance": True, "frequency": "W", "start": dt.date(2013, 1, 1)},
 )
+
+#: the Bank of Russia let the ruble float on 10 Nov 2014 (end of the managed band)
+FLOAT_DATE = dt.date(2014, 11, 10)
+#: managed-era history a full-history 3-regime ruble model needs to give that era its own calm regime
+MANAGED_ERA_YEARS = 5
+#: `[regimes] headline = "auto"` chooses between these two built-in models
+AUTO_HEADLINE = ("ruble3", "ruble2f")
 
 #: fitting knobs that are not settings (documented in docs/regimes.md)
 EM_MAXITER = 500
@@ -136,6 +147,29 @@ def specs_from_settings(settings: Any) -> list[RegimeSpec]:
         seen.add(spec.id)
         specs.append(spec)
     return specs
+
+
+def headline(store: Any, settings: Any, asof: dt.date | str | None = None) -> str:
+    """The model reports, alerts, `events align` and `regimes show` use.
+
+    `[regimes] headline` names it, or is "auto" (the default): the full-history 3-regime weekly ruble
+    model (`ruble3`) when the store holds at least MANAGED_ERA_YEARS of the managed ruble before the
+    float (or no ruble data at all), else the floating-era 2-regime model (`ruble2f`). A 3-regime fit
+    needs the managed era to spend its calm regime on; without it the three regimes split the
+    floating era into calm / elevated / extreme and the August 2023 episode reads as merely
+    "elevated" (docs/regimes.md has the numbers). With custom `[[regimes.models]]` lacking either
+    built-in, "auto" means the first configured model.
+    """
+    chosen = settings["regimes"]["headline"]
+    if chosen != "auto":
+        return chosen
+    specs = {spec.id: spec for spec in specs_from_settings(settings)}
+    full, floating = AUTO_HEADLINE
+    if full not in specs or floating not in specs:
+        return next(iter(specs))
+    first = store.first_date(specs[full].series, asof=asof)
+    needed = FLOAT_DATE.replace(year=FLOAT_DATE.year - MANAGED_ERA_YEARS)
+    return full if first is None or first <= needed else floating
 
 
 def get_spec(settings: Any, model_id: str) -> RegimeSpec:

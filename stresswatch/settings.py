@@ -137,7 +137,9 @@ SECTIONS: list[Section] = [
                                         "cbr_meetings.toml"),
     )),
     Section("regimes", "Markov-switching regime models.", (
-        Setting("headline", "str", "ruble3", "model id that reports and alerts use (default: the best-validated model, docs/regimes.md)"),
+        Setting("headline", "str", "auto",
+                "model id that reports, alerts and events use; auto = ruble3 when the store holds the managed-era "
+                "ruble (5+ years before the Nov 2014 float), else ruble2f (docs/regimes.md)"),
         Setting("models", "list[table]", [], "model specs ([[regimes.models]]); empty = built-in specs", fields=(
             Setting("id", "str", REQUIRED, "model id"),
             Setting("series", "str", REQUIRED, "input series id (e.g. stress.index or cbr.fx.USD)"),

@@ -325,6 +325,15 @@ class Store:
             "value": pd.Series([r["value"] for r in rows], dtype=float),
         })
 
+    def first_date(self, series_id: str, asof: dt.date | str | None = None) -> dt.date | None:
+        """The oldest observation date of a series (among values known by `asof`)."""
+        sql, args = "SELECT MIN(date) AS first FROM observations WHERE series_id = ?", [series_id]
+        if asof is not None:
+            sql += " AND known_at <= ?"
+            args.append(_iso(_as_date(asof)))
+        row = self.conn.execute(sql, args).fetchone()
+        return dt.date.fromisoformat(row["first"]) if row and row["first"] else None
+
     def last_observation_date(self, source: str, asof: dt.date) -> dt.date | None:
         """The newest observation date of any series of `source` known by `asof` (and dated by it)."""
         row = self.conn.execute(

@@ -84,7 +84,7 @@ def test_rules_config_defaults_and_errors(tmp_path):
     s = settings_for(tmp_path)
     rules = alerts.load_rules(s)
     assert {r.kind for r in rules} == {"regime", "source_stale"}
-    assert next(r for r in rules if r.kind == "regime").model == s["regimes"]["headline"]
+    assert next(r for r in rules if r.kind == "regime").model == ""  # the headline, resolved per run date
     bad = settings_for(tmp_path, **{"alerts.rules": [{"id": "x", "kind": "regime", "enter": 0.2, "exit": 0.5}]})
     with pytest.raises(ConfigError, match="exit"):
         alerts.load_rules(bad)

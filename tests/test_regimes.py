@@ -256,7 +256,7 @@ def test_specs_from_settings_defaults_custom_and_errors(tmp_path):
     by_id = {s.id: s for s in specs}
     assert by_id["stress"].series == "stress.index" and by_id["stress"].k_regimes == 2
     assert by_id["ruble3"].k_regimes == 3 and by_id["ruble3"].series == "cbr.fx.USD"
-    assert settings_for(tmp_path)["regimes"]["headline"] in ids
+    assert settings_for(tmp_path)["regimes"]["headline"] == "auto" and set(R.AUTO_HEADLINE) <= set(ids)
     custom = settings_for(tmp_path, **{"regimes.models": [{"id": "x", "series": "s.x", "k_regimes": 3}]})
     assert [s.id for s in R.specs_from_settings(custom)] == ["x"]
     dup = settings_for(tmp_path, **{"regimes.models": [{"id": "x", "series": "a"}, {"id": "x", "series": "b"}]})
@@ -457,3 +457,21 @@ def test_computing_an_earlier_date_keeps_the_runs_of_later_dates(tmp_path, store
     again = R.latest_run(store, "sim", late)
     assert again.id == late_run.id
     pd.testing.assert_frame_equal(R.probabilities(store, "sim", late), late_probs)
+
+
+def test_auto_headline_follows_the_exchange_rate_eras_in_the_store(tmp_path, store):
+    """ruble3 needs the managed era to spend its calm regime on; a store backfilled only from 2013
+    gets the floating-era ruble2f. A named headline is used as it is."""
+    settings = settings_for(tmp_path)
+    assert R.headline(store, settings) == "ruble3"  # no data yet: the full-history model
+    store.upsert_series([SeriesInfo("cbr.fx.USD", "cbr", "USD", "RUB per 1 USD", "D")])
+    fetched = dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
+    store.write_observations([Observation("cbr.fx.USD", dt.date(2013, 1, 10), 30.5)], fetched_at=fetched)
+    assert R.headline(store, settings) == "ruble2f"
+    store.write_observations([Observation("cbr.fx.USD", dt.date(2005, 1, 11), 28.0)], fetched_at=fetched)
+    assert R.headline(store, settings) == "ruble3"
+    assert R.headline(store, settings, asof=dt.date(2004, 12, 31)) == "ruble3"  # nothing known yet
+    named = settings_for(tmp_path, **{"regimes.headline": "stress"})
+    assert R.headline(store, named) == "stress"
+    custom = settings_for(tmp_path, **{"regimes.models": [{"id": "eur", "series": "cbr.fx.EUR"}]})
+    assert R.headline(store, custom) == "eur"

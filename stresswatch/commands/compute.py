@@ -79,6 +79,23 @@ def cmd_show(args, app) -> int:
     return 0
 
 
+def ensure_computed(app, days) -> None:
+    """Run `compute --asof D` for each of `days` whose stored analysis does not cover the data
+    known on D (the daily cycle computes before it aligns and reports; one-off commands do it here)."""
+    from stresswatch.compute import compute, stale_analysis
+
+    store = app.store()
+    todo = [(d, why) for d in days if (why := stale_analysis(store, app.settings, d))]
+    if not todo:
+        return
+    with app.lock():
+        for day, why in todo:
+            print(f"stresswatch: computing the analysis as of {day} first ({'; '.join(why)})", file=sys.stderr)
+            result = compute(store, app.settings, day)
+            if result.regimes_error:
+                print(f"stresswatch: warning: regimes as of {day}: {result.regimes_error}", file=sys.stderr)
+
+
 def register(sub) -> None:
     p = command(sub, "compute", "Compute indicators, the composite stress index and regimes as of a date",
                 "stresswatch compute --asof 2023-08-15", cmd_compute)

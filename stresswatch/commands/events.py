@@ -27,7 +27,11 @@ def cmd_list(args, app) -> int:
 
 
 def cmd_align(args, app) -> int:
+    from stresswatch.commands.compute import ensure_computed
+
     asof = args.asof or app.today()
+    if not args.no_compute:
+        ensure_computed(app, [asof])
     result = align_mod.align(app.store(), app.settings, asof, k=args.k, placebos=args.placebos)
     for w in result.warnings:
         print(f"stresswatch: warning: {w}", file=sys.stderr)
@@ -123,6 +127,8 @@ def register(sub) -> None:
                    "days (default [events] k)")
     p.add_argument("--placebos", type=int, help="placebo days per statement (default [events] placebos)")
     p.add_argument("--aggregate", action="store_true", help="print the per-tag and whole-catalogue means instead")
+    p.add_argument("--no-compute", action="store_true",
+                   help="do not run `compute --asof D` first when the stored analysis does not cover D")
     add_format(p)
 
     p = command(ev, "promote", "print a catalogue entry draft from a GDELT candidate",

@@ -22,7 +22,7 @@ RUN_COLUMNS = ["asof", "kind", "fit_asof", "n", "data_last", "llf", "converged",
 def _model(args, app) -> str:
     from stresswatch import regimes
 
-    model_id = args.model or app.settings["regimes"]["headline"]
+    model_id = args.model or regimes.headline(app.store(), app.settings, getattr(args, "asof", None))
     regimes.get_spec(app.settings, model_id)  # ConfigError naming the configured models
     return model_id
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import pandas as pd
+
 from stresswatch.cli import command, iso_date
 from stresswatch.errors import UsageError
 
@@ -21,6 +23,11 @@ def cmd_report(args, app) -> int:
     if last > today:
         raise UsageError(f"{last} is in the future (today is {today}); a report uses data known on its date")
     store = app.store()
+    if not args.no_compute:
+        from stresswatch.commands.compute import ensure_computed
+
+        days = ([d.date() for d in pd.bdate_range(args.start, args.end)] if args.start else [args.date or today])
+        ensure_computed(app, days)
     with app.lock():
         if args.start:
             result = render.render_range(store, app.settings, args.start, args.end, out=args.out, formats=formats,
@@ -65,3 +72,5 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="chart worker processes for a range (default: CPU count, at most 4; 0 = none)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar for a range")
+    p.add_argument("--no-compute", action="store_true",
+                   help="do not run `compute --asof D` first for dates the stored analysis does not cover")

@@ -91,7 +91,9 @@ def align(store: Any, settings: Any, asof: dt.date, k: int | None = None, placeb
     for sid, s in ((INDEX_SERIES, index), (FX_SERIES, fx), (KEYRATE_SERIES, keyrate)):
         if s.dropna().empty:
             warnings.append(f"{sid} has no data as of {asof}")
-    model_id = settings["regimes"]["headline"]
+    from stresswatch.regimes import headline
+
+    model_id = headline(store, settings, asof)
     probs = read_probabilities(store, model_id, asof)
     if probs is None:
         warnings.append(f"no regime probabilities for model {model_id!r} as of {asof}")

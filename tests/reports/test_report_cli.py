@@ -25,14 +25,22 @@ def test_report_for_a_date_and_a_range(filled, tmp_path, capsys):
     ctx = json.loads((folder / "report.json").read_text())
     assert ctx["headline"]["model_id"] == "t2" and ctx["headline"]["available"]
 
+    capsys.readouterr()
     code, text = run("--config", config, "report", "--start", "2023-08-10", "--end", "2023-08-11", "--out", str(out),
-                     "--format", "json,md", "--workers", "0")
+                     "--format", "json,md", "--workers", "0", "--no-compute")
     assert code == 0 and "2 reports" in text
     assert (out / "2023-08-10" / "report.md").is_file() and not (out / "2023-08-10" / "report.html").exists()
     err = capsys.readouterr().err
     assert "no regime model run as of 2023-08-10" in err and "stresswatch compute --asof 2023-08-10" in err
     index = json.loads((out / "index.json").read_text())
     assert [e["date"] for e in index["reports"]] == ["2023-08-16", "2023-08-11", "2023-08-10"]
+
+    # without --no-compute, dates the stored analysis does not cover are computed first
+    code, text = run("--config", config, "report", "--date", "2023-08-10", "--out", str(out), "--format", "json")
+    err = capsys.readouterr().err
+    assert code == 0 and "computing the analysis as of 2023-08-10 first" in err
+    ctx = json.loads((out / "2023-08-10" / "report.json").read_text())
+    assert ctx["headline"]["available"] and ctx["headline"]["run_asof"] == "2023-08-10"
 
 
 def test_usage_errors(filled, tmp_path, capsys):
