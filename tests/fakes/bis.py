@@ -153,11 +153,11 @@ class BisFake(ReplayBase):
                         content_type="application/vnd.sdmx.data+csv; version=1.0.0; charset=utf-8")
 
 
-def fetch_through(fetcher, client, start: dt.date, end: dt.date, max_pages: int = 100):
+def drive(fetcher, client, start: dt.date, end: dt.date, max_pages: int = 100):
     """Run `fetcher` over [start, end] through an `HttpClient`: send each request, raise on an error
-    status, parse, follow pages. Returns (observations, warnings, requests sent). A test driver
-    for one source; the pipeline does the same plus archiving and the ledger."""
-    observations, warnings, sent = [], [], 0
+    status, parse, follow pages. Returns (parse results, requests sent). A test driver for one
+    source; the pipeline does the same plus archiving and the ledger."""
+    results, sent = [], 0
     for request in fetcher.build_requests(start, end):
         pages = 0
         while request is not None:
@@ -168,7 +168,12 @@ def fetch_through(fetcher, client, start: dt.date, end: dt.date, max_pages: int 
             sent += 1
             client.raise_for_status(response)
             result = fetcher.parse(response.body, request, response.content_type)
-            observations.extend(result.observations)
-            warnings.extend(result.warnings)
+            results.append(result)
             request = result.follow_up
-    return observations, warnings, sent
+    return results, sent
+
+
+def fetch_through(fetcher, client, start: dt.date, end: dt.date, max_pages: int = 100):
+    """`drive`, flattened: (observations, warnings, requests sent)."""
+    results, sent = drive(fetcher, client, start, end, max_pages)
+    return [o for r in results for o in r.observations], [w for r in results for w in r.warnings], sent

@@ -24,7 +24,7 @@ from typing import Iterable, Mapping
 from werkzeug.wrappers import Request as WRequest
 from werkzeug.wrappers import Response
 
-from tests.fakes.bis import ReplayBase
+from tests.fakes.bis import ReplayBase, drive
 
 UTC = dt.timezone.utc
 
@@ -87,21 +87,8 @@ class GdeltFake(ReplayBase):
 
 
 def collect(fetcher, client, start: dt.date, end: dt.date, max_pages: int = 50):
-    """Run a fetcher over [start, end] through an HttpClient, following `follow_up` pages.
-    Returns (observations, candidates, warnings, requests sent) — `fetch_through` plus candidates."""
-    observations, candidates, warnings, sent = [], [], [], 0
-    for request in fetcher.build_requests(start, end):
-        pages = 0
-        while request is not None:
-            pages += 1
-            if pages > max_pages:
-                raise AssertionError(f"more than {max_pages} pages for {request.display()}")
-            response = client.send(request)
-            sent += 1
-            client.raise_for_status(response)
-            result = fetcher.parse(response.body, request, response.content_type)
-            observations.extend(result.observations)
-            candidates.extend(result.candidates)
-            warnings.extend(result.warnings)
-            request = result.follow_up
-    return observations, candidates, warnings, sent
+    """`drive` (tests/fakes/bis.py) flattened with candidates: (observations, candidates, warnings,
+    requests sent)."""
+    results, sent = drive(fetcher, client, start, end, max_pages)
+    return ([o for r in results for o in r.observations], [c for r in results for c in r.candidates],
+            [w for r in results for w in r.warnings], sent)
