@@ -49,3 +49,12 @@ def test_backfill_from_2013_then_events_align_flags_shoigu(tmp_path, capsys):
     # the history starts after the managed era: the floating-era model is the headline
     code, text = run("--config", str(cfg), "regimes", "summary", "--asof", "2024-05-31", "--format", "json")
     assert code == 0 and '"ruble2f"' in text
+
+    # the report of a past date uses the same headline, computed as of that date
+    out = tmp_path / "reports"
+    code, _ = run("--config", str(cfg), "report", "--date", "2023-08-16", "--out", str(out), "--format", "json")
+    assert code == 0, capsys.readouterr().err
+    ctx = json.loads((out / "2023-08-16" / "report.json").read_text())
+    head = ctx["headline"]
+    assert head["available"] and head["model_id"] == "ruble2f" and head["run_asof"] == "2023-08-16"
+    assert ctx["method"]["headline_model"] == "ruble2f"

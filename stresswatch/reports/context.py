@@ -524,7 +524,9 @@ def freshness(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 def regime_headline(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
     """The headline model's state on D from its run as of D (filtered probabilities)."""
-    model_id = b.settings["regimes"]["headline"]
+    from stresswatch.regimes import headline
+
+    model_id = headline(b.store, b.settings, day)
     base = {"model_id": model_id, "available": False, "date": day.isoformat()}
     try:
         from stresswatch import regimes  # noqa: F401
@@ -624,7 +626,7 @@ def method_notes(b: "ContextBuilder", ctx: dict[str, Any]) -> dict[str, Any]:
         "definitions": [{"term": t, "definition": d} for t, d in DEFINITIONS],
         "index_spec": {"ewma_lambda": comp["ewma_lambda"], "burn_in": comp["burn_in"],
                        "weights": dict(comp["weights"]) or "equal"},
-        "headline_model": b.settings["regimes"]["headline"],
+        "headline_model": ctx["headline"]["model_id"],
     }
 
 
