@@ -50,3 +50,15 @@ def settings_for(tmp_path: Path, **overrides):
         values[f"sources.{section}.min_interval"] = 0.0
     values.update(overrides)
     return settings_mod.load(environ={}, overrides=values)
+
+
+def run_cli(monkeypatch, env: dict[str, str], *argv: str) -> tuple[int, str]:
+    """Run the real CLI in-process with `env` set; returns (exit code, stdout)."""
+    import io
+
+    from stresswatch import cli
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    out = io.StringIO()
+    return cli.main(list(argv), out=out), out.getvalue()

@@ -12,20 +12,12 @@ import sqlite3
 
 import pytest
 
-from stresswatch import cli
+from tests.conftest import run_cli
 from tests.fakes.bis import BisFake, shared_file
 from tests.fakes.fred import FredFake
 from tests.fakes.moex import MoexFake
 
 D = dt.date
-
-
-def run_cli(monkeypatch, env: dict[str, str], *argv: str) -> tuple[int, str]:
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    out = io.StringIO()
-    code = cli.main(list(argv), out=out)
-    return code, out.getvalue()
 
 
 def env_for(tmp_path, url: str, **extra: str) -> dict[str, str]:

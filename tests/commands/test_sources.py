@@ -12,18 +12,11 @@ import pytest
 
 from stresswatch import cli
 from stresswatch.fetchers.base import load_all
+from tests.conftest import run_cli
 from tests.fakes.bis import BisFake
 from tests.fakes.fred import FredFake
 
 D = dt.date
-
-
-def run_cli(monkeypatch, env: dict[str, str], *argv: str) -> tuple[int, str]:
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    out = io.StringIO()
-    code = cli.main(list(argv), out=out)
-    return code, out.getvalue()
 
 
 def base_env(tmp_path) -> dict[str, str]:
