@@ -37,9 +37,11 @@ class SourceUnavailable(FetchError):
     `retried` is True when the HTTP layer's own retries were already spent on it (asking again at
     once would multiply attempts); False for a body cut short after the headers arrived."""
 
-    def __init__(self, source: str, url: str, message: str, retried: bool = True):
+    def __init__(self, source: str, url: str, message: str, retried: bool = True, unreachable: bool = False):
         super().__init__(source, url, message)
         self.retried = retried
+        #: the host could not be reached at all (name resolution, refused connection, connect timeout)
+        self.unreachable = unreachable
 
 
 class SourceRejected(FetchError):

@@ -44,6 +44,7 @@ class PartitionOutcome:
     warnings: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # dry-run: the requests it would make
     unavailable: bool = False  # failed because the source could not be reached
+    unreachable: bool = False  # ... and its host not even connected to
 
 
 @dataclass
@@ -177,7 +178,9 @@ def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: Ht
     except (FetchError, ParseError, StoreError) as exc:
         outcome.error = redact(str(exc))
         outcome.unavailable = isinstance(exc, SourceUnavailable)
-        store.ledger_finish(job, key, "failed", error=outcome.error)
+        outcome.unreachable = outcome.unavailable and exc.unreachable
+        store.ledger_finish(job, key, "failed", error=outcome.error,
+                            detail={"unreachable": True} if outcome.unreachable else None)
         log.error("%s %s failed: %s", fetcher.id, key, outcome.error)
     return outcome
 
@@ -300,14 +303,41 @@ def fetch(store: Store, settings: Settings, asof: dt.date, sources: Iterable[str
     """The incremental pull up to `asof`: each source asks only for what the ledger lacks
     (from its last covered date, less a few days for late revisions; from `history_start` when empty)."""
     work = []
+    cooling: list[PartitionOutcome] = []
     for source_id in select_sources(settings, sources):
         fetcher = make_fetcher(settings, source_id)
+        unreachable_since = recently_unreachable(store, settings, source_id)
+        if unreachable_since and not dry_run:
+            cooling.append(PartitionOutcome(
+                source_id, "-", "abandoned",
+                error=f"{source_id}: host unreachable at {unreachable_since}; not asked again for "
+                      f"[http] unreachable_cooldown = {settings['http']['unreachable_cooldown']:g} min"))
+            continue
         start = fetch_start(store, settings, fetcher, asof)
         if start is None:
             work.append((fetcher, []))
             continue
         work.append((fetcher, plan(fetcher, start, asof)))
-    return _run(store, settings, work, dry_run, stop, progress, 1.0)
+    report = _run(store, settings, work, dry_run, stop, progress, 1.0)
+    report.outcomes = cooling + report.outcomes
+    return report
+
+
+def recently_unreachable(store: Store, settings: Settings, source_id: str) -> str | None:
+    """When the source's host could not be reached at all within the last `[http]
+    unreachable_cooldown` minutes (and nothing succeeded since): the time of that failure. A daily
+    run then does not spend the HTTP layer's retries on it again; `backfill` always asks."""
+    minutes = float(settings["http"]["unreachable_cooldown"])
+    if minutes <= 0:
+        return None
+    rows = store.ledger_rows(job_name(source_id))
+    last_success = max((r["last_success"] or "" for r in rows), default="")
+    since = (_now() - dt.timedelta(minutes=minutes)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    for row in rows:
+        if row["status"] == "failed" and (row["finished_at"] or "") >= max(since, last_success) \
+                and '"unreachable": true' in (row["detail"] or ""):
+            return row["finished_at"]
+    return None
 
 
 def fetch_start(store: Store, settings: Settings, fetcher: Fetcher, asof: dt.date) -> dt.date | None:

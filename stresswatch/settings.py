@@ -123,6 +123,9 @@ SECTIONS: list[Section] = [
         Setting("backoff_factor", "float", 1.0, "urllib3 Retry backoff factor (seconds)", minimum=0),
         Setting("retry_after_max", "float", 120.0, "cap, in seconds, on a server's Retry-After", minimum=0),
         Setting("connect_timeout", "float", 10.0, "seconds to establish a connection", minimum=0.1),
+        Setting("unreachable_cooldown", "float", 30.0,
+                "minutes `fetch` (and the daily run) leaves a source alone after its host could not be "
+                "reached at all; 0 = ask every time", minimum=0),
     )),
     Section("backfill", "Partitioned history loads.", (
         Setting("min_interval_factor", "float", 1.0,

@@ -154,3 +154,26 @@ def test_a_transfer_cut_short_is_asked_again_within_the_partition(tmp_path):
         report = pipeline.backfill(store, settings, D(2023, 8, 14), D(2023, 8, 15), progress=False)
         assert report.ok and report.outcomes[0].requests == 2
         assert store.read_series("cbr.fx.USD").tolist() == [101.0399]
+
+
+def test_an_unreachable_host_is_left_alone_by_fetch_for_the_cooldown(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    settings = only(settings_for(tmp_path, **{"sources.cbr.base_url": dead, "http.retries": 0,
+                                              "sources.cbr.history_start": "2021-01-01"}), "cbr")
+    with Store.open(settings.store_path) as store:
+        first = pipeline.fetch(store, settings, D(2021, 3, 31))
+        assert [o.status for o in first.outcomes] == ["failed"] and first.outcomes[0].unreachable
+        again = pipeline.fetch(store, settings, D(2021, 3, 31))
+        assert [o.status for o in again.outcomes] == ["abandoned"] and not again.ok
+        assert "host unreachable" in again.outcomes[0].error
+        assert store.ledger_get("fetch:cbr", "2021-01-01..2021-12-31")["attempts"] == 1  # not asked again
+        # a backfill is an explicit request: it asks anyway; so does fetch with the cooldown off
+        assert [o.status for o in pipeline.backfill(store, settings, D(2021, 1, 1), D(2021, 3, 31)).outcomes] \
+            == ["failed"]
+        settings["http"]["unreachable_cooldown"] = 0.0
+        assert [o.status for o in pipeline.fetch(store, settings, D(2021, 3, 31)).outcomes] == ["failed"]
+        assert store.ledger_get("fetch:cbr", "2021-01-01..2021-12-31")["attempts"] == 3

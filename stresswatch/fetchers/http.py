@@ -126,12 +126,16 @@ class HttpClient:
             resp = self.session.request(
                 request.method, request.url, params=list(request.params) or None,
                 headers=dict(request.headers), data=request.body, timeout=self.timeout, stream=True)
+        except requests.exceptions.ConnectTimeout as exc:
+            raise SourceUnavailable(self.source_id, display, f"timed out connecting ({_short(exc)})",
+                                    unreachable=True) from None
         except requests.exceptions.Timeout as exc:
             raise SourceUnavailable(self.source_id, display, f"timed out ({_short(exc)})") from None
         except requests.exceptions.RetryError as exc:
             raise SourceUnavailable(self.source_id, display, f"gave up after retries ({_short(exc)})") from None
         except requests.exceptions.ConnectionError as exc:
-            raise SourceUnavailable(self.source_id, display, f"connection failed ({_short(exc)})") from None
+            raise SourceUnavailable(self.source_id, display, f"connection failed ({_short(exc)})",
+                                    unreachable=True) from None
         except requests.exceptions.RequestException as exc:
             raise SourceRejected(self.source_id, display, f"request failed ({_short(exc)})") from None
         try:  # ... but not a body cut short after the headers: that one the caller may ask again
