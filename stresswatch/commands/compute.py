@@ -3,7 +3,6 @@ a date, written to the store) and `indicators list|show` (computed on the fly fr
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from stresswatch import output
@@ -103,12 +102,10 @@ def register(sub) -> None:
                                                   "by then is used")
     add_format(p)
 
-    ind = sub.add_parser("indicators", help="List indicators or show one as of a date",
-                         description="List indicators or show one, computed on the fly from stored inputs.",
-                         epilog="examples:\n  stresswatch indicators list\n"
-                                "  stresswatch indicators show fx.dep.rub_per_unit.ytd.USD --asof 2023-08-15\n"
-                                "  stresswatch indicators show stress.index --start 2022-02-01 --format csv",
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    ind = command(sub, "indicators", "List indicators or show one, computed on the fly from stored inputs.",
+                  "stresswatch indicators list\n"
+                  "  stresswatch indicators show fx.dep.rub_per_unit.ytd.USD --asof 2023-08-15\n"
+                  "  stresswatch indicators show stress.index --start 2022-02-01 --format csv", None)
     ind_sub = ind.add_subparsers(dest="indicators_command", metavar="SUBCOMMAND", required=True)
     p = command(ind_sub, "list", "List the registered indicators and which are computable from the store",
                 "stresswatch indicators list --format csv", cmd_list)
