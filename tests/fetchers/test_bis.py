@@ -13,6 +13,7 @@ from stresswatch.fetchers.base import REGISTRY, load_all
 from stresswatch.fetchers.bis import (ACCEPT_CSV, DEFAULT_AREAS, BisFetcher, LayoutError, parse_csv_flat,
                                       parse_rows, parse_sdmx_csv)
 from stresswatch.fetchers.http import HttpClient
+from tests.conftest import specimen
 from tests.fakes.bis import BisFake, fetch_through, shared_file
 
 D = dt.date
@@ -171,9 +172,7 @@ def test_layouts_are_told_apart():
 
 
 def test_real_csv_flat_capture():
-    path = shared_file("fixtures", "real", "bis", "WS_CBPOL_csv_flat_AR_M_GB_D_sample.csv")
-    if path is None:
-        pytest.skip("../shared/fixtures/real/bis is not present")
+    path = specimen("bis", "WS_CBPOL_csv_flat_AR_M_GB_D_sample.csv")
     rows = parse_csv_flat(path.read_text(encoding="utf-8"))
     monthly = [r for r in rows if r.freq == "M"]
     daily = [r for r in rows if r.freq == "D"]

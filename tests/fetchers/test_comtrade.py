@@ -15,7 +15,7 @@ from stresswatch.errors import ParseError, SourceRejected, SourceUnavailable
 from stresswatch.fetchers.base import load_all
 from stresswatch.fetchers.comtrade import ComtradeFetcher, decode_rows, month_list
 from stresswatch.fetchers.http import HttpClient
-from tests.conftest import shared_path
+from tests.conftest import specimen
 from tests.fakes.bis import fetch_through
 from tests.fakes.comtrade import ComtradeFake
 
@@ -130,7 +130,7 @@ def test_truncated_body_is_a_parse_error(cut):
 
 # -- real captures ---------------------------------------------------------------------------------
 def test_real_annual_capture_rows():
-    path = shared_path("fixtures", "real", "comtrade", "data_v1_get_C_A_HS_CHN_ARG-DEU_2010_TOTAL.json")
+    path = specimen("comtrade", "data_v1_get_C_A_HS_CHN_ARG-DEU_2010_TOTAL.json")
     rows = decode_rows(json.loads(path.read_bytes()))
     got = {(r.partner, r.flow): (r.freq, r.period, r.value) for r in rows}
     assert got == {
@@ -146,7 +146,7 @@ def test_real_annual_capture_rows():
 
 
 def test_real_empty_capture():
-    path = shared_path("fixtures", "real", "comtrade", "data_v1_get_S_A_EB_CHN_2010_empty.json")
+    path = specimen("comtrade", "data_v1_get_S_A_EB_CHN_2010_empty.json")
     fetcher, request = request_2022()
     result = fetcher.parse(path.read_bytes(), request, "application/json")
     assert result.observations == [] and "count 0" in result.warnings[0]

@@ -15,6 +15,7 @@ from stresswatch.fetchers.fred import (API_KEY_ENV, DEFAULT_SERIES, FredFetcher,
                                        parse_fredgraph_csv, redacted_display)
 from stresswatch.fetchers.http import HttpClient
 from stresswatch.store import Store
+from tests.conftest import specimen
 from tests.fakes.bis import fetch_through, shared_file
 from tests.fakes.fred import FredFake
 
@@ -132,10 +133,7 @@ def test_bad_csv_bodies(body, message):
 
 # -- real captures ---------------------------------------------------------------------------------
 def _capture(name: str):
-    path = shared_file("fixtures", "real", "fred", name)
-    if path is None:
-        pytest.skip("../shared/fixtures/real/fred is not present")
-    return path
+    return specimen("fred", name)
 
 
 def test_real_old_layout_daily_with_dots():

@@ -15,7 +15,7 @@ from stresswatch.errors import ParseError, SourceRejected
 from stresswatch.fetchers.base import REGISTRY, load_all
 from stresswatch.fetchers.http import HttpClient
 from stresswatch.fetchers.imf import ACCEPT, ImfFetcher, decode_sdmx_json, period_start
-from tests.conftest import shared_path
+from tests.conftest import specimen
 from tests.fakes.bis import fetch_through
 from tests.fakes.imf import ImfFake
 
@@ -168,7 +168,7 @@ def test_bad_periods_are_refused(period):
 
 # -- real captures ---------------------------------------------------------------------------------
 def test_real_whdreo_capture_decodes_every_observation():
-    path = shared_path("fixtures", "real", "imf", "apiimf_sdmx3_data_WHDREO_GX1213.BCA_GDP_BP6.A.json")
+    path = specimen("imf", "apiimf_sdmx3_data_WHDREO_GX1213.BCA_GDP_BP6.A.json")
     obs = list(decode_sdmx_json(json.loads(path.read_bytes())))
     assert len(obs) == 55
     assert {tuple(o.key.items()) for o in obs} == {
@@ -183,7 +183,7 @@ def test_real_whdreo_capture_decodes_every_observation():
 
 
 def test_real_gfs_capture_null_values_are_gaps():
-    path = shared_path("fixtures", "real", "imf", "apiimf_sdmx3_data_GFS_SOO_ABW.S13.G2M.G23_T.POGDP_PT.A.json")
+    path = specimen("imf", "apiimf_sdmx3_data_GFS_SOO_ABW.S13.G2M.G23_T.POGDP_PT.A.json")
     obs = list(decode_sdmx_json(json.loads(path.read_bytes())))
     assert [o.period for o in obs] == ["1972", "1973", "1974", "1975", "1976"]
     assert all(o.value is None for o in obs)
@@ -191,7 +191,7 @@ def test_real_gfs_capture_null_values_are_gaps():
 
 
 def test_real_no_series_capture_is_empty():
-    path = shared_path("fixtures", "real", "imf", "apiimf_sdmx3_data_WHDREO_wildcard_M_no_series.json")
+    path = specimen("imf", "apiimf_sdmx3_data_WHDREO_wildcard_M_no_series.json")
     fetcher, request = request_2022()
     assert list(decode_sdmx_json(json.loads(path.read_bytes()))) == []
     result = fetcher.parse(path.read_bytes(), request, "application/json")
@@ -199,7 +199,7 @@ def test_real_no_series_capture_is_empty():
 
 
 def test_real_204_recording_is_empty():
-    path = shared_path("fixtures", "real", "imf", "apiimf_sdmx3_structure_dataflow_unknown_204_recorded_wrapper.json")
+    path = specimen("imf", "apiimf_sdmx3_structure_dataflow_unknown_204_recorded_wrapper.json")
     recording = json.loads(path.read_text())
     assert recording["status_code"] == 204
     fetcher, request = request_2022()
