@@ -1,4 +1,5 @@
-"""Shared test fixtures: the ../shared folder (optional), a fresh store, settings for a temp folder."""
+"""Shared test fixtures: the real specimens in tests/specimens, the ../shared folder (optional), a fresh
+store, settings for a temp folder."""
 
 from __future__ import annotations
 
@@ -11,12 +12,27 @@ from stresswatch import settings as settings_mod
 from stresswatch.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
+SPECIMENS = REPO / "tests" / "specimens"
+
+
+def specimen(source: str, name: str) -> Path:
+    """A real API response kept in the repository (tests/specimens/<source>/<name>, provenance in
+    tests/specimens/README.md). Never skips: a missing specimen is a broken checkout."""
+    path = SPECIMENS / source / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: specimens are part of the repository")
+    return path
+
+
+def shared_root() -> Path:
+    """The ../shared folder (bulk real history, the original captures): `$STRESSWATCH_SHARED` when set,
+    else `shared` beside the repository. It may not exist (a fresh clone)."""
+    return Path(os.environ.get("STRESSWATCH_SHARED") or REPO.parent / "shared")
 
 
 def shared_path(*parts: str) -> Path:
     """A path under ../shared (real captures and history); skips the test when it is absent."""
-    base = Path(os.environ.get("STRESSWATCH_SHARED", REPO.parent / "shared"))
-    path = base.joinpath(*parts)
+    path = shared_root().joinpath(*parts)
     if not path.exists():
         pytest.skip(f"{path} not available (../shared is absent in a fresh clone)")
     return path

@@ -21,7 +21,7 @@ def run(*argv: str) -> tuple[int, str]:
 
 @pytest.mark.slow
 def test_backfill_from_2013_then_events_align_flags_shoigu(tmp_path, capsys):
-    history = history_from_shared(shared_path())
+    history = history_from_shared(shared_path("data", "real"))
     with FakeCbr(history) as fake:
         cfg = tmp_path / "sw.toml"
         cfg.write_text(f'[store]\npath = "{tmp_path / "sw.db"}"\n[http]\nbackoff_factor = 0.0\n'

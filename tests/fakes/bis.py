@@ -21,12 +21,12 @@ from typing import Iterable, Mapping
 from werkzeug.wrappers import Request as WRequest
 from werkzeug.wrappers import Response
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+from tests.conftest import shared_root
 
 
 def shared_file(*parts: str) -> Path | None:
-    """A file under ../shared, or None when it is absent (tests then skip)."""
-    path = SHARED.joinpath(*parts)
+    """A file under ../shared ($STRESSWATCH_SHARED when set), or None when it is absent (tests then skip)."""
+    path = shared_root().joinpath(*parts)
     return path if path.is_file() else None
 
 

@@ -43,6 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 import defusedxml.ElementTree as SafeET
 
 from stresswatch.fetchers.cbr import CBR_IDS, KEYRATE_START
+from tests.conftest import shared_root
 
 ID_TO_ISO = {cbr_id: iso for iso, cbr_id in CBR_IDS.items()}
 #: ISO numeric codes (ISO 4217) for the directory and the daily table
@@ -514,7 +515,7 @@ class _Handler(BaseHTTPRequestHandler):
 # Standalone replay
 # ---------------------------------------------------------------------------------------------
 def default_shared_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / ".." / "shared"
+    return shared_root()
 
 
 def main(argv: list[str] | None = None) -> int:

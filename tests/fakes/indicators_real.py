@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from stresswatch.fetchers.base import Observation, SeriesInfo
+from tests.conftest import shared_root
 
-REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
+REAL = shared_root() / "data" / "real"
 
 
 def real_dir() -> Path | None:

@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request as WRequest
 from werkzeug.wrappers import Response
 
+from tests.conftest import shared_root
 from tests.fakes.bis import BisFake
 from tests.fakes.cbr import FakeCbr, history_from_shared
 from tests.fakes.comtrade import ComtradeFake
@@ -31,7 +32,7 @@ from tests.fakes.gdelt import GdeltFake
 from tests.fakes.imf import ImfFake
 from tests.fakes.moex import MoexFake
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
+SHARED = shared_root() / "data" / "real"
 
 
 def synthetic_trade(start: dt.date, end: dt.date) -> dict[str, dict[dt.date, float]]:

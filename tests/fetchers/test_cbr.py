@@ -11,21 +11,21 @@ import pytest
 from stresswatch import settings as settings_mod
 from stresswatch.errors import ConfigError, ParseError
 from stresswatch.fetchers.base import load_all
-from tests.conftest import shared_path
 from stresswatch.fetchers.cbr import (CBR_IDS, KEYRATE_START, CbrFetcher, daily_request, directory_request,
                                       dynamic_request, keyrate_request, parse_daily, parse_directory)
+from tests.conftest import SPECIMENS, specimen
 
 D = dt.date
 BASE = "https://www.cbr.ru"
 
 
 def real_dir() -> Path:
-    """../shared/fixtures/real/cbr, or skip (absent in a fresh clone)."""
-    return shared_path("fixtures", "real", "cbr")
+    """The real CBR captures kept in the repository (tests/specimens/cbr)."""
+    return SPECIMENS / "cbr"
 
 
 def real_file(name: str) -> bytes:
-    return shared_path("fixtures", "real", "cbr", name).read_bytes()
+    return specimen("cbr", name).read_bytes()
 
 
 @pytest.fixture

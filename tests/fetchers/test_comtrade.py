@@ -10,29 +10,17 @@ import pytest
 from werkzeug.wrappers import Response
 
 from stresswatch import cli
-from stresswatch import settings as settings_mod
 from stresswatch.errors import ParseError, SourceRejected, SourceUnavailable
 from stresswatch.fetchers.base import load_all
 from stresswatch.fetchers.comtrade import ComtradeFetcher, decode_rows, month_list
-from stresswatch.fetchers.http import HttpClient
-from tests.conftest import shared_path
+from tests.conftest import specimen
 from tests.fakes.bis import fetch_through
 from tests.fakes.comtrade import ComtradeFake
+from tests.fetchers.conftest import http_client, make_fetcher
 
 D = dt.date
 X, M = "comtrade.CHN_RUS.X", "comtrade.CHN_RUS.M"
 PATH = "/public/v1/preview/C/M/HS"
-
-
-def make_fetcher(**overrides) -> ComtradeFetcher:
-    load_all()
-    values = settings_mod.load(environ={}, overrides={f"sources.comtrade.{k}": v for k, v in overrides.items()})
-    return ComtradeFetcher(values.source("comtrade"))
-
-
-def client(retries: int = 3) -> HttpClient:
-    return HttpClient("comtrade", timeout=5.0, min_interval=0.0,
-                      http_settings={"retries": retries, "backoff_factor": 0.0, "retry_after_max": 0.05})
 
 
 def body(rows: list[dict], count: int | None = None, error: str = "") -> bytes:
@@ -49,14 +37,14 @@ def row(flow: str, period: str, value, **extra) -> dict:
 
 
 def request_2022():
-    fetcher = make_fetcher()
+    fetcher = make_fetcher("comtrade")
     return fetcher, fetcher.build_requests(D(2022, 1, 1), D(2022, 12, 31))[0]
 
 
 # -- registration, requests ------------------------------------------------------------------------
 def test_registered_with_settings_and_series():
     assert load_all()["comtrade"] is ComtradeFetcher
-    fetcher = make_fetcher()
+    fetcher = make_fetcher("comtrade")
     infos = {s.id: s for s in fetcher.series()}
     assert set(infos) == {X, M}
     assert infos[M].unit == "USD" and infos[M].frequency == "M" and infos[M].publication_lag_days == 60
@@ -130,7 +118,7 @@ def test_truncated_body_is_a_parse_error(cut):
 
 # -- real captures ---------------------------------------------------------------------------------
 def test_real_annual_capture_rows():
-    path = shared_path("fixtures", "real", "comtrade", "data_v1_get_C_A_HS_CHN_ARG-DEU_2010_TOTAL.json")
+    path = specimen("comtrade", "data_v1_get_C_A_HS_CHN_ARG-DEU_2010_TOTAL.json")
     rows = decode_rows(json.loads(path.read_bytes()))
     got = {(r.partner, r.flow): (r.freq, r.period, r.value) for r in rows}
     assert got == {
@@ -142,11 +130,11 @@ def test_real_annual_capture_rows():
     fetcher, request = request_2022()
     assert fetcher.parse(path.read_bytes(), request, "application/json").observations == []
     # even with the partner set to Argentina: these rows are annual, the series are monthly
-    assert make_fetcher(partner_code=32).parse(path.read_bytes(), request).observations == []
+    assert make_fetcher("comtrade", partner_code=32).parse(path.read_bytes(), request).observations == []
 
 
 def test_real_empty_capture():
-    path = shared_path("fixtures", "real", "comtrade", "data_v1_get_S_A_EB_CHN_2010_empty.json")
+    path = specimen("comtrade", "data_v1_get_S_A_EB_CHN_2010_empty.json")
     fetcher, request = request_2022()
     result = fetcher.parse(path.read_bytes(), request, "application/json")
     assert result.observations == [] and "count 0" in result.warnings[0]
@@ -163,8 +151,8 @@ DATA = {
 
 def test_wire_round_trip(httpserver):
     fake = ComtradeFake(DATA)
-    fetcher = make_fetcher(base_url=fake.install(httpserver))
-    obs, warnings, sent = fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+    fetcher = make_fetcher("comtrade", base_url=fake.install(httpserver))
+    obs, warnings, sent = fetch_through(fetcher, http_client("comtrade"), D(2022, 1, 1), D(2022, 12, 31))
     assert sent == 1 and warnings == []
     assert {(o.series_id, o.date): o.value for o in obs} == {
         (X, D(2022, 1, 1)): 8.2377e9, (X, D(2022, 2, 1)): 6.5114e9, (X, D(2022, 3, 1)): 5.1e9,
@@ -176,32 +164,32 @@ def test_wire_round_trip(httpserver):
 
 def test_wire_count_zero(httpserver):
     fake = ComtradeFake(DATA)
-    fetcher = make_fetcher(base_url=fake.install(httpserver))
-    obs, warnings, _ = fetch_through(fetcher, client(), D(2030, 1, 1), D(2030, 12, 31))
+    fetcher = make_fetcher("comtrade", base_url=fake.install(httpserver))
+    obs, warnings, _ = fetch_through(fetcher, http_client("comtrade"), D(2030, 1, 1), D(2030, 12, 31))
     assert obs == [] and "count 0" in warnings[0]
 
 
 @pytest.mark.parametrize("retry_after", ["1", None])
 def test_wire_apim_429_is_retried_with_or_without_retry_after(httpserver, retry_after):
     fake = ComtradeFake(DATA).throttle(2, retry_after=retry_after)
-    fetcher = make_fetcher(base_url=fake.install(httpserver))
-    obs, _, sent = fetch_through(fetcher, client(retries=3), D(2022, 3, 1), D(2022, 3, 31))
+    fetcher = make_fetcher("comtrade", base_url=fake.install(httpserver))
+    obs, _, sent = fetch_through(fetcher, http_client("comtrade", retries=3), D(2022, 3, 1), D(2022, 3, 31))
     assert sent == 1 and len(fake.requests) == 3
     assert sorted((o.series_id, o.value) for o in obs) == [(M, 8.8e9), (X, 5.1e9)]
 
 
 def test_wire_apim_429_that_never_ends_is_unavailable(httpserver):
     fake = ComtradeFake(DATA).throttle(None)
-    fetcher = make_fetcher(base_url=fake.install(httpserver))
+    fetcher = make_fetcher("comtrade", base_url=fake.install(httpserver))
     with pytest.raises(SourceUnavailable, match="429.*Rate limit is exceeded"):
-        fetch_through(fetcher, client(retries=2), D(2022, 3, 1), D(2022, 3, 31))
+        fetch_through(fetcher, http_client("comtrade", retries=2), D(2022, 3, 1), D(2022, 3, 31))
     assert len(fake.requests) == 3
 
 
 def test_wire_503_burst_then_data(httpserver):
     fake = ComtradeFake(DATA).fail(503, count=2, retry_after="1")
-    fetcher = make_fetcher(base_url=fake.install(httpserver))
-    obs, _, _ = fetch_through(fetcher, client(retries=3), D(2023, 1, 1), D(2023, 1, 31))
+    fetcher = make_fetcher("comtrade", base_url=fake.install(httpserver))
+    obs, _, _ = fetch_through(fetcher, http_client("comtrade", retries=3), D(2023, 1, 1), D(2023, 1, 31))
     assert [(o.series_id, o.date, o.value) for o in obs] == [(X, D(2023, 1, 1), 8.1e9)]
 
 
@@ -209,26 +197,26 @@ def test_wire_apim_401_is_rejected(httpserver):
     httpserver.expect_request(PATH).respond_with_data(
         '{"statusCode": 401, "message": "Access denied due to missing subscription key."}', status=401,
         content_type="application/json")
-    fetcher = make_fetcher(base_url=httpserver.url_for("/").rstrip("/"))
+    fetcher = make_fetcher("comtrade", base_url=httpserver.url_for("/").rstrip("/"))
     with pytest.raises(SourceRejected, match="401.*missing subscription key"):
-        fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+        fetch_through(fetcher, http_client("comtrade"), D(2022, 1, 1), D(2022, 12, 31))
 
 
 def test_wire_html_page_with_200(httpserver):
     httpserver.expect_request(PATH).respond_with_data(
         "<!DOCTYPE html><html><body>The service is unavailable.</body></html>", status=200, content_type="text/html")
-    fetcher = make_fetcher(base_url=httpserver.url_for("/").rstrip("/"))
+    fetcher = make_fetcher("comtrade", base_url=httpserver.url_for("/").rstrip("/"))
     with pytest.raises(ParseError, match="service is unavailable"):
-        fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+        fetch_through(fetcher, http_client("comtrade"), D(2022, 1, 1), D(2022, 12, 31))
 
 
 def test_wire_truncated_body(httpserver):
     full = body([row("X", "202201", 8.2377e9), row("M", "202201", 1.02e10)])
     httpserver.expect_request(PATH).respond_with_response(
         Response(full[: len(full) // 2], status=200, content_type="application/json"))
-    fetcher = make_fetcher(base_url=httpserver.url_for("/").rstrip("/"))
+    fetcher = make_fetcher("comtrade", base_url=httpserver.url_for("/").rstrip("/"))
     with pytest.raises(ParseError, match="truncated"):
-        fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+        fetch_through(fetcher, http_client("comtrade"), D(2022, 1, 1), D(2022, 12, 31))
 
 
 # -- end to end through the CLI --------------------------------------------------------------------

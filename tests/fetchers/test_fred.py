@@ -13,24 +13,14 @@ from stresswatch.errors import ConfigError, ParseError, SourceRejected
 from stresswatch.fetchers.base import load_all
 from stresswatch.fetchers.fred import (API_KEY_ENV, DEFAULT_SERIES, FredFetcher, FredFormatError,
                                        parse_fredgraph_csv, redacted_display)
-from stresswatch.fetchers.http import HttpClient
 from stresswatch.store import Store
+from tests.conftest import specimen
 from tests.fakes.bis import fetch_through, shared_file
 from tests.fakes.fred import FredFake
+from tests.fetchers.conftest import http_client, make_fetcher
 
 D = dt.date
 KEY = "0123456789abcdef0123456789abcdef"
-
-
-def make_fetcher(environ=None, **overrides) -> FredFetcher:
-    load_all()
-    values = settings_mod.load(environ={}, overrides={f"sources.fred.{k}": v for k, v in overrides.items()})
-    return FredFetcher(values.source("fred"), environ=environ or {})
-
-
-def client(retries: int = 3) -> HttpClient:
-    return HttpClient("fred", timeout=5.0, min_interval=0.0,
-                      http_settings={"retries": retries, "backoff_factor": 0.0, "retry_after_max": 0.05})
 
 
 NEW_CSV = ("observation_date,DCOILBRENTEU\n"
@@ -41,7 +31,7 @@ OLD_CSV = "DATE,DFF\r\n2014-07-03,0.09\r\n2014-07-04,.\r\n2014-07-07,0.09\r\n"
 # -- registration, settings, requests --------------------------------------------------------------
 def test_registered_with_default_series():
     assert load_all()["fred"] is FredFetcher
-    fetcher = make_fetcher()
+    fetcher = make_fetcher("fred")
     assert fetcher.fred_ids == DEFAULT_SERIES == ["DCOILBRENTEU", "DFF"]
     infos = {s.id: s for s in fetcher.series()}
     assert set(infos) == {"fred.DCOILBRENTEU", "fred.DFF"}
@@ -57,7 +47,7 @@ def test_series_setting_is_validated():
 
 
 def test_keyless_requests_one_per_series():
-    fetcher = make_fetcher()
+    fetcher = make_fetcher("fred")
     requests = fetcher.build_requests(D(2022, 1, 1), D(2022, 12, 31))
     assert [r.display() for r in requests] == [
         "GET https://fred.stlouisfed.org/graph/fredgraph.csv?id=DCOILBRENTEU&cosd=2022-01-01&coed=2022-12-31",
@@ -67,7 +57,7 @@ def test_keyless_requests_one_per_series():
 
 
 def test_api_requests_when_the_key_is_in_the_environment():
-    fetcher = make_fetcher(environ={API_KEY_ENV: KEY})
+    fetcher = make_fetcher("fred", environ={API_KEY_ENV: KEY})
     assert fetcher.uses_api
     request = fetcher.build_requests(D(2022, 1, 1), D(2022, 12, 31))[0]
     assert request.url == "https://api.stlouisfed.org/fred/series/observations"
@@ -81,7 +71,7 @@ def test_api_requests_when_the_key_is_in_the_environment():
 
 # -- pure CSV parsing ------------------------------------------------------------------------------
 def test_new_layout_blank_days_are_not_stored():
-    fetcher = make_fetcher(series=["DCOILBRENTEU"])
+    fetcher = make_fetcher("fred", series=["DCOILBRENTEU"])
     request = fetcher.build_requests(D(2022, 1, 1), D(2022, 12, 31))[0]
     result = fetcher.parse(NEW_CSV.encode(), request, "text/csv")
     assert [(o.series_id, o.date, o.value) for o in result.observations] == [
@@ -91,13 +81,13 @@ def test_new_layout_blank_days_are_not_stored():
 
 
 def test_old_layout_dots_are_not_stored():
-    fetcher = make_fetcher(series=["DFF"])
+    fetcher = make_fetcher("fred", series=["DFF"])
     result = fetcher.parse(OLD_CSV.encode(), fetcher.build_requests(D(2014, 1, 1), D(2014, 12, 31))[0])
     assert [(o.date, o.value) for o in result.observations] == [(D(2014, 7, 3), 0.09), (D(2014, 7, 7), 0.09)]
 
 
 def test_other_columns_are_ignored_and_a_missing_column_is_an_error():
-    fetcher = make_fetcher(series=["DFF"])
+    fetcher = make_fetcher("fred", series=["DFF"])
     request = fetcher.build_requests(D(2022, 1, 1), D(2022, 12, 31))[0]
     body = b"observation_date,DFF,DGS10\n2022-03-01,0.08,1.72\n"
     result = fetcher.parse(body, request)
@@ -109,7 +99,7 @@ def test_other_columns_are_ignored_and_a_missing_column_is_an_error():
 
 @pytest.mark.parametrize("body", [b"", b"\r\n", b"observation_date,DFF\n", b"DATE,DFF\r\n"])
 def test_empty_answers_are_empty(body):
-    fetcher = make_fetcher(series=["DFF"])
+    fetcher = make_fetcher("fred", series=["DFF"])
     result = fetcher.parse(body, fetcher.build_requests(D(2030, 1, 1), D(2030, 12, 31))[0])
     assert result.observations == [] and result.follow_up is None
 
@@ -123,7 +113,7 @@ def test_empty_answers_are_empty(body):
     (b"Series;Value\n", "header"),
 ])
 def test_bad_csv_bodies(body, message):
-    fetcher = make_fetcher(series=["DFF"])
+    fetcher = make_fetcher("fred", series=["DFF"])
     request = fetcher.build_requests(D(2022, 1, 1), D(2022, 12, 31))[0]
     with pytest.raises(ParseError, match=message) as info:
         fetcher.parse(body, request)
@@ -132,15 +122,12 @@ def test_bad_csv_bodies(body, message):
 
 # -- real captures ---------------------------------------------------------------------------------
 def _capture(name: str):
-    path = shared_file("fixtures", "real", "fred", name)
-    if path is None:
-        pytest.skip("../shared/fixtures/real/fred is not present")
-    return path
+    return specimen("fred", name)
 
 
 def test_real_old_layout_daily_with_dots():
     path = _capture("fredgraph_DGS10_daily_2014-2019_oldformat_dot_missing.csv")
-    fetcher = make_fetcher(series=["DGS10"])
+    fetcher = make_fetcher("fred", series=["DGS10"])
     result = fetcher.parse(path.read_bytes(), fetcher.build_requests(D(2014, 1, 1), D(2019, 12, 31))[0])
     obs = {o.date: o.value for o in result.observations}
     assert len(obs) == 1304 - 54  # 1304 data rows, 54 holidays written as "."
@@ -170,7 +157,7 @@ def test_real_new_layout_blank_missing():
 
 def test_real_new_layout_monthly():
     path = _capture("fredgraph_FEDFUNDS_MORTGAGE30US_monthly_newformat.csv")
-    fetcher = make_fetcher(series=["FEDFUNDS"])
+    fetcher = make_fetcher("fred", series=["FEDFUNDS"])
     result = fetcher.parse(path.read_bytes(), fetcher.build_requests(D(1999, 1, 1), D(2025, 12, 31))[0])
     obs = [(o.date, o.value) for o in result.observations]
     assert len(obs) == 312
@@ -188,7 +175,7 @@ def _api_page(values, count, offset, limit):
 
 
 def test_api_page_strings_dots_and_follow_up():
-    fetcher = make_fetcher(environ={API_KEY_ENV: KEY}, series=["DFF"], api_page_limit=2)
+    fetcher = make_fetcher("fred", environ={API_KEY_ENV: KEY}, series=["DFF"], api_page_limit=2)
     first = fetcher.build_requests(D(2022, 1, 1), D(2022, 12, 31))[0]
     result = fetcher.parse(_api_page([("2022-03-01", "0.08"), ("2022-03-02", ".")], 3, 0, 2), first)
     assert [(o.series_id, o.date, o.value) for o in result.observations] == [("fred.DFF", D(2022, 3, 1), 0.08)]
@@ -200,7 +187,7 @@ def test_api_page_strings_dots_and_follow_up():
 
 
 def test_api_error_body_carries_freds_message_without_the_key():
-    fetcher = make_fetcher(environ={API_KEY_ENV: KEY}, series=["NOPE"])
+    fetcher = make_fetcher("fred", environ={API_KEY_ENV: KEY}, series=["NOPE"])
     request = fetcher.build_requests(D(2022, 1, 1), D(2022, 12, 31))[0]
     body = json.dumps({"error_code": 400, "error_message": f"Bad Request.  The series does not exist. key={KEY}"})
     with pytest.raises(ParseError, match="The series does not exist") as info:
@@ -214,7 +201,7 @@ def test_api_error_body_carries_freds_message_without_the_key():
     (b'{"observations": [{"date": "2022-03-01", "value": "abc"}]}', "not a number"),
 ])
 def test_api_bad_bodies(body, message):
-    fetcher = make_fetcher(environ={API_KEY_ENV: KEY}, series=["DFF"])
+    fetcher = make_fetcher("fred", environ={API_KEY_ENV: KEY}, series=["DFF"])
     request = fetcher.build_requests(D(2022, 1, 1), D(2022, 12, 31))[0]
     with pytest.raises(ParseError, match=message) as info:
         fetcher.parse(body, request)
@@ -222,7 +209,7 @@ def test_api_bad_bodies(body, message):
 
 
 def test_archived_payload_never_holds_the_key(tmp_path):
-    fetcher = make_fetcher(environ={API_KEY_ENV: KEY}, series=["DFF"])
+    fetcher = make_fetcher("fred", environ={API_KEY_ENV: KEY}, series=["DFF"])
     request = fetcher.build_requests(D(2022, 1, 1), D(2022, 12, 31))[0]
     with Store.open(tmp_path / "s.db") as store:
         pid = store.save_payload(source="fred", request=request, status=200, content_type="application/json",
@@ -247,8 +234,8 @@ SMALL = {
 @pytest.mark.parametrize("layout", ["new", "old"])
 def test_wire_csv_both_layouts(httpserver, layout):
     fake = FredFake(SMALL, layout=layout)
-    fetcher = make_fetcher(base_url=fake.install(httpserver))
-    obs, warnings, sent = fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+    fetcher = make_fetcher("fred", base_url=fake.install(httpserver))
+    obs, warnings, sent = fetch_through(fetcher, http_client("fred"), D(2022, 1, 1), D(2022, 12, 31))
     assert sent == 2 and warnings == []
     got = {(o.series_id, o.date): o.value for o in obs}
     assert got[("fred.DCOILBRENTEU", D(2022, 3, 8))] == 133.18
@@ -259,8 +246,8 @@ def test_wire_csv_both_layouts(httpserver, layout):
 
 def test_wire_empty_window(httpserver):
     fake = FredFake(SMALL)
-    fetcher = make_fetcher(base_url=fake.install(httpserver))
-    obs, warnings, sent = fetch_through(fetcher, client(), D(2030, 1, 1), D(2030, 12, 31))
+    fetcher = make_fetcher("fred", base_url=fake.install(httpserver))
+    obs, warnings, sent = fetch_through(fetcher, http_client("fred"), D(2030, 1, 1), D(2030, 12, 31))
     assert obs == [] and warnings == [] and sent == 2
 
 
@@ -268,15 +255,15 @@ def test_wire_html_with_200(httpserver):
     httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(
         "<!DOCTYPE html><html><body>We're sorry, FRED is down for maintenance.</body></html>",
         status=200, content_type="text/html")
-    fetcher = make_fetcher(series=["DFF"], base_url=httpserver.url_for("/").rstrip("/"))
+    fetcher = make_fetcher("fred", series=["DFF"], base_url=httpserver.url_for("/").rstrip("/"))
     with pytest.raises(ParseError, match="HTML"):
-        fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+        fetch_through(fetcher, http_client("fred"), D(2022, 1, 1), D(2022, 12, 31))
 
 
 def test_wire_429_burst_with_retry_after(httpserver):
     fake = FredFake(SMALL).fail(429, count=2, retry_after="1", body=b"Too Many Requests")
-    fetcher = make_fetcher(series=["DFF"], base_url=fake.install(httpserver))
-    obs, _, sent = fetch_through(fetcher, client(retries=3), D(2022, 3, 1), D(2022, 3, 31))
+    fetcher = make_fetcher("fred", series=["DFF"], base_url=fake.install(httpserver))
+    obs, _, sent = fetch_through(fetcher, http_client("fred", retries=3), D(2022, 3, 1), D(2022, 3, 31))
     assert sent == 1 and len(fake.requests) == 3
     assert [(o.date, o.value) for o in obs] == [(D(2022, 3, 7), 0.08), (D(2022, 3, 8), 0.08), (D(2022, 3, 17), 0.33)]
 
@@ -285,16 +272,16 @@ def test_wire_truncated_body(httpserver):
     httpserver.expect_request("/graph/fredgraph.csv").respond_with_response(
         Response("observation_date,DFF,DGS10\n2022-03-01,0.08,1.72\n2022-03-02,0.0", status=200,
                  content_type="text/csv"))
-    fetcher = make_fetcher(series=["DFF"], base_url=httpserver.url_for("/").rstrip("/"))
+    fetcher = make_fetcher("fred", series=["DFF"], base_url=httpserver.url_for("/").rstrip("/"))
     with pytest.raises(ParseError, match="truncated"):
-        fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+        fetch_through(fetcher, http_client("fred"), D(2022, 1, 1), D(2022, 12, 31))
 
 
 def test_wire_api_paging_with_key(httpserver):
     fake = FredFake(SMALL, api_key=KEY)
     url = fake.install(httpserver)
-    fetcher = make_fetcher(environ={API_KEY_ENV: KEY}, api_base_url=url, api_page_limit=2)
-    obs, _, sent = fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+    fetcher = make_fetcher("fred", environ={API_KEY_ENV: KEY}, api_base_url=url, api_page_limit=2)
+    obs, _, sent = fetch_through(fetcher, http_client("fred"), D(2022, 1, 1), D(2022, 12, 31))
     assert sent == 2 + 2  # Brent: 4 rows (one ".") in 2 pages; DFF: 3 rows in 2 pages
     assert [r.args["offset"] for r in fake.requests] == ["0", "2", "0", "2"]
     got = {(o.series_id, o.date): o.value for o in obs}
@@ -304,9 +291,9 @@ def test_wire_api_paging_with_key(httpserver):
 
 def test_wire_api_wrong_key_is_rejected_without_leaking_it(httpserver):
     fake = FredFake(SMALL, api_key="another-key")
-    fetcher = make_fetcher(environ={API_KEY_ENV: KEY}, series=["DFF"], api_base_url=fake.install(httpserver))
+    fetcher = make_fetcher("fred", environ={API_KEY_ENV: KEY}, series=["DFF"], api_base_url=fake.install(httpserver))
     with pytest.raises(SourceRejected, match="api_key is not registered") as info:
-        fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+        fetch_through(fetcher, http_client("fred"), D(2022, 1, 1), D(2022, 12, 31))
     assert KEY not in str(info.value) and KEY not in info.value.url and "REDACTED" in info.value.url
 
 
@@ -315,8 +302,8 @@ def test_real_brent_history_replay(httpserver):
     if path is None:
         pytest.skip("../shared/data/real/oil is not present")
     fake = FredFake.from_csv(path, "DCOILBRENTEU")
-    fetcher = make_fetcher(series=["DCOILBRENTEU"], base_url=fake.install(httpserver))
-    obs, _, _ = fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+    fetcher = make_fetcher("fred", series=["DCOILBRENTEU"], base_url=fake.install(httpserver))
+    obs, _, _ = fetch_through(fetcher, http_client("fred"), D(2022, 1, 1), D(2022, 12, 31))
     got = {o.date: o.value for o in obs}
     assert got[D(2022, 3, 8)] == 133.18
     assert D(2022, 4, 15) not in got and D(2022, 12, 26) not in got  # blank days in the file

@@ -16,9 +16,9 @@ from stresswatch.errors import ConfigError, ParseError, SourceUnavailable
 from stresswatch.fetchers.base import load_all
 from stresswatch.fetchers.gdelt import (DEFAULT_QUERIES, MAX_RECORDS, GdeltFetcher, parse_seendate,
                                         repair_json_text, tidy_title)
-from stresswatch.fetchers.http import HttpClient
 from stresswatch.store import Store
 from tests.fakes.gdelt import GdeltFake, article, collect
+from tests.fetchers.conftest import http_client, make_fetcher
 
 D = dt.date
 UTC = dt.timezone.utc
@@ -29,19 +29,8 @@ def T(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=UTC)
 
 
-def make_fetcher(**overrides) -> GdeltFetcher:
-    load_all()
-    values = settings_mod.load(environ={}, overrides={f"sources.gdelt.{k}": v for k, v in overrides.items()})
-    return GdeltFetcher(values.source("gdelt"))
-
-
 def one_query(**overrides) -> GdeltFetcher:
-    return make_fetcher(queries=[{"id": "ru_cn", "query": Q}], **overrides)
-
-
-def client(retries: int = 3) -> HttpClient:
-    return HttpClient("gdelt", timeout=5.0, min_interval=0.0,
-                      http_settings={"retries": retries, "backoff_factor": 0.0, "retry_after_max": 0.05})
+    return make_fetcher("gdelt", queries=[{"id": "ru_cn", "query": Q}], **overrides)
 
 
 def requests_aug(fetcher: GdeltFetcher):
@@ -103,7 +92,7 @@ def test_build_requests_artlist_and_tone_per_query():
                                  "sort": "DateDesc"}
     assert dict(tone.params) == {"query": Q, "mode": "TimelineTone", "format": "json",
                                  "startdatetime": "20230801000000", "enddatetime": "20230831235959"}
-    assert len(make_fetcher().build_requests(D(2023, 8, 1), D(2023, 8, 31))) == 6
+    assert len(make_fetcher("gdelt").build_requests(D(2023, 8, 1), D(2023, 8, 31))) == 6
     assert len(one_query(tone=False).build_requests(D(2023, 8, 1), D(2023, 8, 31))) == 1
     # history before GDELT's DOC coverage is clipped
     first = one_query().build_requests(D(2016, 6, 1), D(2017, 1, 31))[0]
@@ -237,7 +226,7 @@ def test_wire_600_articles_come_back_complete_over_three_pages(httpserver):
     items = month_of_articles(600)
     fake = GdeltFake({Q: items + [article("https://old.example/1", T(2023, 7, 31, 23, 45))]})
     fetcher = one_query(base_url=fake.install(httpserver), tone=False)
-    _, cands, warnings, sent = collect(fetcher, client(), D(2023, 8, 1), D(2023, 8, 31))
+    _, cands, warnings, sent = collect(fetcher, http_client("gdelt"), D(2023, 8, 1), D(2023, 8, 31))
     assert sent == 3 and warnings == []
     assert {c.url for c in cands} == {a["url"] for a in items}
     ends = [r.args["enddatetime"] for r in fake.requests]
@@ -248,7 +237,7 @@ def test_wire_600_articles_come_back_complete_over_three_pages(httpserver):
 def test_wire_tone_and_no_articles(httpserver):
     fake = GdeltFake({}, {Q: {T(2023, 8, 1, 0, 0): -1.5, T(2023, 8, 1, 12, 0): -2.5, T(2023, 8, 2, 6, 0): 0.5}})
     fetcher = one_query(base_url=fake.install(httpserver))
-    obs, cands, warnings, sent = collect(fetcher, client(), D(2023, 8, 1), D(2023, 8, 31))
+    obs, cands, warnings, sent = collect(fetcher, http_client("gdelt"), D(2023, 8, 1), D(2023, 8, 31))
     assert sent == 2 and cands == [] and warnings == []
     assert [(o.date, o.value) for o in obs] == [(D(2023, 8, 1), -2.0), (D(2023, 8, 2), 0.5)]
 
@@ -257,14 +246,14 @@ def test_wire_rejected_query_is_a_parse_error_with_the_message(httpserver):
     fake = GdeltFake(rejected={Q: "Your search contained a keyword that was too short."})
     fetcher = one_query(base_url=fake.install(httpserver))
     with pytest.raises(ParseError, match="keyword that was too short"):
-        collect(fetcher, client(), D(2023, 8, 1), D(2023, 8, 31))
+        collect(fetcher, http_client("gdelt"), D(2023, 8, 1), D(2023, 8, 31))
 
 
 def test_wire_broken_json_is_repaired(httpserver):
     fake = GdeltFake({Q: [article("https://x.example/a", T(2023, 8, 3, 10, 0), "Russia's partner")]},
                      broken_json=True)
     fetcher = one_query(base_url=fake.install(httpserver), tone=False)
-    _, [cand], _, _ = collect(fetcher, client(), D(2023, 8, 1), D(2023, 8, 31))
+    _, [cand], _, _ = collect(fetcher, http_client("gdelt"), D(2023, 8, 1), D(2023, 8, 31))
     assert cand.title == "Russia's partner"
 
 
@@ -273,7 +262,7 @@ def test_wire_burst_with_retry_after_then_data(httpserver, status):
     fake = GdeltFake({Q: month_of_articles(3)}).fail(status, count=2, retry_after="1",
                                                      body=b"Please limit requests to one every 5 seconds")
     fetcher = one_query(base_url=fake.install(httpserver), tone=False)
-    _, cands, _, sent = collect(fetcher, client(retries=3), D(2023, 8, 1), D(2023, 8, 31))
+    _, cands, _, sent = collect(fetcher, http_client("gdelt", retries=3), D(2023, 8, 1), D(2023, 8, 31))
     assert sent == 1 and len(fake.requests) == 3 and len(cands) == 3
 
 
@@ -281,7 +270,7 @@ def test_wire_429_that_never_ends_is_unavailable(httpserver):
     fake = GdeltFake({}).fail(429, count=None, retry_after="1", body=b"Please limit requests to one every 5 seconds")
     fetcher = one_query(base_url=fake.install(httpserver), tone=False)
     with pytest.raises(SourceUnavailable, match="429"):
-        collect(fetcher, client(retries=1), D(2023, 8, 1), D(2023, 8, 31))
+        collect(fetcher, http_client("gdelt", retries=1), D(2023, 8, 1), D(2023, 8, 31))
 
 
 def test_wire_truncated_body(httpserver):
@@ -289,7 +278,7 @@ def test_wire_truncated_body(httpserver):
         Response(artlist(A1, A2)[:-10], status=200, content_type="application/json"))
     fetcher = one_query(base_url=httpserver.url_for("/").rstrip("/"), tone=False)
     with pytest.raises(ParseError, match="truncated"):
-        collect(fetcher, client(), D(2023, 8, 1), D(2023, 8, 31))
+        collect(fetcher, http_client("gdelt"), D(2023, 8, 1), D(2023, 8, 31))
 
 
 # -- end to end through the CLI: backfill, candidates stored once, reparse rebuilds them ----------

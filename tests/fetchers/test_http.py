@@ -7,14 +7,9 @@ from werkzeug import Response
 
 from stresswatch.errors import SourceRejected, SourceUnavailable
 from stresswatch.fetchers.base import Request
-from stresswatch.fetchers.http import HttpClient
+from tests.fetchers.conftest import http_client
 
-FAST = {"retries": 3, "backoff_factor": 0.0, "retry_after_max": 1.0, "connect_timeout": 2.0,
-        "user_agent": "stresswatch/{version} (+test)"}
-
-
-def client(timeout=5.0, min_interval=0.0, **http):
-    return HttpClient("test", timeout=timeout, min_interval=min_interval, http_settings={**FAST, **http})
+SOURCE = "cbr"  # any configured source: the HTTP layer does not depend on which
 
 
 def burst_then_ok(failures, status=503, headers=None, body=b"<ok/>"):
@@ -33,7 +28,7 @@ def test_503_burst_is_retried_and_retry_after_honoured(httpserver):
     handler, calls = burst_then_ok(2, headers={"Retry-After": "1"})
     httpserver.expect_request("/x").respond_with_handler(handler)
     started = time.monotonic()
-    resp = client().fetch(Request("GET", httpserver.url_for("/x")))
+    resp = http_client(SOURCE, retry_after_max=1.0).fetch(Request("GET", httpserver.url_for("/x")))
     assert resp.status == 200 and resp.body == b"<ok/>" and calls["n"] == 3
     assert time.monotonic() - started >= 1.9  # two Retry-After sleeps of 1 s
 
@@ -42,21 +37,21 @@ def test_retry_after_is_capped(httpserver):
     handler, calls = burst_then_ok(1, status=429, headers={"Retry-After": "3600"})
     httpserver.expect_request("/x").respond_with_handler(handler)
     started = time.monotonic()
-    client(retry_after_max=0.5).fetch(Request("GET", httpserver.url_for("/x")))
+    http_client(SOURCE, retry_after_max=0.5).fetch(Request("GET", httpserver.url_for("/x")))
     assert time.monotonic() - started < 10 and calls["n"] == 2
 
 
 def test_persistent_503_is_source_unavailable(httpserver):
     httpserver.expect_request("/x").respond_with_data("down", status=503)
     with pytest.raises(SourceUnavailable, match="HTTP 503"):
-        client().fetch(Request("GET", httpserver.url_for("/x")))
+        http_client(SOURCE).fetch(Request("GET", httpserver.url_for("/x")))
 
 
 def test_404_is_source_rejected_without_retries(httpserver):
     handler, calls = burst_then_ok(99, status=404)
     httpserver.expect_request("/x").respond_with_handler(handler)
     with pytest.raises(SourceRejected, match="HTTP 404"):
-        client().fetch(Request("GET", httpserver.url_for("/x")))
+        http_client(SOURCE).fetch(Request("GET", httpserver.url_for("/x")))
     assert calls["n"] == 1
 
 
@@ -67,19 +62,19 @@ def test_read_timeout_is_source_unavailable(httpserver):
 
     httpserver.expect_request("/slow").respond_with_handler(slow)
     with pytest.raises(SourceUnavailable, match="timed out|connection"):
-        client(timeout=0.3, retries=0).fetch(Request("GET", httpserver.url_for("/slow")))
+        http_client(SOURCE, retries=0, timeout=0.3).fetch(Request("GET", httpserver.url_for("/slow")))
 
 
 def test_connection_refused_is_source_unavailable():
     with pytest.raises(SourceUnavailable):
-        client(retries=0).fetch(Request("GET", "http://127.0.0.1:9/nothing"))
+        http_client(SOURCE, retries=0, connect_timeout=2.0).fetch(Request("GET", "http://127.0.0.1:9/nothing"))
 
 
 def test_user_agent_and_secret_redaction(httpserver):
     httpserver.expect_request("/k").respond_with_data("bad key", status=400)
     req = Request("GET", httpserver.url_for("/k"), params=(("api_key", "0123456789abcdef0123456789abcdef"),))
     with pytest.raises(SourceRejected) as err:
-        client().fetch(req)
+        http_client(SOURCE).fetch(req)
     assert "0123456789abcdef" not in str(err.value)
     logged, _ = httpserver.log[-1]
     assert logged.headers["User-Agent"].startswith("stresswatch/")
@@ -88,13 +83,13 @@ def test_user_agent_and_secret_redaction(httpserver):
 def test_post_is_retried_too(httpserver):
     handler, calls = burst_then_ok(1)
     httpserver.expect_request("/soap", method="POST").respond_with_handler(handler)
-    resp = client().fetch(Request("POST", httpserver.url_for("/soap"), body=b"<Envelope/>"))
+    resp = http_client(SOURCE).fetch(Request("POST", httpserver.url_for("/soap"), body=b"<Envelope/>"))
     assert resp.status == 200 and calls["n"] == 2
 
 
 def test_pacing_spaces_requests_to_one_host(httpserver):
     httpserver.expect_request("/p").respond_with_data("ok")
-    c = client(min_interval=0.4)
+    c = http_client(SOURCE, min_interval=0.4)
     started = time.monotonic()
     for _ in range(3):
         c.fetch(Request("GET", httpserver.url_for("/p")))
@@ -132,11 +127,11 @@ def _short_body_server(bodies):
 def test_a_body_cut_short_is_unavailable_and_not_yet_retried():
     url = _short_body_server([None])
     with pytest.raises(SourceUnavailable, match="cut short") as err:
-        client(retries=0).fetch(Request("GET", url))
+        http_client(SOURCE, retries=0).fetch(Request("GET", url))
     assert err.value.retried is False
 
 
 def test_connection_failures_are_marked_as_already_retried():
     with pytest.raises(SourceUnavailable) as err:
-        client(retries=1).fetch(Request("GET", "http://127.0.0.1:9/nothing"))
+        http_client(SOURCE, retries=1, connect_timeout=2.0).fetch(Request("GET", "http://127.0.0.1:9/nothing"))
     assert err.value.retried is True

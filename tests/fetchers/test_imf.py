@@ -13,25 +13,14 @@ from stresswatch import cli
 from stresswatch import settings as settings_mod
 from stresswatch.errors import ParseError, SourceRejected
 from stresswatch.fetchers.base import REGISTRY, load_all
-from stresswatch.fetchers.http import HttpClient
 from stresswatch.fetchers.imf import ACCEPT, ImfFetcher, decode_sdmx_json, period_start
-from tests.conftest import shared_path
+from tests.conftest import specimen
 from tests.fakes.bis import fetch_through
 from tests.fakes.imf import ImfFake
+from tests.fetchers.conftest import http_client, make_fetcher
 
 D = dt.date
 X, M = "imf.imts.CHN_RUS.XG_FOB_USD", "imf.imts.CHN_RUS.MG_CIF_USD"
-
-
-def make_fetcher(**overrides) -> ImfFetcher:
-    load_all()
-    values = settings_mod.load(environ={}, overrides={f"sources.imf.{k}": v for k, v in overrides.items()})
-    return ImfFetcher(values.source("imf"))
-
-
-def client(retries: int = 3) -> HttpClient:
-    return HttpClient("imf", timeout=5.0, min_interval=0.0,
-                      http_settings={"retries": retries, "backoff_factor": 0.0, "retry_after_max": 0.05})
 
 
 def message(series: dict, periods: list[str], dims=("CHN",), indicators=("XG_FOB_USD", "MG_CIF_USD")) -> bytes:
@@ -54,7 +43,7 @@ SMALL = message({
 
 
 def request_2022() -> tuple[ImfFetcher, object]:
-    fetcher = make_fetcher()
+    fetcher = make_fetcher("imf")
     return fetcher, fetcher.build_requests(D(2022, 1, 1), D(2022, 12, 31))[0]
 
 
@@ -81,7 +70,7 @@ def test_build_requests_is_one_sdmx3_query_with_time_filter_and_json_accept():
 
 
 def test_base_url_and_indicators_are_configurable():
-    fetcher = make_fetcher(base_url="http://127.0.0.1:9/", indicators=["TBG_USD"])
+    fetcher = make_fetcher("imf", base_url="http://127.0.0.1:9/", indicators=["TBG_USD"])
     [request] = fetcher.build_requests(D(2022, 1, 1), D(2022, 1, 31))
     assert request.url == "http://127.0.0.1:9/external/sdmx/3.0/data/dataflow/IMF.STA/IMTS/+/CHN.TBG_USD.RUS.M"
     assert [s.id for s in fetcher.series()] == ["imf.imts.CHN_RUS.TBG_USD"]
@@ -168,7 +157,7 @@ def test_bad_periods_are_refused(period):
 
 # -- real captures ---------------------------------------------------------------------------------
 def test_real_whdreo_capture_decodes_every_observation():
-    path = shared_path("fixtures", "real", "imf", "apiimf_sdmx3_data_WHDREO_GX1213.BCA_GDP_BP6.A.json")
+    path = specimen("imf", "apiimf_sdmx3_data_WHDREO_GX1213.BCA_GDP_BP6.A.json")
     obs = list(decode_sdmx_json(json.loads(path.read_bytes())))
     assert len(obs) == 55
     assert {tuple(o.key.items()) for o in obs} == {
@@ -183,7 +172,7 @@ def test_real_whdreo_capture_decodes_every_observation():
 
 
 def test_real_gfs_capture_null_values_are_gaps():
-    path = shared_path("fixtures", "real", "imf", "apiimf_sdmx3_data_GFS_SOO_ABW.S13.G2M.G23_T.POGDP_PT.A.json")
+    path = specimen("imf", "apiimf_sdmx3_data_GFS_SOO_ABW.S13.G2M.G23_T.POGDP_PT.A.json")
     obs = list(decode_sdmx_json(json.loads(path.read_bytes())))
     assert [o.period for o in obs] == ["1972", "1973", "1974", "1975", "1976"]
     assert all(o.value is None for o in obs)
@@ -191,7 +180,7 @@ def test_real_gfs_capture_null_values_are_gaps():
 
 
 def test_real_no_series_capture_is_empty():
-    path = shared_path("fixtures", "real", "imf", "apiimf_sdmx3_data_WHDREO_wildcard_M_no_series.json")
+    path = specimen("imf", "apiimf_sdmx3_data_WHDREO_wildcard_M_no_series.json")
     fetcher, request = request_2022()
     assert list(decode_sdmx_json(json.loads(path.read_bytes()))) == []
     result = fetcher.parse(path.read_bytes(), request, "application/json")
@@ -199,7 +188,7 @@ def test_real_no_series_capture_is_empty():
 
 
 def test_real_204_recording_is_empty():
-    path = shared_path("fixtures", "real", "imf", "apiimf_sdmx3_structure_dataflow_unknown_204_recorded_wrapper.json")
+    path = specimen("imf", "apiimf_sdmx3_structure_dataflow_unknown_204_recorded_wrapper.json")
     recording = json.loads(path.read_text())
     assert recording["status_code"] == 204
     fetcher, request = request_2022()
@@ -218,8 +207,8 @@ DATA = {
 
 def test_wire_round_trip(httpserver):
     fake = ImfFake(DATA)
-    fetcher = make_fetcher(base_url=fake.install(httpserver))
-    obs, warnings, sent = fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+    fetcher = make_fetcher("imf", base_url=fake.install(httpserver))
+    obs, warnings, sent = fetch_through(fetcher, http_client("imf"), D(2022, 1, 1), D(2022, 12, 31))
     assert sent == 1 and warnings == []
     assert {(o.series_id, o.date): o.value for o in obs} == {
         (X, D(2022, 1, 1)): 8.2377e9, (X, D(2022, 2, 1)): 6.5114e9, (X, D(2022, 3, 1)): 5.1e9,
@@ -234,34 +223,34 @@ def test_wire_round_trip(httpserver):
 
 def test_wire_empty_window_and_unknown_dataflow(httpserver):
     fake = ImfFake(DATA)
-    fetcher = make_fetcher(base_url=fake.install(httpserver))
-    assert fetch_through(fetcher, client(), D(2030, 1, 1), D(2030, 12, 31))[:2] == ([], [])
+    fetcher = make_fetcher("imf", base_url=fake.install(httpserver))
+    assert fetch_through(fetcher, http_client("imf"), D(2030, 1, 1), D(2030, 12, 31))[:2] == ([], [])
     fake.dataflows = set()  # api.imf.org: unknown dataflow -> 204, empty body
-    obs, warnings, _ = fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+    obs, warnings, _ = fetch_through(fetcher, http_client("imf"), D(2022, 1, 1), D(2022, 12, 31))
     assert obs == [] and "empty" in warnings[0]
 
 
 def test_wire_error_json_is_rejected_with_the_message(httpserver):
     fake = ImfFake(DATA)
-    fetcher = make_fetcher(base_url=fake.install(httpserver), reporter="CHINA")
+    fetcher = make_fetcher("imf", base_url=fake.install(httpserver), reporter="CHINA")
     with pytest.raises(SourceRejected, match="CHINA is not in codelist CL_COUNTRY"):
-        fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+        fetch_through(fetcher, http_client("imf"), D(2022, 1, 1), D(2022, 12, 31))
 
 
 def test_wire_html_page_with_200(httpserver):
     httpserver.expect_request("/external/sdmx/3.0/data/dataflow/IMF.STA/IMTS/+/CHN.XG_FOB_USD+MG_CIF_USD.RUS.M"
                               ).respond_with_data("<html><body>Request Rejected</body></html>", status=200,
                                                   content_type="text/html")
-    fetcher = make_fetcher(base_url=httpserver.url_for("/").rstrip("/"))
+    fetcher = make_fetcher("imf", base_url=httpserver.url_for("/").rstrip("/"))
     with pytest.raises(ParseError, match="Request Rejected"):
-        fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+        fetch_through(fetcher, http_client("imf"), D(2022, 1, 1), D(2022, 12, 31))
 
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_wire_burst_with_retry_after_then_data(httpserver, status):
     fake = ImfFake(DATA).fail(status, count=2, retry_after="1")
-    fetcher = make_fetcher(base_url=fake.install(httpserver))
-    obs, _, sent = fetch_through(fetcher, client(retries=3), D(2022, 3, 1), D(2022, 3, 31))
+    fetcher = make_fetcher("imf", base_url=fake.install(httpserver))
+    obs, _, sent = fetch_through(fetcher, http_client("imf", retries=3), D(2022, 3, 1), D(2022, 3, 31))
     assert sent == 1 and len(fake.requests) == 3
     assert sorted((o.series_id, o.value) for o in obs) == [(M, 8.8e9), (X, 5.1e9)]
 
@@ -270,9 +259,9 @@ def test_wire_truncated_body(httpserver):
     httpserver.expect_request("/external/sdmx/3.0/data/dataflow/IMF.STA/IMTS/+/CHN.XG_FOB_USD+MG_CIF_USD.RUS.M"
                               ).respond_with_response(Response(SMALL[:-40], status=200,
                                                                content_type="application/json"))
-    fetcher = make_fetcher(base_url=httpserver.url_for("/").rstrip("/"))
+    fetcher = make_fetcher("imf", base_url=httpserver.url_for("/").rstrip("/"))
     with pytest.raises(ParseError, match="truncated"):
-        fetch_through(fetcher, client(), D(2022, 1, 1), D(2022, 12, 31))
+        fetch_through(fetcher, http_client("imf"), D(2022, 1, 1), D(2022, 12, 31))
 
 
 # -- end to end through the CLI --------------------------------------------------------------------
