@@ -319,7 +319,7 @@ def regime_probabilities(store: Any, settings: Any, model_id: str, day: dt.date)
                 series = pd.Series(frame[col].to_numpy(dtype=float), index=pd.DatetimeIndex(frame["date"]))
             return series.dropna().sort_index()
         return pd.Series(frame, dtype=float).dropna().sort_index()
-    return store.read_series(f"regime.{model_id}.p_stress_filtered", asof=day).dropna()
+    return store.observations.read_series(f"regime.{model_id}.p_stress_filtered", asof=day).dropna()
 
 
 def _eval_regime(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
@@ -364,7 +364,7 @@ def _eval_regime(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Si
 def _eval_index_percentile(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
     series_id = rule.series or "stress.index"
     labels = {"series": series_id}
-    values = store.read_series(series_id, asof=day, end=day).dropna()
+    values = store.observations.read_series(series_id, asof=day, end=day).dropna()
     if values.empty:
         return [Signal(rule.id, labels, None, False, False, f"no {series_id} known on {day}", ("*",), nodata=True)]
     last = float(values.iloc[-1])
@@ -380,7 +380,7 @@ def _eval_keyrate(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[S
     a change of at least `min_change` pp, or one not following a scheduled board meeting (the
     indicators' meeting schedule, `stresswatch.indicators.rates.extraordinary_flags`)."""
     series_id = rule.series or "cbr.keyrate"
-    rate = store.read_series(series_id, asof=day, end=day).dropna()
+    rate = store.observations.read_series(series_id, asof=day, end=day).dropna()
     if len(rate) < 2:
         return []
     changes = rate.diff().dropna()
@@ -425,7 +425,7 @@ def _extraordinary_flags(rate: pd.Series, settings: Any, min_change: float) -> p
 def _eval_ruble_move(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
     series_id = rule.series or "cbr.fx.USD"
     labels = {"series": series_id, "days": str(rule.days)}
-    fx = store.read_series(series_id, asof=day, end=day).dropna()
+    fx = store.observations.read_series(series_id, asof=day, end=day).dropna()
     if len(fx) <= rule.days:
         return [Signal(rule.id, labels, None, False, False, f"too little {series_id} known on {day}",
                        (_source_of(series_id),), nodata=True)]
@@ -441,7 +441,7 @@ def _eval_ruble_move(rule: Rule, store: Any, settings: Any, day: dt.date) -> lis
 def _eval_source_stale(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
     source = rule.source
     labels = {"source": source}
-    last_obs = store.last_observation_date(source, day)
+    last_obs = store.observations.last_observation_date(source, day)
     failing = _failing_streak(store, source, day)
     if last_obs is None:
         age = None

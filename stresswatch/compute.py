@@ -1,7 +1,7 @@
 """The compute step: indicators and the composite stress index as known on a date, written back to
 the store as derived series, then the regime update.
 
-Inputs are read with `store.read_vintaged(series_id, asof)` (per date the latest vintage known by
+Inputs are read with `store.observations.read_vintaged(series_id, asof)` (per date the latest vintage known by
 `asof`, with its known_at). Every indicator value is dated by when it became computable
 (`calendar.effective_dates`: its reference date or the latest known_at of the rows it uses,
 whichever is later) and placed on the business-day grid from that day on (`calendar.place_on_grid`).
@@ -95,8 +95,8 @@ class Inputs:
     @classmethod
     def from_store(cls, store: Any, asof: dt.date, series: Iterable[str] | None = None) -> "Inputs":
         ids = list(series) if series is not None else [
-            s["id"] for s in store.list_series() if s["id"].startswith(INPUT_PREFIXES)]
-        return cls({sid: store.read_vintaged(sid, asof=asof) for sid in ids})
+            s["id"] for s in store.observations.list_series() if s["id"].startswith(INPUT_PREFIXES)]
+        return cls({sid: store.observations.read_vintaged(sid, asof=asof) for sid in ids})
 
     def ids(self) -> set[str]:
         return set(self.frames)
@@ -262,15 +262,15 @@ def stale_analysis(store: Any, settings: Any, asof: dt.date) -> list[str]:
     asof = pd.Timestamp(asof).date()
     reasons = []
     spec = regimes.get_spec(settings, regimes.headline(store, settings, asof))
-    known = store.read_series(spec.series, end=asof, asof=asof)
+    known = store.observations.read_series(spec.series, end=asof, asof=asof)
     if not known.empty:
         run = regimes.latest_run(store, spec.id, asof)
         if run is None:
             reasons.append(f"model {spec.id} has no run as of {asof}")
         elif run.data_last < known.index[-1].date():
             reasons.append(f"model {spec.id}'s latest run as of {asof} ends {run.data_last}")
-    fx = store.read_series("cbr.fx.USD", end=asof, asof=asof)
-    index = store.read_series("stress.index", end=asof, asof=asof)
+    fx = store.observations.read_series("cbr.fx.USD", end=asof, asof=asof)
+    index = store.observations.read_series("stress.index", end=asof, asof=asof)
     # the index lives on business days: a Saturday-dated fixing counts from the Friday before
     due = pd.offsets.BDay().rollback(fx.index[-1]) if not fx.empty else None
     if due is not None and (index.empty or index.index[-1] < due):
@@ -284,7 +284,7 @@ def _write(store: Any, res: ComputeResult, sid: str, values: pd.Series, name: st
     values = values.astype(float).replace([np.inf, -np.inf], np.nan)
     if known_at is not None:
         known_at = known_at.fillna(pd.Series(values.index, index=values.index))
-    res.written[sid] = store.write_derived(info, values, known_at=known_at, asof=asof)
+    res.written[sid] = store.observations.write_derived(info, values, known_at=known_at, asof=asof)
 
 
 def _run_regimes(store: Any, settings: Any, asof: dt.date, res: ComputeResult) -> None:

@@ -204,7 +204,7 @@ class Daemon:
         On a store that never ran a cycle, only the latest scheduled date."""
         count = self.settings["daemon"]["catch_up_days"]
         dates = scheduled_dates(self.trigger, self.tz, self.clock(), count)
-        ran_before = bool(self.store.ledger_rows("day:"))
+        ran_before = bool(self.store.ledger.rows("day:"))
         if not ran_before:
             dates = dates[-1:]
         missing = [d for d in dates if not daily.is_complete(self.store, self.settings, d)]

@@ -167,7 +167,7 @@ def headline(store: Any, settings: Any, asof: dt.date | str | None = None) -> st
     full, floating = AUTO_HEADLINE
     if full not in specs or floating not in specs:
         return next(iter(specs))
-    first = store.first_date(specs[full].series, asof=asof)
+    first = store.observations.first_date(specs[full].series, asof=asof)
     needed = FLOAT_DATE.replace(year=FLOAT_DATE.year - MANAGED_ERA_YEARS)
     return full if first is None or first <= needed else floating
 
@@ -985,7 +985,7 @@ def store_filtered_probabilities(store: Any, model_id: str, probs: pd.Series) ->
 # ---------------------------------------------------------------------------------------------
 def _read_input(store: Any, spec: RegimeSpec, asof: dt.date) -> tuple[pd.Series, dt.date | None]:
     """The transformed model input as known on `asof`, and the latest known_at used."""
-    frame = store.read_vintaged(spec.series, asof=asof)
+    frame = store.observations.read_vintaged(spec.series, asof=asof)
     if frame.empty:
         return pd.Series(dtype=float), None
     raw = pd.Series(frame["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(frame["date"], name="date"))

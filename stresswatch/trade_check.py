@@ -100,4 +100,4 @@ def _setting(settings: Any, source: str, key: str, default: str) -> str:
 
 def _read(store: Any, series_id: str, asof: Any) -> pd.Series:
     """A stored series as known at `asof` (an unknown series reads as empty)."""
-    return store.read_series(series_id, asof=asof)
+    return store.observations.read_series(series_id, asof=asof)

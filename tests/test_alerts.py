@@ -172,7 +172,7 @@ def test_ruble_move_keyrate_and_percentile_rules(tmp_path, store):
     import pandas as pd
 
     idx = pd.Series([0.1] * 30 + [0.2, 0.9], index=pd.bdate_range("2022-01-10", periods=32))
-    store.write_derived(SeriesInfo("stress.index", "stress", "stress index", "index", "D"), idx)
+    store.observations.write_derived(SeriesInfo("stress.index", "stress", "stress index", "index", "D"), idx)
     subjects = {}
     for day in days:
         ev = alerts.run_alerts(store, s, day, CLOCK)

@@ -114,7 +114,7 @@ def test_backfill_through_faults_gives_the_published_values(tmp_path, monkeypatc
     from stresswatch.store import Store
 
     with Store.open(db) as store:
-        bodies = [p.body for p in store.iter_payloads("cbr")]
+        bodies = [p.body for p in store.payloads.iter("cbr")]
     assert sum(b"DDOS-GUARD" in body for body in bodies) == 2
     before = observations(db)
     fake.reset_counts()

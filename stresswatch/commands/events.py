@@ -91,9 +91,7 @@ def draft_entry(candidate: dict[str, Any]) -> str:
 
 
 def cmd_promote(args, app) -> int:
-    from stresswatch import candidates
-
-    found = candidates.get_candidate(app.store(), args.url)
+    found = app.store().candidates.get(args.url)
     if found is None:
         raise UsageError(f"no GDELT candidate with url {args.url}; list them with `stresswatch events candidates`")
     app.out.write(draft_entry(found))
@@ -101,9 +99,7 @@ def cmd_promote(args, app) -> int:
 
 
 def cmd_candidates(args, app) -> int:
-    from stresswatch import candidates
-
-    rows = candidates.list_candidates(app.store(), start=args.start, end=args.end)
+    rows = app.store().candidates.rows(start=args.start, end=args.end)
     output.emit(rows, CANDIDATE_FIELDS, args.format, app.out)
     return 0
 

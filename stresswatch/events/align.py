@@ -1,6 +1,6 @@
 """The thin store layer of the event study: read everything as of day D, run `study.run_study`.
 
-Reads `stress.index`, `cbr.fx.USD` and `cbr.keyrate` with `store.read_series(..., asof=D)` and the
+Reads `stress.index`, `cbr.fx.USD` and `cbr.keyrate` with `store.observations.read_series(..., asof=D)` and the
 headline model's probabilities with `stresswatch.regimes.probabilities(store, model_id, asof=D)`;
 statements dated after D are left out (not known yet). A missing input degrades the result
 (NaN fields and a warning) instead of failing: no stress index -> the ruble CAR is the statistic;
@@ -85,9 +85,9 @@ def align(store: Any, settings: Any, asof: dt.date, k: int | None = None, placeb
     warnings: list[str] = []
     stmts = statements if statements is not None else load_statements(settings)
     stmts = [s for s in stmts if s.date <= asof]
-    index = store.read_series(INDEX_SERIES, asof=asof)
-    fx = store.read_series(FX_SERIES, asof=asof)
-    keyrate = store.read_series(KEYRATE_SERIES, asof=asof)
+    index = store.observations.read_series(INDEX_SERIES, asof=asof)
+    fx = store.observations.read_series(FX_SERIES, asof=asof)
+    keyrate = store.observations.read_series(KEYRATE_SERIES, asof=asof)
     for sid, s in ((INDEX_SERIES, index), (FX_SERIES, fx), (KEYRATE_SERIES, keyrate)):
         if s.dropna().empty:
             warnings.append(f"{sid} has no data as of {asof}")

@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable
 
-from stresswatch.store import Store, utcnow
+from stresswatch.store import Store
+from stresswatch.store.database import utcnow
 
 
 def _day_end(day: dt.date) -> str:
@@ -26,7 +27,7 @@ def ledger_facts(store: Store, sources: Iterable[str], day: dt.date) -> dict[str
     A failure counts only while no later success (on or before D) replaced it."""
     end = _day_end(day)
     by_job: dict[str, list[dict[str, Any]]] = {}
-    for row in store.ledger_rows("fetch:"):
+    for row in store.ledger.rows("fetch:"):
         by_job.setdefault(row["job"], []).append(row)
     out = {}
     for source in sources:
