@@ -313,7 +313,7 @@ def test_storage_round_trip_filter_update_and_asof(tmp_path, store, sim2):
     assert s2.status == "filter"
     run2 = R.latest_run(store, "sim", d2)
     assert run2.kind == "filter" and run2.fit_run_id == run1.id and run2.params == run1.params
-    own_rows = store.conn.execute("SELECT COUNT(*) FROM regime_probs WHERE run_id = ?", (run2.id,)).fetchone()[0]
+    own_rows = len(store.model_runs.probabilities(run2.id, run2.spec.k_regimes))
     assert 10 <= own_rows < 200
     full = R.probabilities(store, "sim", d2, full=True)
     expected = R.evaluate(y.iloc[:1210], R.get_spec(settings, "sim"), run1.param_vector)

@@ -7,6 +7,7 @@ group, and each gateway module owns its tables:
     observations    observations.py   series, observations (vintages)
     payloads        payloads.py       raw_payloads
     ledger          ledger.py         runs
+    model_runs      model_runs.py     model_runs, regime_probs
     candidates      candidates.py     gdelt_candidates, gdelt_candidate_queries
     (the store)     database.py       schema_migrations
 
@@ -29,6 +30,7 @@ from typing import Any, Iterator
 from stresswatch.store.candidates import Candidates
 from stresswatch.store.database import Database
 from stresswatch.store.ledger import Ledger
+from stresswatch.store.model_runs import ModelRuns
 from stresswatch.store.observations import Observations
 from stresswatch.store.payloads import Payloads
 
@@ -43,6 +45,7 @@ class Store:
         self.observations = Observations(db)
         self.payloads = Payloads(db)
         self.ledger = Ledger(db)
+        self.model_runs = ModelRuns(db)
         self.candidates = Candidates(db)
 
     @classmethod
