@@ -646,7 +646,7 @@ def run_alerts(store: Any, settings: Any, day: dt.date, clock: Callable[[], dt.d
                 (new.fingerprint, new.rule_id, _labels_json(new.labels), day.isoformat(), prev.state, new.state,
                  new.last_value, new.summary, now))
         if message is not None:
-            queued = mail.enqueue(conn, f"digest:{day.isoformat()}", day, message, recipients, clock)
+            queued = mail.enqueue(store, f"digest:{day.isoformat()}", day, message, recipients, clock)
     for prev, new in transitions:
         log.info("alert %s %s: %s -> %s (%s)", new.rule_id, _labels_json(new.labels), prev.state, new.state,
                  new.summary)

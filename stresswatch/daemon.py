@@ -128,11 +128,8 @@ def is_running(settings: Any) -> bool:
 def status_extra(store: Any, settings: Any) -> dict[str, Any]:
     """For `stresswatch status`: the daemon's state, last and next run, queued mail."""
     state = get_state(store)
-    try:
-        pending = store.conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
-        failed = store.conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'failed'").fetchone()[0]
-    except Exception:  # noqa: BLE001
-        pending = failed = None
+    counts = store.outbox.counts()
+    pending, failed = counts["pending"], counts["failed"]
     return {"daemon": {
         "running": is_running(settings),
         "pid": state.get("daemon", {}).get("pid"),

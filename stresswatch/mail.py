@@ -1,4 +1,5 @@
-"""Alert e-mail: building the message, the outbox table and SMTP delivery from it.
+"""Alert e-mail: building the message, queueing it in the outbox (`store.outbox`) and SMTP delivery
+from it.
 
 Messages are `multipart/alternative[text/plain, multipart/related[text/html, image/png]]`: plain
 text first, HTML last, the headline chart inline by Content-ID, and a link (or path) to the day's
@@ -21,7 +22,6 @@ import json
 import logging
 import os
 import smtplib
-import sqlite3
 import ssl
 from dataclasses import dataclass, field
 from email import policy
@@ -32,6 +32,9 @@ from typing import Any, Callable, Mapping, Sequence
 import jinja2
 
 from stresswatch.errors import ConfigError, DeliveryError
+from stresswatch.settings import Settings
+from stresswatch.store import Store
+from stresswatch.store.outbox import OutboxMessage, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -258,30 +261,19 @@ def build_test_message(store: Any, settings: Any, day: dt.date, clock: Callable[
 # ---------------------------------------------------------------------------------------------
 # Outbox
 # ---------------------------------------------------------------------------------------------
-def enqueue(conn: sqlite3.Connection, dedup_key: str, run_date: dt.date | None, msg: EmailMessage,
-            recipients: Sequence[str], clock: Callable[[], dt.datetime]) -> bool:
-    """Queue `msg` inside the caller's transaction; False when `dedup_key` is already queued."""
+def enqueue(store: Store, dedup_key: str, run_date: dt.date | None, msg: EmailMessage, recipients: Sequence[str],
+            clock: Callable[[], dt.datetime]) -> bool:
+    """Queue `msg` (inside the caller's open transaction, if any); False when `dedup_key` is
+    already queued."""
     if not recipients:
         raise DeliveryError("no recipients: set [mail] recipients")
-    now = _ts(clock())
-    cur = conn.execute(
-        """INSERT INTO outbox (dedup_key, run_date, created_at, sender, recipients, pending_recipients, subject,
-                               mime, status, attempts, next_attempt_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
-           ON CONFLICT(dedup_key) DO NOTHING""",
-        (dedup_key, run_date.isoformat() if run_date else None, now, str(msg["From"]), json.dumps(list(recipients)),
-         json.dumps(list(recipients)), str(msg["Subject"]), msg.as_bytes(policy=policy.SMTP), now))
-    return cur.rowcount == 1
+    return store.outbox.enqueue(dedup_key=dedup_key, run_date=run_date, sender=str(msg["From"]),
+                                recipients=recipients, subject=str(msg["Subject"]),
+                                mime=msg.as_bytes(policy=policy.SMTP), now=_ts(clock()))
 
 
-def outbox_rows(store: Any, status: str | None = None) -> list[dict[str, Any]]:
-    sql = ("SELECT id, dedup_key, run_date, created_at, subject, recipients, pending_recipients, status, attempts, "
-           "next_attempt_at, last_error, sent_at FROM outbox")
-    args: list[Any] = []
-    if status:
-        sql += " WHERE status = ?"
-        args.append(status)
-    return [dict(r) for r in store.conn.execute(sql + " ORDER BY id", args)]
+def outbox_rows(store: Store, status: str | None = None) -> list[OutboxRow]:
+    return store.outbox.rows(status)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,12 +360,7 @@ def deliver(store: Any, settings: Any, clock: Callable[[], dt.datetime], *, resp
     """
     result = DeliveryResult()
     now = clock()
-    sql = "SELECT * FROM outbox WHERE status = 'pending'"
-    args: list[Any] = []
-    if respect_backoff:
-        sql += " AND next_attempt_at <= ?"
-        args.append(_ts(now))
-    rows = store.conn.execute(sql + " ORDER BY id", args).fetchall()
+    rows = store.outbox.due(_ts(now) if respect_backoff else None)
     if not rows:
         return result
     max_attempts = settings["mail"]["max_attempts"]
@@ -382,9 +369,9 @@ def deliver(store: Any, settings: Any, clock: Callable[[], dt.datetime], *, resp
     except (Transient, DeliveryError) as exc:
         text = _scrub(str(exc), environ)
         log.warning("mail: %s; %d message(s) stay queued", text, len(rows))
-        with store.transaction() as conn:
+        with store.transaction():
             for row in rows:
-                _fail_row(conn, row, text, now, max_attempts, result, permanent=False)
+                _fail_row(store, row, text, now, max_attempts, result, permanent=False)
         result.errors.append(text)
         return result
     try:
@@ -398,37 +385,32 @@ def deliver(store: Any, settings: Any, clock: Callable[[], dt.datetime], *, resp
     return result
 
 
-def _fail_row(conn: sqlite3.Connection, row: Mapping[str, Any], error: str, now: dt.datetime, max_attempts: int,
+def _fail_row(store: Store, row: OutboxMessage, error: str, now: dt.datetime, max_attempts: int,
               result: DeliveryResult, permanent: bool, pending: Sequence[str] | None = None) -> None:
-    attempts = row["attempts"] + 1
+    attempts = row.attempts + 1
     give_up = permanent or attempts >= max_attempts
-    status = "failed" if give_up else "pending"
-    conn.execute(
-        "UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, last_error = ?, "
-        "pending_recipients = COALESCE(?, pending_recipients) WHERE id = ?",
-        (attempts, status, _next_attempt(now, attempts), error[:1000],
-         json.dumps(list(pending)) if pending is not None else None, row["id"]))
+    store.outbox.record_attempt(row.id, attempts=attempts, give_up=give_up,
+                                next_attempt_at=_next_attempt(now, attempts),
+                                error=error, pending=pending)
     if give_up:
         result.failed += 1
-        log.error("mail %s (%s): given up after %d attempt(s): %s", row["dedup_key"], row["subject"], attempts, error)
+        log.error("mail %s (%s): given up after %d attempt(s): %s", row.dedup_key, row.subject, attempts, error)
     else:
         result.deferred += 1
 
 
-def _send_row(store: Any, smtp: smtplib.SMTP, row: Mapping[str, Any], now: dt.datetime, max_attempts: int,
+def _send_row(store: Store, smtp: smtplib.SMTP, row: OutboxMessage, now: dt.datetime, max_attempts: int,
               result: DeliveryResult, environ: Mapping[str, str] | None) -> None:
-    pending = json.loads(row["pending_recipients"])
-    msg_bytes = bytes(row["mime"])
+    pending = list(row.pending_recipients)
     try:
-        refused = smtp.sendmail(row["sender"], pending, msg_bytes)
+        refused = smtp.sendmail(row.sender, pending, row.mime)
     except smtplib.SMTPRecipientsRefused as exc:
         refused = exc.recipients
         accepted: list[str] = []
     except smtplib.SMTPResponseException as exc:
         text = _scrub(f"{exc.smtp_code} {_decode(exc.smtp_error)}", environ)
-        with store.transaction() as conn:
-            _fail_row(conn, row, text, now, max_attempts, result, permanent=exc.smtp_code >= 500)
-        result.errors.append(f"{row['dedup_key']}: {text}")
+        _fail_row(store, row, text, now, max_attempts, result, permanent=exc.smtp_code >= 500)
+        result.errors.append(f"{row.dedup_key}: {text}")
         try:
             smtp.rset()
         except (smtplib.SMTPException, OSError):
@@ -436,37 +418,32 @@ def _send_row(store: Any, smtp: smtplib.SMTP, row: Mapping[str, Any], now: dt.da
         return
     except (smtplib.SMTPException, OSError) as exc:
         text = _scrub(f"{exc.__class__.__name__}: {exc}", environ)
-        with store.transaction() as conn:
-            _fail_row(conn, row, text, now, max_attempts, result, permanent=False)
-        result.errors.append(f"{row['dedup_key']}: {text}")
+        _fail_row(store, row, text, now, max_attempts, result, permanent=False)
+        result.errors.append(f"{row.dedup_key}: {text}")
         return
     else:
         accepted = [r for r in pending if r not in refused]
     # keep only refusals worth retrying (4xx); a 5xx refusal is final for that address
     retry = [r for r, (code, _msg) in refused.items() if code < 500]
     rejected = {r: f"{code} {_decode(msg)}" for r, (code, msg) in refused.items() if code >= 500}
-    with store.transaction() as conn:
-        if not refused:
-            conn.execute("UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, "
-                         "pending_recipients = '[]', last_error = NULL WHERE id = ?", (_ts(now), row["id"]))
-            result.sent += 1
-            log.info("mail %s sent to %d recipient(s): %s", row["dedup_key"], len(pending), row["subject"])
-            return
-        text = "refused: " + "; ".join(f"{r} {code} {_decode(m)}" for r, (code, m) in refused.items())
-        if retry:
-            _fail_row(conn, row, text, now, max_attempts, result, permanent=False, pending=retry)
-            if accepted:
-                result.partial += 1
-        else:
-            conn.execute("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, "
-                         "pending_recipients = '[]', sent_at = ? WHERE id = ?",
-                         (text[:1000], _ts(now) if accepted else None, row["id"]))
-            result.failed += 1
-    log.warning("mail %s: accepted for %d, %s", row["dedup_key"], len(accepted), text)
-    if rejected:
-        result.errors.append(f"{row['dedup_key']}: rejected {', '.join(rejected)}")
+    if not refused:
+        store.outbox.mark_sent(row.id, _ts(now))
+        result.sent += 1
+        log.info("mail %s sent to %d recipient(s): %s", row.dedup_key, len(pending), row.subject)
+        return
+    text = "refused: " + "; ".join(f"{r} {code} {_decode(m)}" for r, (code, m) in refused.items())
     if retry:
-        result.errors.append(f"{row['dedup_key']}: will retry {', '.join(retry)}")
+        _fail_row(store, row, text, now, max_attempts, result, permanent=False, pending=retry)
+        if accepted:
+            result.partial += 1
+    else:
+        store.outbox.mark_failed(row.id, text, _ts(now) if accepted else None)
+        result.failed += 1
+    log.warning("mail %s: accepted for %d, %s", row.dedup_key, len(accepted), text)
+    if rejected:
+        result.errors.append(f"{row.dedup_key}: rejected {', '.join(rejected)}")
+    if retry:
+        result.errors.append(f"{row.dedup_key}: will retry {', '.join(retry)}")
 
 
 def send_test(store: Any, settings: Any, day: dt.date, clock: Callable[[], dt.datetime],

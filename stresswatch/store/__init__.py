@@ -8,6 +8,7 @@ group, and each gateway module owns its tables:
     payloads        payloads.py       raw_payloads
     ledger          ledger.py         runs
     model_runs      model_runs.py     model_runs, regime_probs
+    outbox          outbox.py         outbox
     candidates      candidates.py     gdelt_candidates, gdelt_candidate_queries
     (the store)     database.py       schema_migrations
 
@@ -32,6 +33,7 @@ from stresswatch.store.database import Database
 from stresswatch.store.ledger import Ledger
 from stresswatch.store.model_runs import ModelRuns
 from stresswatch.store.observations import Observations
+from stresswatch.store.outbox import Outbox
 from stresswatch.store.payloads import Payloads
 
 __all__ = ["Store"]
@@ -46,6 +48,7 @@ class Store:
         self.payloads = Payloads(db)
         self.ledger = Ledger(db)
         self.model_runs = ModelRuns(db)
+        self.outbox = Outbox(db)
         self.candidates = Candidates(db)
 
     @classmethod
