@@ -1,7 +1,8 @@
 """Alert rules, their per-alert state machine, silences and the per-run digest.
 
-Owns the tables `alert_state`, `alert_history` and `silences` (migration 0004) and the decision of
-*what* to mail; `stresswatch.mail` builds and delivers the message.
+Owns the decision of *what* to mail (`stresswatch.mail` builds and delivers the message); the
+alert states, their history and silences are kept by `store.alerts` (tables `alert_state`,
+`alert_history`, `silences`).
 
 Semantics (borrowed from Prometheus/Alertmanager, counted in runs because the data are daily):
 
@@ -25,11 +26,10 @@ Semantics (borrowed from Prometheus/Alertmanager, counted in runs because the da
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
-import json
 import logging
-import sqlite3
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -37,6 +37,9 @@ import numpy as np
 import pandas as pd
 
 from stresswatch.errors import ConfigError, UsageError
+from stresswatch.settings import Settings
+from stresswatch.store import Store
+from stresswatch.store.alerts import AlertStateRow, HistoryRow, SilenceRow, labels_json
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +131,6 @@ def fingerprint(rule_id: str, labels: Mapping[str, str]) -> str:
     """sha256 over the rule id and the sorted labels: an alert's identity (annotations excluded)."""
     text = rule_id + "\x00" + "\x00".join(f"{k}={labels[k]}" for k in sorted(labels))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _labels_json(labels: Mapping[str, str]) -> str:
-    return json.dumps(dict(sorted(labels.items())), ensure_ascii=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,7 +441,7 @@ def _eval_source_stale(rule: Rule, store: Any, settings: Any, day: dt.date) -> l
     source = rule.source
     labels = {"source": source}
     last_obs = store.observations.last_observation_date(source, day)
-    failing = _failing_streak(store, source, day)
+    failing = store.ledger.failing_streak(source, day)
     if last_obs is None:
         age = None
         high = True
@@ -457,23 +456,6 @@ def _eval_source_stale(rule: Rule, store: Any, settings: Any, day: dt.date) -> l
     return [Signal(rule.id, labels, float(age) if age is not None else None, high, not high, summary, (source,))]
 
 
-def _failing_streak(store: Any, source: str, day: dt.date) -> int:
-    """Consecutive daily runs up to `day` whose fetch step recorded `source` as failed."""
-    rows = store.conn.execute(
-        "SELECT partition, detail FROM runs WHERE job = 'day:fetch' AND partition <= ? ORDER BY partition DESC "
-        "LIMIT 60", (day.isoformat(),)).fetchall()
-    streak = 0
-    for row in rows:
-        try:
-            failed = json.loads(row["detail"] or "{}").get("failed_sources", [])
-        except (ValueError, AttributeError):
-            failed = []
-        if source not in failed:
-            break
-        streak += 1
-    return streak
-
-
 EVALUATORS: dict[str, Callable[[Rule, Any, Any, dt.date], list[Signal]]] = {
     "regime": _eval_regime,
     "index_percentile": _eval_index_percentile,
@@ -486,35 +468,20 @@ EVALUATORS: dict[str, Callable[[Rule, Any, Any, dt.date], list[Signal]]] = {
 # ---------------------------------------------------------------------------------------------
 # Persistence
 # ---------------------------------------------------------------------------------------------
-_STATE_COLS = ("fingerprint", "rule_id", "labels", "state", "high_count", "low_count", "pending_since",
-               "firing_since", "resolved_on", "last_eval_date", "last_value", "summary", "muted_by",
-               "notified_state", "last_notified_date")
+def _from_row(row: AlertStateRow) -> AlertState:
+    return AlertState(**dataclasses.asdict(row))
 
 
-def _row_to_state(row: Mapping[str, Any]) -> AlertState:
-    data = {c: row[c] for c in _STATE_COLS}
-    data["labels"] = json.loads(data["labels"])
-    return AlertState(**data)
+def _to_row(st: AlertState) -> AlertStateRow:
+    return AlertStateRow(**{**dataclasses.asdict(st), "labels": dict(st.labels)})
 
 
-def read_states(conn: sqlite3.Connection) -> dict[str, AlertState]:
-    return {r["fingerprint"]: _row_to_state(r) for r in conn.execute("SELECT * FROM alert_state ORDER BY rule_id")}
+def read_states(store: Store) -> dict[str, AlertState]:
+    return {row.fingerprint: _from_row(row) for row in store.alerts.states()}
 
 
-def _write_state(conn: sqlite3.Connection, st: AlertState, now: str) -> None:
-    values = [getattr(st, c) for c in _STATE_COLS]
-    values[2] = _labels_json(st.labels)
-    conn.execute(
-        f"""INSERT INTO alert_state ({', '.join(_STATE_COLS)}, updated_at)
-            VALUES ({', '.join('?' * (len(_STATE_COLS) + 1))})
-            ON CONFLICT(fingerprint) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _STATE_COLS[1:])},
-              updated_at = excluded.updated_at""", (*values, now))
-
-
-def active_silences(conn: sqlite3.Connection, day: dt.date) -> set[str]:
-    d = day.isoformat()
-    return {r["rule_id"] for r in conn.execute(
-        "SELECT rule_id FROM silences WHERE starts_on <= ? AND ends_on >= ?", (d, d))}
+def active_silences(store: Store, day: dt.date) -> set[str]:
+    return store.alerts.silenced_rules(day)
 
 
 def add_silence(store: Any, rule_id: str, until: dt.date, starts: dt.date, clock: Callable[[], dt.datetime],
@@ -523,27 +490,15 @@ def add_silence(store: Any, rule_id: str, until: dt.date, starts: dt.date, clock
         raise UsageError(f"no alert rule {rule_id!r}; rules: {', '.join(sorted(known_rules))}")
     if until < starts:
         raise UsageError(f"--until {until} is before the silence starts ({starts})")
-    with store.transaction() as conn:
-        cur = conn.execute(
-            "INSERT INTO silences (rule_id, starts_on, ends_on, created_at, created_by, comment) VALUES (?,?,?,?,?,?)",
-            (rule_id, starts.isoformat(), until.isoformat(), _ts(clock()), created_by, comment))
-        return int(cur.lastrowid)
+    return store.alerts.add_silence(rule_id, starts, until, _ts(clock()), created_by, comment)
 
 
-def list_silences(store: Any) -> list[dict[str, Any]]:
-    return [dict(r) for r in store.conn.execute("SELECT * FROM silences ORDER BY ends_on DESC, id DESC")]
+def list_silences(store: Store) -> list[SilenceRow]:
+    return store.alerts.silences()
 
 
-def history(store: Any, rule_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    sql = "SELECT * FROM alert_history"
-    args: list[Any] = []
-    if rule_id:
-        sql += " WHERE rule_id = ?"
-        args.append(rule_id)
-    sql += " ORDER BY run_date DESC, id DESC"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return [dict(r) for r in store.conn.execute(sql, args)]
+def history(store: Store, rule_id: str | None = None, limit: int | None = None) -> list[HistoryRow]:
+    return store.alerts.history(rule_id, limit)
 
 
 def _ts(value: dt.datetime) -> str:
@@ -571,7 +526,7 @@ def evaluate(store: Any, settings: Any, day: dt.date, *, rules: Sequence[Rule] |
     the rules by id. Alerts already evaluated on `day` or later keep their state."""
     rules = list(rules) if rules is not None else load_rules(settings)
     by_id = {r.id: r for r in rules}
-    stored = read_states(store.conn)
+    stored = read_states(store)
     d = day.isoformat()
     # sources first: a stale source mutes the rules reading it
     ordered = sorted(rules, key=lambda r: r.kind != "source_stale")
@@ -624,7 +579,7 @@ def run_alerts(store: Any, settings: Any, day: dt.date, clock: Callable[[], dt.d
     from stresswatch import mail
 
     states, transitions, by_id = evaluate(store, settings, day, rules=rules)
-    silenced = active_silences(store.conn, day)
+    silenced = active_silences(store, day)
     digest, states = plan_digest(states, by_id, day, silenced, settings["alerts"]["repeat_interval_days"],
                                  settings["alerts"]["send_resolved"])
     message = None
@@ -636,19 +591,16 @@ def run_alerts(store: Any, settings: Any, day: dt.date, clock: Callable[[], dt.d
             message, recipients = build_message(digest)
     now = _ts(clock())
     queued = False
-    with store.transaction() as conn:
-        for st in states:
-            _write_state(conn, st, now)
+    with store.transaction():
+        store.alerts.save_states([_to_row(st) for st in states], now)
         for prev, new in transitions:
-            conn.execute(
-                """INSERT INTO alert_history (fingerprint, rule_id, labels, run_date, from_state, to_state, value,
-                                             summary, recorded_at) VALUES (?,?,?,?,?,?,?,?,?)""",
-                (new.fingerprint, new.rule_id, _labels_json(new.labels), day.isoformat(), prev.state, new.state,
-                 new.last_value, new.summary, now))
+            store.alerts.record_change(fingerprint=new.fingerprint, rule_id=new.rule_id, labels=new.labels,
+                                       run_date=day, from_state=prev.state, to_state=new.state,
+                                       value=new.last_value, summary=new.summary, recorded_at=now)
         if message is not None:
             queued = mail.enqueue(store, f"digest:{day.isoformat()}", day, message, recipients, clock)
     for prev, new in transitions:
-        log.info("alert %s %s: %s -> %s (%s)", new.rule_id, _labels_json(new.labels), prev.state, new.state,
+        log.info("alert %s %s: %s -> %s (%s)", new.rule_id, labels_json(new.labels), prev.state, new.state,
                  new.summary)
     return Evaluation(day, digest, transitions, states, queued=queued)
 
@@ -659,10 +611,8 @@ def list_alerts(store: Any, settings: Any, day: dt.date | None = None) -> list[d
         rules = load_rules(settings)
     except ConfigError:
         raise
-    states = read_states(store.conn)
-    silenced = {r["rule_id"]: r["ends_on"] for r in store.conn.execute(
-        "SELECT rule_id, MAX(ends_on) AS ends_on FROM silences WHERE ends_on >= ? GROUP BY rule_id",
-        ((day or dt.date.min).isoformat(),))}
+    states = read_states(store)
+    silenced = store.alerts.silenced_until(day)
     rows = []
     for rule in rules:
         mine = [s for s in states.values() if s.rule_id == rule.id]

@@ -8,6 +8,7 @@ group, and each gateway module owns its tables:
     payloads        payloads.py       raw_payloads
     ledger          ledger.py         runs
     model_runs      model_runs.py     model_runs, regime_probs
+    alerts          alerts.py         alert_state, alert_history, silences
     outbox          outbox.py         outbox
     candidates      candidates.py     gdelt_candidates, gdelt_candidate_queries
     (the store)     database.py       schema_migrations
@@ -28,6 +29,7 @@ import contextlib
 from pathlib import Path
 from typing import Any, Iterator
 
+from stresswatch.store.alerts import AlertTables
 from stresswatch.store.candidates import Candidates
 from stresswatch.store.database import Database
 from stresswatch.store.ledger import Ledger
@@ -48,6 +50,7 @@ class Store:
         self.payloads = Payloads(db)
         self.ledger = Ledger(db)
         self.model_runs = ModelRuns(db)
+        self.alerts = AlertTables(db)
         self.outbox = Outbox(db)
         self.candidates = Candidates(db)
 

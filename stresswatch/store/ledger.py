@@ -86,3 +86,20 @@ class Ledger:
                  json.dumps(dict(detail), default=str) if detail else None, now, now,
                  now if status == "success" else None, iso(covered[0]) if covered else None,
                  iso(covered[1]) if covered else None))
+
+    def failing_streak(self, source: str, day: dt.date) -> int:
+        """Consecutive daily runs (`day:fetch` rows, the latest 60 up to `day`) whose fetch step
+        recorded `source` among its failed sources."""
+        rows = self._db.query(
+            "SELECT partition, detail FROM runs WHERE job = 'day:fetch' AND partition <= ? ORDER BY partition DESC "
+            "LIMIT 60", (day.isoformat(),))
+        streak = 0
+        for row in rows:
+            try:
+                failed = json.loads(row["detail"] or "{}").get("failed_sources", [])
+            except (ValueError, AttributeError):
+                failed = []
+            if source not in failed:
+                break
+            streak += 1
+        return streak
