@@ -11,8 +11,8 @@ Locks (see docs/operations.md):
   when a run is due, the daemon waits for it (checking for SIGTERM every second).
 
 Jobs live in the in-memory job store and are rebuilt from the settings at every start; the run
-ledger (`day:<step>` rows), not the scheduler, decides what is missing. `daemon_state` records
-the last and next run for `stresswatch status` (`status_extra`).
+ledger (`day:<step>` rows), not the scheduler, decides what is missing. `store.daemon_state`
+records the last and next run for `stresswatch status` (`status_extra`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import json
 import logging
 import os
 import signal
@@ -33,6 +32,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from stresswatch import daily
 from stresswatch.errors import ConfigError, LockError
 from stresswatch.lock import lock_path_for, single_instance
+from stresswatch.settings import Settings
+from stresswatch.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -92,20 +93,13 @@ def scheduled_dates(trigger: Any, tz: ZoneInfo, now: dt.datetime, count: int) ->
 # ---------------------------------------------------------------------------------------------
 # daemon_state
 # ---------------------------------------------------------------------------------------------
-def _put_state(store: Any, key: str, value: Any, clock: Callable[[], dt.datetime]) -> None:
+def _put_state(store: Store, key: str, value: Any, clock: Callable[[], dt.datetime]) -> None:
     now = clock().astimezone(dt.timezone.utc).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
-    with store.transaction() as conn:
-        conn.execute("INSERT INTO daemon_state (key, value, updated_at) VALUES (?, ?, ?) "
-                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                     (key, json.dumps(value, default=str), now))
+    store.daemon_state.put(key, value, now)
 
 
-def get_state(store: Any) -> dict[str, Any]:
-    try:
-        rows = store.conn.execute("SELECT key, value, updated_at FROM daemon_state").fetchall()
-    except Exception:  # noqa: BLE001 - a store without migration 0004 yet
-        return {}
-    return {r["key"]: json.loads(r["value"]) for r in rows}
+def get_state(store: Store) -> dict[str, Any]:
+    return store.daemon_state.get()
 
 
 def is_running(settings: Any) -> bool:

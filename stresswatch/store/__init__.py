@@ -10,6 +10,7 @@ group, and each gateway module owns its tables:
     model_runs      model_runs.py     model_runs, regime_probs
     alerts          alerts.py         alert_state, alert_history, silences
     outbox          outbox.py         outbox
+    daemon_state    daemon_state.py   daemon_state
     candidates      candidates.py     gdelt_candidates, gdelt_candidate_queries
     (the store)     database.py       schema_migrations
 
@@ -31,6 +32,7 @@ from typing import Any, Iterator
 
 from stresswatch.store.alerts import AlertTables
 from stresswatch.store.candidates import Candidates
+from stresswatch.store.daemon_state import DaemonState
 from stresswatch.store.database import Database
 from stresswatch.store.ledger import Ledger
 from stresswatch.store.model_runs import ModelRuns
@@ -52,6 +54,7 @@ class Store:
         self.model_runs = ModelRuns(db)
         self.alerts = AlertTables(db)
         self.outbox = Outbox(db)
+        self.daemon_state = DaemonState(db)
         self.candidates = Candidates(db)
 
     @classmethod
