@@ -11,6 +11,7 @@ group, and each gateway module owns its tables:
     alerts          alerts.py         alert_state, alert_history, silences
     outbox          outbox.py         outbox
     daemon_state    daemon_state.py   daemon_state
+    reports         reports.py        report_index, report_ledger_snapshots
     candidates      candidates.py     gdelt_candidates, gdelt_candidate_queries
     (the store)     database.py       schema_migrations
 
@@ -39,6 +40,7 @@ from stresswatch.store.model_runs import ModelRuns
 from stresswatch.store.observations import Observations
 from stresswatch.store.outbox import Outbox
 from stresswatch.store.payloads import Payloads
+from stresswatch.store.reports import ReportTables
 
 __all__ = ["Store"]
 
@@ -55,6 +57,7 @@ class Store:
         self.alerts = AlertTables(db)
         self.outbox = Outbox(db)
         self.daemon_state = DaemonState(db)
+        self.reports = ReportTables(db)
         self.candidates = Candidates(db)
 
     @classmethod
