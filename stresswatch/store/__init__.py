@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 from stresswatch.store.alerts import AlertTables
 from stresswatch.store.candidates import Candidates
@@ -84,17 +84,11 @@ class Store:
         self.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[None]:
         """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); gateway writes inside join it, and a
-        nested `transaction()` joins the outer one."""
+        nested `transaction()` joins the outer one. Yields nothing: writes go through the gateways."""
         with self._db.transaction():
-            yield self._db._conn  # transitional, like `conn` below
-
-    @property
-    def conn(self) -> Any:
-        """Transitional: the modules whose tables have no gateway yet still run their own SQL.
-        Goes away with the last of them."""
-        return self._db._conn
+            yield
 
     def migrate(self) -> list[str]:
         """Apply every migration not yet recorded; returns the names applied."""
