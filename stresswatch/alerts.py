@@ -87,7 +87,7 @@ class Rule:
         return self.kind not in EVENT_KINDS
 
 
-def default_rules(settings: Any) -> list[Rule]:
+def default_rules(settings: Settings) -> list[Rule]:
     """Built-in rules, used while `[alerts] rules` is empty.
 
     Only the headline regime alert and a staleness guard on the Bank of Russia data are on by
@@ -107,7 +107,7 @@ def default_rules(settings: Any) -> list[Rule]:
     ]
 
 
-def _episode_clear_runs(settings: Any) -> int:
+def _episode_clear_runs(settings: Settings) -> int:
     """Observations of P(stress) below `exit` before the built-in regime alert resolves: one more
     than the gap over which the model's episodes are merged (`[regimes] episode_merge_gap`, in the
     model's own periods: weeks for a weekly model, whose stored probabilities have one row per
@@ -116,7 +116,7 @@ def _episode_clear_runs(settings: Any) -> int:
     return int(settings["regimes"].get("episode_merge_gap", 5)) + 1
 
 
-def load_rules(settings: Any) -> list[Rule]:
+def load_rules(settings: Settings) -> list[Rule]:
     tables = settings["alerts"]["rules"]
     rules = [Rule.from_config(t) for t in tables] if tables else default_rules(settings)
     seen: set[str] = set()
@@ -291,7 +291,7 @@ def _source_of(series_id: str) -> str:
     return series_id.split(".", 1)[0]
 
 
-def _model_series(settings: Any, model_id: str) -> str | None:
+def _model_series(settings: Settings, model_id: str) -> str | None:
     """The input series of a regime model (None when the model is unknown)."""
     try:
         from stresswatch import regimes
@@ -304,7 +304,7 @@ def _model_series(settings: Any, model_id: str) -> str | None:
     return None
 
 
-def regime_probabilities(store: Any, settings: Any, model_id: str, day: dt.date) -> pd.Series:
+def regime_probabilities(store: Store, settings: Settings, model_id: str, day: dt.date) -> pd.Series:
     """Filtered P(stress) of `model_id` per date, as known on `day` (empty when none)."""
     from stresswatch import regimes
 
@@ -321,7 +321,7 @@ def regime_probabilities(store: Any, settings: Any, model_id: str, day: dt.date)
     return store.observations.read_series(f"regime.{model_id}.p_stress_filtered", asof=day).dropna()
 
 
-def _eval_regime(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
+def _eval_regime(rule: Rule, store: Store, settings: Settings, day: dt.date) -> list[Signal]:
     from stresswatch.regimes import headline
 
     model = rule.model or headline(store, settings, day)
@@ -360,7 +360,7 @@ def _eval_regime(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Si
                    confirmed_low=confirmed_low)]
 
 
-def _eval_index_percentile(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
+def _eval_index_percentile(rule: Rule, store: Store, settings: Settings, day: dt.date) -> list[Signal]:
     series_id = rule.series or "stress.index"
     labels = {"series": series_id}
     values = store.observations.read_series(series_id, asof=day, end=day).dropna()
@@ -374,7 +374,7 @@ def _eval_index_percentile(rule: Rule, store: Any, settings: Any, day: dt.date) 
     return [Signal(rule.id, labels, rank, high, not high, summary, ("*",))]
 
 
-def _eval_keyrate(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
+def _eval_keyrate(rule: Rule, store: Store, settings: Settings, day: dt.date) -> list[Signal]:
     """One alert per extraordinary decision that took effect within the last `days` business days:
     a change of at least `min_change` pp, or one not following a scheduled board meeting (the
     indicators' meeting schedule, `stresswatch.indicators.rates.extraordinary_flags`)."""
@@ -402,7 +402,7 @@ def _eval_keyrate(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[S
     return signals
 
 
-def _extraordinary_flags(rate: pd.Series, settings: Any, min_change: float) -> pd.Series | None:
+def _extraordinary_flags(rate: pd.Series, settings: Settings, min_change: float) -> pd.Series | None:
     """Per decision day 1.0 = extraordinary, from the indicators engineer's classifier; None when
     that code or its meeting schedule is unavailable (then size alone decides)."""
     try:
@@ -421,7 +421,7 @@ def _extraordinary_flags(rate: pd.Series, settings: Any, min_change: float) -> p
         return None
 
 
-def _eval_ruble_move(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
+def _eval_ruble_move(rule: Rule, store: Store, settings: Settings, day: dt.date) -> list[Signal]:
     series_id = rule.series or "cbr.fx.USD"
     labels = {"series": series_id, "days": str(rule.days)}
     fx = store.observations.read_series(series_id, asof=day, end=day).dropna()
@@ -437,7 +437,7 @@ def _eval_ruble_move(rule: Rule, store: Any, settings: Any, day: dt.date) -> lis
     return [Signal(rule.id, labels, move, high, not high, summary, (_source_of(series_id),))]
 
 
-def _eval_source_stale(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
+def _eval_source_stale(rule: Rule, store: Store, settings: Settings, day: dt.date) -> list[Signal]:
     source = rule.source
     labels = {"source": source}
     last_obs = store.observations.last_observation_date(source, day)
@@ -456,7 +456,7 @@ def _eval_source_stale(rule: Rule, store: Any, settings: Any, day: dt.date) -> l
     return [Signal(rule.id, labels, float(age) if age is not None else None, high, not high, summary, (source,))]
 
 
-EVALUATORS: dict[str, Callable[[Rule, Any, Any, dt.date], list[Signal]]] = {
+EVALUATORS: dict[str, Callable[[Rule, Store, Settings, dt.date], list[Signal]]] = {
     "regime": _eval_regime,
     "index_percentile": _eval_index_percentile,
     "extraordinary_keyrate": _eval_keyrate,
@@ -484,7 +484,7 @@ def active_silences(store: Store, day: dt.date) -> set[str]:
     return store.alerts.silenced_rules(day)
 
 
-def add_silence(store: Any, rule_id: str, until: dt.date, starts: dt.date, clock: Callable[[], dt.datetime],
+def add_silence(store: Store, rule_id: str, until: dt.date, starts: dt.date, clock: Callable[[], dt.datetime],
                 created_by: str = "", comment: str = "", known_rules: Iterable[str] | None = None) -> int:
     if known_rules is not None and rule_id not in set(known_rules):
         raise UsageError(f"no alert rule {rule_id!r}; rules: {', '.join(sorted(known_rules))}")
@@ -520,7 +520,7 @@ class Evaluation:
     skipped_reason: str = ""
 
 
-def evaluate(store: Any, settings: Any, day: dt.date, *, rules: Sequence[Rule] | None = None) -> tuple[
+def evaluate(store: Store, settings: Settings, day: dt.date, *, rules: Sequence[Rule] | None = None) -> tuple[
         list[AlertState], list[tuple[AlertState, AlertState]], dict[str, Rule]]:
     """Evaluate every rule for `day`; return the new states (not yet stored), the transitions and
     the rules by id. Alerts already evaluated on `day` or later keep their state."""
@@ -571,7 +571,7 @@ def evaluate(store: Any, settings: Any, day: dt.date, *, rules: Sequence[Rule] |
     return list(results.values()), transitions, by_id
 
 
-def run_alerts(store: Any, settings: Any, day: dt.date, clock: Callable[[], dt.datetime], *,
+def run_alerts(store: Store, settings: Settings, day: dt.date, clock: Callable[[], dt.datetime], *,
                build_message: Callable[[Digest], tuple[Any, list[str]]] | None = None,
                rules: Sequence[Rule] | None = None) -> Evaluation:
     """Evaluate, advance and store the alert states for `day`; when the digest should be sent,
@@ -605,7 +605,7 @@ def run_alerts(store: Any, settings: Any, day: dt.date, clock: Callable[[], dt.d
     return Evaluation(day, digest, transitions, states, queued=queued)
 
 
-def list_alerts(store: Any, settings: Any, day: dt.date | None = None) -> list[dict[str, Any]]:
+def list_alerts(store: Store, settings: Settings, day: dt.date | None = None) -> list[dict[str, Any]]:
     """Rows for `alerts list`: every configured rule with its alerts' current state."""
     try:
         rules = load_rules(settings)
@@ -613,7 +613,7 @@ def list_alerts(store: Any, settings: Any, day: dt.date | None = None) -> list[d
         raise
     states = read_states(store)
     silenced = store.alerts.silenced_until(day)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for rule in rules:
         mine = [s for s in states.values() if s.rule_id == rule.id]
         if not mine:

@@ -47,7 +47,7 @@ def daemon_lock_target(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".daemon")
 
 
-def timezone_of(settings: Any) -> ZoneInfo:
+def timezone_of(settings: Settings) -> ZoneInfo:
     name = settings["daemon"]["timezone"]
     try:
         return ZoneInfo(name)
@@ -102,7 +102,7 @@ def get_state(store: Store) -> dict[str, Any]:
     return store.daemon_state.get()
 
 
-def is_running(settings: Any) -> bool:
+def is_running(settings: Settings) -> bool:
     """True when a daemon holds the daemon lock for this store."""
     path = lock_path_for(daemon_lock_target(settings.store_path))
     if not path.exists():
@@ -119,7 +119,7 @@ def is_running(settings: Any) -> bool:
         os.close(fd)
 
 
-def status_extra(store: Any, settings: Any) -> dict[str, Any]:
+def status_extra(store: Store, settings: Settings) -> dict[str, Any]:
     """For `stresswatch status`: the daemon's state, last and next run, queued mail."""
     state = get_state(store)
     counts = store.outbox.counts()
@@ -141,7 +141,7 @@ def status_extra(store: Any, settings: Any) -> dict[str, Any]:
 # The daemon
 # ---------------------------------------------------------------------------------------------
 class Daemon:
-    def __init__(self, store: Any, settings: Any, clock: Callable[[], dt.datetime] | None = None):
+    def __init__(self, store: Store, settings: Settings, clock: Callable[[], dt.datetime] | None = None):
         self.store = store
         self.settings = settings
         self.clock = clock or daily.utc_clock
@@ -304,7 +304,7 @@ class Daemon:
 
 
 @contextlib.contextmanager
-def single_instance_daemon(settings: Any) -> Iterator[None]:
+def single_instance_daemon(settings: Settings) -> Iterator[None]:
     """Hold the daemon lock; a second daemon on the same store gets a clear LockError."""
     target = daemon_lock_target(settings.store_path)
     stack = contextlib.ExitStack()

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from stresswatch.errors import StresswatchError
+from stresswatch.settings import Settings
+from stresswatch.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,8 @@ class StepOutput:
 
 @dataclass
 class Context:
-    store: Any
-    settings: Any
+    store: Store
+    settings: Settings
     day: dt.date
     clock: Clock
     stop: threading.Event | None
@@ -189,7 +191,7 @@ STEPS: dict[str, Step] = {
 }
 
 
-def configured_steps(settings: Any) -> list[Step]:
+def configured_steps(settings: Settings) -> list[Step]:
     names = settings["daemon"]["steps"]
     return [STEPS[n] for n in STEPS if n in names]
 
@@ -198,7 +200,7 @@ def job_name(step: str) -> str:
     return f"day:{step}"
 
 
-def is_complete(store: Any, settings: Any, day: dt.date) -> bool:
+def is_complete(store: Store, settings: Settings, day: dt.date) -> bool:
     """True when every configured step succeeded for `day`."""
     for step in configured_steps(settings):
         row = store.ledger.get(job_name(step.name), day.isoformat())
@@ -210,7 +212,7 @@ def is_complete(store: Any, settings: Any, day: dt.date) -> bool:
 # ---------------------------------------------------------------------------------------------
 # The cycle
 # ---------------------------------------------------------------------------------------------
-def run_day(store: Any, settings: Any, day: dt.date, clock: Clock | None = None, *,
+def run_day(store: Store, settings: Settings, day: dt.date, clock: Clock | None = None, *,
             stop: threading.Event | None = None) -> DayResult:
     """Run the configured steps for `day` (see the module docstring); never raises for a step."""
     clock = clock or utc_clock
@@ -265,7 +267,7 @@ def run_day(store: Any, settings: Any, day: dt.date, clock: Clock | None = None,
     return result
 
 
-def run_range(store: Any, settings: Any, days: Sequence[dt.date], clock: Clock | None = None, *,
+def run_range(store: Store, settings: Settings, days: Sequence[dt.date], clock: Clock | None = None, *,
               stop: threading.Event | None = None) -> list[DayResult]:
     out = []
     for day in days:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import io
-import json
 import logging
 import os
 import smtplib
@@ -134,7 +133,7 @@ _HTML = _ENV.from_string("""\
 """)
 
 
-def report_ref(settings: Any, day: dt.date) -> str:
+def report_ref(settings: Settings, day: dt.date) -> str:
     """Where the day's report lives: `[mail] report_url`/<D>/report.html, else the file path."""
     base = settings["mail"]["report_url"]
     if base:
@@ -142,7 +141,7 @@ def report_ref(settings: Any, day: dt.date) -> str:
     return str(settings.reports_dir / day.isoformat() / "report.html")
 
 
-def headline_chart(store: Any, settings: Any, day: dt.date) -> tuple[bytes | None, str]:
+def headline_chart(store: Store, settings: Settings, day: dt.date) -> tuple[bytes | None, str]:
     """PNG bytes of the headline chart and its alt text: the report's chart when the report for
     `day` exists, else a small chart of the headline model's P(stress) drawn here."""
     charts = settings.reports_dir / day.isoformat() / "charts"
@@ -162,7 +161,7 @@ def headline_chart(store: Any, settings: Any, day: dt.date) -> tuple[bytes | Non
         return None, ""
 
 
-def _probability_chart(store: Any, settings: Any, day: dt.date) -> tuple[bytes | None, str]:
+def _probability_chart(store: Store, settings: Settings, day: dt.date) -> tuple[bytes | None, str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -192,7 +191,7 @@ def _probability_chart(store: Any, settings: Any, day: dt.date) -> tuple[bytes |
     return buf.getvalue(), f"Filtered probability of the stress regime ({model}) over the year to {day}"
 
 
-def build_message(settings: Any, *, subject: str, text: str, html: str | None, clock: Callable[[], dt.datetime],
+def build_message(settings: Settings, *, subject: str, text: str, html: str | None, clock: Callable[[], dt.datetime],
                   chart: bytes | None = None, cid: str | None = None,
                   recipients: Sequence[str] | None = None) -> EmailMessage:
     """A standards-conforming message: plain text, then HTML with the chart related by CID."""
@@ -219,7 +218,7 @@ def _items(states: Sequence[Any], since_attr: str) -> list[dict[str, Any]]:
              "summary": s.summary, "since": getattr(s, since_attr), "muted_by": s.muted_by} for s in states]
 
 
-def build_digest_message(store: Any, settings: Any, digest: Any, clock: Callable[[], dt.datetime]) -> EmailMessage:
+def build_digest_message(store: Store, settings: Settings, digest: Any, clock: Callable[[], dt.datetime]) -> EmailMessage:
     """The run's digest mail: new firing, resolved, reminders, everything still firing."""
     day = digest.day
     new_fps = {s.fingerprint for s in digest.new_firing} | {s.fingerprint for s in digest.repeated}
@@ -244,7 +243,7 @@ def build_digest_message(store: Any, settings: Any, digest: Any, clock: Callable
                          clock=clock, chart=chart, cid=cid)
 
 
-def build_test_message(store: Any, settings: Any, day: dt.date, clock: Callable[[], dt.datetime]) -> EmailMessage:
+def build_test_message(store: Store, settings: Settings, day: dt.date, clock: Callable[[], dt.datetime]) -> EmailMessage:
     report = report_ref(settings, day)
     chart, alt = headline_chart(store, settings, day) if store is not None else (None, "")
     cid = email.utils.make_msgid(domain=MAIL_DOMAIN)[1:-1] if chart else None
@@ -283,7 +282,7 @@ class Transient(Exception):
     """Worth retrying later (server down, timeout, 4xx)."""
 
 
-def connect(settings: Any, environ: Mapping[str, str] | None = None) -> smtplib.SMTP:
+def connect(settings: Settings, environ: Mapping[str, str] | None = None) -> smtplib.SMTP:
     """An authenticated SMTP session per `[mail]`; raises Transient or DeliveryError."""
     mail = settings["mail"]
     host, port, timeout = mail["host"], mail["port"], mail["timeout"]
@@ -350,7 +349,7 @@ def _next_attempt(now: dt.datetime, attempts: int) -> str:
     return _ts(now + dt.timedelta(minutes=minutes))
 
 
-def deliver(store: Any, settings: Any, clock: Callable[[], dt.datetime], *, respect_backoff: bool = True,
+def deliver(store: Store, settings: Settings, clock: Callable[[], dt.datetime], *, respect_backoff: bool = True,
             environ: Mapping[str, str] | None = None) -> DeliveryResult:
     """Send every pending outbox message (due ones only when `respect_backoff`).
 
@@ -446,7 +445,7 @@ def _send_row(store: Store, smtp: smtplib.SMTP, row: OutboxMessage, now: dt.date
         result.errors.append(f"{row.dedup_key}: will retry {', '.join(retry)}")
 
 
-def send_test(store: Any, settings: Any, day: dt.date, clock: Callable[[], dt.datetime],
+def send_test(store: Store, settings: Settings, day: dt.date, clock: Callable[[], dt.datetime],
               environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Send a test message now (not through the outbox); raise DeliveryError when it fails."""
     recipients = list(settings["mail"]["recipients"])

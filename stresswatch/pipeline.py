@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from stresswatch.errors import ConfigError, FetchError, ParseError, SourceUnavailable, StoreError
 from stresswatch.fetchers.base import REGISTRY, Fetcher, ParseResult, Request, load_all, window_bounds
@@ -188,7 +188,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
-def _merge_cover(previous: dict | None, span: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
+def _merge_cover(previous: Mapping[str, Any] | None, span: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
     """Union of the stored coverage and `span` when they touch; otherwise just `span`."""
     if not previous or not previous.get("covered_from") or previous.get("status") != "success":
         return span
@@ -199,12 +199,12 @@ def _merge_cover(previous: dict | None, span: tuple[dt.date, dt.date]) -> tuple[
     return span
 
 
-def _is_done(row: dict | None, span: tuple[dt.date, dt.date]) -> bool:
+def _is_done(row: Mapping[str, Any] | None, span: tuple[dt.date, dt.date]) -> bool:
     return bool(row and row["status"] == "success" and row.get("covered_from") and
                 row["covered_from"] <= span[0].isoformat() and row["covered_to"] >= span[1].isoformat())
 
 
-def _wanted(row: dict | None, span: tuple[dt.date, dt.date], reprocess: str) -> bool:
+def _wanted(row: Mapping[str, Any] | None, span: tuple[dt.date, dt.date], reprocess: str) -> bool:
     if reprocess == "all":
         return True
     if reprocess == "failed":

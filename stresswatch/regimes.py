@@ -136,7 +136,7 @@ class RegimeSpec:
         return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def specs_from_settings(settings: Any) -> list[RegimeSpec]:
+def specs_from_settings(settings: Settings) -> list[RegimeSpec]:
     """The model specs of `[regimes] models`, or the built-in ones when that list is empty."""
     tables = settings["regimes"]["models"] or list(DEFAULT_MODELS)
     specs, seen = [], set()
@@ -152,7 +152,7 @@ def specs_from_settings(settings: Any) -> list[RegimeSpec]:
     return specs
 
 
-def headline(store: Any, settings: Any, asof: dt.date | str | None = None) -> str:
+def headline(store: Store, settings: Settings, asof: dt.date | str | None = None) -> str:
     """The model reports, alerts, `events align` and `regimes show` use.
 
     `[regimes] headline` names it, or is "auto" (the default): the full-history 3-regime weekly ruble
@@ -175,7 +175,7 @@ def headline(store: Any, settings: Any, asof: dt.date | str | None = None) -> st
     return full if first is None or first <= needed else floating
 
 
-def get_spec(settings: Any, model_id: str) -> RegimeSpec:
+def get_spec(settings: Settings, model_id: str) -> RegimeSpec:
     specs = {s.id: s for s in specs_from_settings(settings)}
     if model_id not in specs:
         raise ConfigError(f"unknown regime model {model_id!r}; configured models: {', '.join(sorted(specs))}")
@@ -869,7 +869,7 @@ def list_runs(store: Store, model_id: str | None = None) -> list[RunRecord]:
     return [_to_record(r) for r in store.model_runs.rows(model_id)]
 
 
-def run_frame(store: Any, run: RunRecord) -> pd.DataFrame:
+def run_frame(store: Store, run: RunRecord) -> pd.DataFrame:
     """Per-regime filtered/smoothed probabilities of a run (filter runs overlaid on their base)."""
     k = run.spec.k_regimes
     own = store.model_runs.probabilities(run.id, k)
@@ -880,7 +880,7 @@ def run_frame(store: Any, run: RunRecord) -> pd.DataFrame:
     return own[own.index >= pd.Timestamp(run.data_first)]
 
 
-def save_run(store: Any, outcome: FitOutcome, asof: dt.date, *, series_id: str, data_vintage: dt.date,
+def save_run(store: Store, outcome: FitOutcome, asof: dt.date, *, series_id: str, data_vintage: dt.date,
              base: RunRecord | None = None) -> int:
     """Store `outcome` as the run of (model, asof), replacing an earlier run for that same asof
     (filter runs based on it go with it). Runs of other dates stay: each one is what was known on
@@ -911,7 +911,7 @@ def save_run(store: Any, outcome: FitOutcome, asof: dt.date, *, series_id: str, 
     return store.model_runs.save(run, rows_frame)
 
 
-def store_filtered_probabilities(store: Any, model_id: str, probs: pd.Series) -> list[int]:
+def store_filtered_probabilities(store: Store, model_id: str, probs: pd.Series) -> list[int]:
     """Store P(stress) computed elsewhere (imported or planted, 2 regimes) for `model_id` so that
     each value is known on its own date: one run per date holding every value up to that date
     (filtered = smoothed = the given value). Its transition matrix is the empirical frequency of
@@ -942,7 +942,7 @@ def store_filtered_probabilities(store: Any, model_id: str, probs: pd.Series) ->
 # ---------------------------------------------------------------------------------------------
 # Daily update
 # ---------------------------------------------------------------------------------------------
-def _read_input(store: Any, spec: RegimeSpec, asof: dt.date) -> tuple[pd.Series, dt.date | None]:
+def _read_input(store: Store, spec: RegimeSpec, asof: dt.date) -> tuple[pd.Series, dt.date | None]:
     """The transformed model input as known on `asof`, and the latest known_at used."""
     frame = store.observations.read_vintaged(spec.series, asof=asof)
     if frame.empty:
@@ -968,7 +968,7 @@ def _summary_of(run: RunRecord, status: str, frame: pd.DataFrame | None, seconds
                       regime=regime, p_stress_filtered=p_f, p_stress_smoothed=p_s, seconds=seconds, message=message)
 
 
-def update_model(store: Any, settings: Any, spec: RegimeSpec, asof: dt.date | str, *, force: str | None = None) -> RunSummary:
+def update_model(store: Store, settings: Settings, spec: RegimeSpec, asof: dt.date | str, *, force: str | None = None) -> RunSummary:
     """Bring one model up to `asof` using only data known by then.
 
     No earlier run (or a changed spec) -> cold robust fit. Otherwise the earlier run's fit
@@ -980,6 +980,7 @@ def update_model(store: Any, settings: Any, spec: RegimeSpec, asof: dt.date | st
     """
     t0 = time.perf_counter()
     asof = _as_date(asof)
+    assert isinstance(asof, dt.date)
     cfg = settings["regimes"]
     y, vintage = _read_input(store, spec, asof)
     min_obs = MIN_OBS_PER_REGIME * spec.k_regimes + spec.order
@@ -1028,7 +1029,7 @@ def update_model(store: Any, settings: Any, spec: RegimeSpec, asof: dt.date | st
     return _summary_of(run, kind, outcome.frame().tail(1), time.perf_counter() - t0, message)
 
 
-def update_all(store: Any, settings: Any, asof: dt.date | str, models: Iterable[str] | None = None) -> list[RunSummary]:
+def update_all(store: Store, settings: Settings, asof: dt.date | str, models: Iterable[str] | None = None) -> list[RunSummary]:
     """Update every configured model (or `models`) to `asof`; a model that fails is reported, not raised."""
     out = []
     wanted = set(models) if models else None
@@ -1046,7 +1047,7 @@ def update_all(store: Any, settings: Any, asof: dt.date | str, models: Iterable[
 # ---------------------------------------------------------------------------------------------
 # Read API (reports, alerts, CLI)
 # ---------------------------------------------------------------------------------------------
-def probabilities(store: Any, model_id: str, asof: dt.date | str | None = None, full: bool = False) -> pd.DataFrame:
+def probabilities(store: Store, model_id: str, asof: dt.date | str | None = None, full: bool = False) -> pd.DataFrame:
     """DataFrame[date, regime, p_stress_filtered, p_stress_smoothed] of the latest run with asof <=
     `asof` (empty when there is none). `full=True` adds per-regime columns p_filtered_i / p_smoothed_i.
     `regime` is the most likely regime by smoothed probability (calm / [elevated] / stress)."""
@@ -1070,7 +1071,7 @@ def probabilities(store: Any, model_id: str, asof: dt.date | str | None = None, 
 
 
 #: the name the alerts module looks for
-def read_probabilities(store: Any, model_id: str, asof: dt.date | str | None = None) -> pd.DataFrame:
+def read_probabilities(store: Store, model_id: str, asof: dt.date | str | None = None) -> pd.DataFrame:
     """Alias of `probabilities` (DataFrame[date, regime, p_stress_filtered, p_stress_smoothed])."""
     return probabilities(store, model_id, asof)
 
@@ -1082,7 +1083,7 @@ def forecast(run: RunRecord | FitOutcome, h: int) -> np.ndarray:
     return forecast_probabilities(run.transition, run.pi_last, h)
 
 
-def episodes(store: Any, model_id: str, asof: dt.date | str | None = None, settings: Any = None,
+def episodes(store: Store, model_id: str, asof: dt.date | str | None = None, settings: Settings | None = None,
              basis: str = "smoothed", threshold: float | None = None, min_length: int | None = None,
              merge_gap: int | None = None) -> list[dict[str, Any]]:
     """Stress episodes of the latest run with asof <= `asof` from smoothed (default) or filtered
@@ -1099,7 +1100,7 @@ def episodes(store: Any, model_id: str, asof: dt.date | str | None = None, setti
     return find_episodes(p, threshold, min_length, merge_gap)
 
 
-def summary(store: Any, model_id: str, asof: dt.date | str | None = None,
+def summary(store: Store, model_id: str, asof: dt.date | str | None = None,
             horizons: Sequence[int] = (1, 5, 20)) -> dict[str, Any] | None:
     """Parameters, durations, convergence, data vintage and the regime forecast of the latest run."""
     run = latest_run(store, model_id, asof)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -28,7 +28,7 @@ def business_days_between(earlier: dt.date, later: dt.date) -> int:
 def source_status(store: Store, settings: Settings, today: dt.date) -> list[dict[str, Any]]:
     """One row per configured source: enabled, last success / error from the run ledger, stale flag."""
     out = []
-    rows_by_job: dict[str, list[dict]] = {}
+    rows_by_job: dict[str, list[Mapping[str, Any]]] = {}
     for row in store.ledger.rows("fetch:"):
         rows_by_job.setdefault(row["job"], []).append(row)
     for source_id in settings.source_ids:

@@ -11,7 +11,7 @@ for D may still arrive that day.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from stresswatch.store import Store
 from stresswatch.store.reports import ReportIndexRow
@@ -26,7 +26,7 @@ def ledger_facts(store: Store, sources: Iterable[str], day: dt.date) -> dict[str
     """Per source, from `fetch:<source>` ledger rows: latest success and latest failure on or before D.
     A failure counts only while no later success (on or before D) replaced it."""
     end = _day_end(day)
-    by_job: dict[str, list[dict[str, Any]]] = {}
+    by_job: dict[str, list[Mapping[str, Any]]] = {}
     for row in store.ledger.rows("fetch:"):
         by_job.setdefault(row["job"], []).append(row)
     out = {}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ import pandas as pd
 from stresswatch.reports.charts import ChartSpec
 from stresswatch.settings import Settings
 from stresswatch.store import Store
+from stresswatch.store.observations import SeriesListing
 
 SCHEMA_VERSION = 1
 
@@ -64,9 +65,9 @@ class SeriesReader:
         self.store = store
         self.cache = cache
         self._vintages: dict[str, pd.DataFrame] = {}
-        self._catalog: list[dict[str, Any]] | None = None
+        self._catalog: list[SeriesListing] | None = None
 
-    def catalog(self) -> list[dict[str, Any]]:
+    def catalog(self) -> list[SeriesListing]:
         """`store.observations.list_series()` (memoised when caching)."""
         if self._catalog is None or not self.cache:
             self._catalog = self.store.observations.list_series()
@@ -75,7 +76,7 @@ class SeriesReader:
     def ids(self, prefix: str) -> list[str]:
         return sorted(r["id"] for r in self.catalog() if r["id"].startswith(prefix))
 
-    def info(self, series_id: str) -> dict[str, Any] | None:
+    def info(self, series_id: str) -> Mapping[str, Any] | None:
         for row in self.catalog():
             if row["id"] == series_id:
                 return row
@@ -479,7 +480,7 @@ def freshness(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
     from stresswatch.status import business_days_between
 
     settings = b.settings
-    by_source: dict[str, list[dict[str, Any]]] = {}
+    by_source: dict[str, list[Mapping[str, Any]]] = {}
     for row in b.reader.catalog():
         by_source.setdefault(row["source"], []).append(row)
     sources = [s for s in settings.source_ids if settings.source(s)["enabled"] or s in by_source]
