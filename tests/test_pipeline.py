@@ -9,7 +9,7 @@ import pytest
 from stresswatch import pipeline
 from stresswatch.cli import main
 from stresswatch.store import Store
-from tests.conftest import settings_for
+from tests.conftest import all_observations, settings_for
 from tests.fakes.bis import BisFake
 from tests.fakes.cbr import FakeCbr, synthetic_history
 
@@ -117,16 +117,6 @@ def test_fetch_asks_only_for_what_is_missing(tmp_path, cbr):
         assert set(asked) == {"24/03/2021"}  # from the last covered date less the overlap
         row = store.ledger.get("fetch:cbr", "2021-01-01..2021-12-31")
         assert (row["covered_from"], row["covered_to"]) == ("2021-01-01", "2021-04-30")
-
-
-def all_observations(store: Store) -> list[tuple[str, str, str, float]]:
-    """Every stored vintage as (series_id, date, known_at, value), ordered."""
-    out = []
-    for series in store.observations.list_series():
-        frame = store.observations.all_vintages(series["id"])
-        out += [(series["id"], d.date().isoformat(), k.date().isoformat(), v)
-                for d, k, v in zip(frame["date"], frame["known_at"], frame["value"])]
-    return sorted(out)
 
 
 def test_reparse_rebuilds_the_same_observations_offline(tmp_path, cbr):
