@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -77,7 +78,7 @@ class Database:
             raise StoreError(f"cannot open the store at {path}: {exc}") from None
         conn.row_factory = sqlite3.Row
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _set_wal(conn, busy_timeout)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
@@ -145,7 +146,9 @@ class Database:
 
     # -- schema -------------------------------------------------------------------------------
     def migrate(self) -> list[str]:
-        """Apply every migration not yet recorded, each in its own transaction."""
+        """Apply every migration not yet recorded, each in its own transaction. Whether a migration
+        is recorded is checked inside that transaction, so two processes opening a new store at
+        the same time apply each migration once."""
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
         done = {r[0] for r in self._conn.execute("SELECT name FROM schema_migrations")}
@@ -158,6 +161,9 @@ class Database:
             sql = f.read_text(encoding="utf-8")
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
+                if self._conn.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (f.name,)).fetchone():
+                    self._conn.execute("COMMIT")  # another connection applied it meanwhile
+                    continue
                 # executescript would COMMIT first; run statements one by one instead
                 for statement in _split_sql(sql):
                     self._conn.execute(statement)
@@ -171,6 +177,21 @@ class Database:
 
     def integrity_check(self) -> str:
         return str(self._conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _set_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    """Switch to WAL. On a new file another connection may be switching it at the same moment;
+    SQLite then answers "database is locked" at once instead of waiting, so wait here (up to the
+    busy timeout) rather than fail the open."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _split_sql(sql: str) -> list[str]:

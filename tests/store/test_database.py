@@ -1,4 +1,7 @@
-"""The database under every gateway: opening (WAL), migrations, errors, the write lock."""
+"""The database under every gateway: opening (WAL), migrations (also by several openers at once), errors,
+the write lock."""
+
+import threading
 
 import pytest
 
@@ -34,3 +37,26 @@ def test_concurrent_writer_waits_for_the_lock(tmp_path):
                 pass
     a.close()
     b.close()
+
+
+def test_stores_opened_at_once_on_a_new_file_migrate_it_once(tmp_path):
+    path = tmp_path / "sw.db"
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        start.wait()
+        try:
+            Store.open(path).close()
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Store.open(path) as s:
+        names = [r[0] for r in peek(s, "SELECT name FROM schema_migrations")]
+    assert len(names) == len(set(names)) and "0001_core.sql" in names
