@@ -54,8 +54,8 @@ def run_backfill(db: Path, base_url: str) -> tuple[float, int, int]:
     seconds = time.perf_counter() - t0
     if not report.ok:
         raise SystemExit(f"backfill failed: {report.summary()}")
-    with sqlite3.connect(db) as conn:
-        count = conn.execute("SELECT count(*) FROM observations").fetchone()[0]
+    with Store.open(db) as store:
+        count = sum(len(store.observations.all_vintages(s["id"])) for s in store.observations.list_series())
     return seconds, count, sum(o.requests for o in report.outcomes)
 
 

@@ -102,10 +102,11 @@ def build_store(path: Path):
         (SeriesInfo("fred.DCOILBRENTEU", "fred", "Brent crude", "USD/bbl", "D"), load_brent()),
         (SeriesInfo("moex.index.IMOEX", "moex", "MOEX Russia index", "points", "D"), load_imoex()),
     ]
-    store.upsert_series([info for info, _ in series])
+    store.observations.upsert_series([info for info, _ in series])
     fetched = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
     for info, s in series:
-        store.write_observations([Observation(info.id, d.date(), float(v)) for d, v in s.items()], fetched_at=fetched)
+        store.observations.write_observations([Observation(info.id, d.date(), float(v)) for d, v in s.items()],
+                                              fetched_at=fetched)
     return store
 
 
@@ -119,7 +120,7 @@ def compute_stress_index(store, settings, asof: dt.date) -> str:
         return "stress index not computed: stresswatch.compute has no compute()"
     t0 = time.perf_counter()
     compute_mod.compute(store, settings, asof, run_regimes=False)
-    n = len(store.read_series("stress.index", asof=asof))
+    n = len(store.observations.read_series("stress.index", asof=asof))
     return f"stress index computed: {n} values in {time.perf_counter() - t0:.1f} s"
 
 
@@ -207,7 +208,8 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         store = build_store(Path(tmp) / "real.db")
         settings = settings_mod.load(environ={}, overrides={"store.path": str(Path(tmp) / "real.db")})
-        asof = dt.date.fromisoformat(args.asof) if args.asof else store.read_series("cbr.fx.USD").index[-1].date()
+        asof = (dt.date.fromisoformat(args.asof) if args.asof
+                else store.observations.read_series("cbr.fx.USD").index[-1].date())
         print(f"loaded real history in {time.perf_counter() - t0:.1f} s; asof {asof}")
         wanted = [m.strip() for m in args.models.split(",") if m.strip()]
         configured = {s.id: s for s in regimes.specs_from_settings(settings)}

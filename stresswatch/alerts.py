@@ -1,7 +1,8 @@
 """Alert rules, their per-alert state machine, silences and the per-run digest.
 
-Owns the tables `alert_state`, `alert_history` and `silences` (migration 0004) and the decision of
-*what* to mail; `stresswatch.mail` builds and delivers the message.
+Owns the decision of *what* to mail (`stresswatch.mail` builds and delivers the message); the
+alert states, their history and silences are kept by `store.alerts` (tables `alert_state`,
+`alert_history`, `silences`).
 
 Semantics (borrowed from Prometheus/Alertmanager, counted in runs because the data are daily):
 
@@ -25,11 +26,10 @@ Semantics (borrowed from Prometheus/Alertmanager, counted in runs because the da
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
-import json
 import logging
-import sqlite3
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -37,6 +37,9 @@ import numpy as np
 import pandas as pd
 
 from stresswatch.errors import ConfigError, UsageError
+from stresswatch.settings import Settings
+from stresswatch.store import Store
+from stresswatch.store.alerts import AlertStateRow, HistoryRow, SilenceRow, labels_json
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,7 @@ class Rule:
         return self.kind not in EVENT_KINDS
 
 
-def default_rules(settings: Any) -> list[Rule]:
+def default_rules(settings: Settings) -> list[Rule]:
     """Built-in rules, used while `[alerts] rules` is empty.
 
     Only the headline regime alert and a staleness guard on the Bank of Russia data are on by
@@ -104,7 +107,7 @@ def default_rules(settings: Any) -> list[Rule]:
     ]
 
 
-def _episode_clear_runs(settings: Any) -> int:
+def _episode_clear_runs(settings: Settings) -> int:
     """Observations of P(stress) below `exit` before the built-in regime alert resolves: one more
     than the gap over which the model's episodes are merged (`[regimes] episode_merge_gap`, in the
     model's own periods: weeks for a weekly model, whose stored probabilities have one row per
@@ -113,7 +116,7 @@ def _episode_clear_runs(settings: Any) -> int:
     return int(settings["regimes"].get("episode_merge_gap", 5)) + 1
 
 
-def load_rules(settings: Any) -> list[Rule]:
+def load_rules(settings: Settings) -> list[Rule]:
     tables = settings["alerts"]["rules"]
     rules = [Rule.from_config(t) for t in tables] if tables else default_rules(settings)
     seen: set[str] = set()
@@ -128,10 +131,6 @@ def fingerprint(rule_id: str, labels: Mapping[str, str]) -> str:
     """sha256 over the rule id and the sorted labels: an alert's identity (annotations excluded)."""
     text = rule_id + "\x00" + "\x00".join(f"{k}={labels[k]}" for k in sorted(labels))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _labels_json(labels: Mapping[str, str]) -> str:
-    return json.dumps(dict(sorted(labels.items())), ensure_ascii=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,7 +291,7 @@ def _source_of(series_id: str) -> str:
     return series_id.split(".", 1)[0]
 
 
-def _model_series(settings: Any, model_id: str) -> str | None:
+def _model_series(settings: Settings, model_id: str) -> str | None:
     """The input series of a regime model (None when the model is unknown)."""
     try:
         from stresswatch import regimes
@@ -305,7 +304,7 @@ def _model_series(settings: Any, model_id: str) -> str | None:
     return None
 
 
-def regime_probabilities(store: Any, settings: Any, model_id: str, day: dt.date) -> pd.Series:
+def regime_probabilities(store: Store, settings: Settings, model_id: str, day: dt.date) -> pd.Series:
     """Filtered P(stress) of `model_id` per date, as known on `day` (empty when none)."""
     from stresswatch import regimes
 
@@ -319,10 +318,10 @@ def regime_probabilities(store: Any, settings: Any, model_id: str, day: dt.date)
                 series = pd.Series(frame[col].to_numpy(dtype=float), index=pd.DatetimeIndex(frame["date"]))
             return series.dropna().sort_index()
         return pd.Series(frame, dtype=float).dropna().sort_index()
-    return store.read_series(f"regime.{model_id}.p_stress_filtered", asof=day).dropna()
+    return store.observations.read_series(f"regime.{model_id}.p_stress_filtered", asof=day).dropna()
 
 
-def _eval_regime(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
+def _eval_regime(rule: Rule, store: Store, settings: Settings, day: dt.date) -> list[Signal]:
     from stresswatch.regimes import headline
 
     model = rule.model or headline(store, settings, day)
@@ -361,10 +360,10 @@ def _eval_regime(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Si
                    confirmed_low=confirmed_low)]
 
 
-def _eval_index_percentile(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
+def _eval_index_percentile(rule: Rule, store: Store, settings: Settings, day: dt.date) -> list[Signal]:
     series_id = rule.series or "stress.index"
     labels = {"series": series_id}
-    values = store.read_series(series_id, asof=day, end=day).dropna()
+    values = store.observations.read_series(series_id, asof=day, end=day).dropna()
     if values.empty:
         return [Signal(rule.id, labels, None, False, False, f"no {series_id} known on {day}", ("*",), nodata=True)]
     last = float(values.iloc[-1])
@@ -375,12 +374,12 @@ def _eval_index_percentile(rule: Rule, store: Any, settings: Any, day: dt.date) 
     return [Signal(rule.id, labels, rank, high, not high, summary, ("*",))]
 
 
-def _eval_keyrate(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
+def _eval_keyrate(rule: Rule, store: Store, settings: Settings, day: dt.date) -> list[Signal]:
     """One alert per extraordinary decision that took effect within the last `days` business days:
     a change of at least `min_change` pp, or one not following a scheduled board meeting (the
     indicators' meeting schedule, `stresswatch.indicators.rates.extraordinary_flags`)."""
     series_id = rule.series or "cbr.keyrate"
-    rate = store.read_series(series_id, asof=day, end=day).dropna()
+    rate = store.observations.read_series(series_id, asof=day, end=day).dropna()
     if len(rate) < 2:
         return []
     changes = rate.diff().dropna()
@@ -403,7 +402,7 @@ def _eval_keyrate(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[S
     return signals
 
 
-def _extraordinary_flags(rate: pd.Series, settings: Any, min_change: float) -> pd.Series | None:
+def _extraordinary_flags(rate: pd.Series, settings: Settings, min_change: float) -> pd.Series | None:
     """Per decision day 1.0 = extraordinary, from the indicators engineer's classifier; None when
     that code or its meeting schedule is unavailable (then size alone decides)."""
     try:
@@ -422,10 +421,10 @@ def _extraordinary_flags(rate: pd.Series, settings: Any, min_change: float) -> p
         return None
 
 
-def _eval_ruble_move(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
+def _eval_ruble_move(rule: Rule, store: Store, settings: Settings, day: dt.date) -> list[Signal]:
     series_id = rule.series or "cbr.fx.USD"
     labels = {"series": series_id, "days": str(rule.days)}
-    fx = store.read_series(series_id, asof=day, end=day).dropna()
+    fx = store.observations.read_series(series_id, asof=day, end=day).dropna()
     if len(fx) <= rule.days:
         return [Signal(rule.id, labels, None, False, False, f"too little {series_id} known on {day}",
                        (_source_of(series_id),), nodata=True)]
@@ -438,11 +437,11 @@ def _eval_ruble_move(rule: Rule, store: Any, settings: Any, day: dt.date) -> lis
     return [Signal(rule.id, labels, move, high, not high, summary, (_source_of(series_id),))]
 
 
-def _eval_source_stale(rule: Rule, store: Any, settings: Any, day: dt.date) -> list[Signal]:
+def _eval_source_stale(rule: Rule, store: Store, settings: Settings, day: dt.date) -> list[Signal]:
     source = rule.source
     labels = {"source": source}
-    last_obs = store.last_observation_date(source, day)
-    failing = _failing_streak(store, source, day)
+    last_obs = store.observations.last_observation_date(source, day)
+    failing = store.ledger.failing_streak(source, day)
     if last_obs is None:
         age = None
         high = True
@@ -457,24 +456,7 @@ def _eval_source_stale(rule: Rule, store: Any, settings: Any, day: dt.date) -> l
     return [Signal(rule.id, labels, float(age) if age is not None else None, high, not high, summary, (source,))]
 
 
-def _failing_streak(store: Any, source: str, day: dt.date) -> int:
-    """Consecutive daily runs up to `day` whose fetch step recorded `source` as failed."""
-    rows = store.conn.execute(
-        "SELECT partition, detail FROM runs WHERE job = 'day:fetch' AND partition <= ? ORDER BY partition DESC "
-        "LIMIT 60", (day.isoformat(),)).fetchall()
-    streak = 0
-    for row in rows:
-        try:
-            failed = json.loads(row["detail"] or "{}").get("failed_sources", [])
-        except (ValueError, AttributeError):
-            failed = []
-        if source not in failed:
-            break
-        streak += 1
-    return streak
-
-
-EVALUATORS: dict[str, Callable[[Rule, Any, Any, dt.date], list[Signal]]] = {
+EVALUATORS: dict[str, Callable[[Rule, Store, Settings, dt.date], list[Signal]]] = {
     "regime": _eval_regime,
     "index_percentile": _eval_index_percentile,
     "extraordinary_keyrate": _eval_keyrate,
@@ -486,64 +468,37 @@ EVALUATORS: dict[str, Callable[[Rule, Any, Any, dt.date], list[Signal]]] = {
 # ---------------------------------------------------------------------------------------------
 # Persistence
 # ---------------------------------------------------------------------------------------------
-_STATE_COLS = ("fingerprint", "rule_id", "labels", "state", "high_count", "low_count", "pending_since",
-               "firing_since", "resolved_on", "last_eval_date", "last_value", "summary", "muted_by",
-               "notified_state", "last_notified_date")
+def _from_row(row: AlertStateRow) -> AlertState:
+    return AlertState(**dataclasses.asdict(row))
 
 
-def _row_to_state(row: Mapping[str, Any]) -> AlertState:
-    data = {c: row[c] for c in _STATE_COLS}
-    data["labels"] = json.loads(data["labels"])
-    return AlertState(**data)
+def _to_row(st: AlertState) -> AlertStateRow:
+    return AlertStateRow(**{**dataclasses.asdict(st), "labels": dict(st.labels)})
 
 
-def read_states(conn: sqlite3.Connection) -> dict[str, AlertState]:
-    return {r["fingerprint"]: _row_to_state(r) for r in conn.execute("SELECT * FROM alert_state ORDER BY rule_id")}
+def read_states(store: Store) -> dict[str, AlertState]:
+    return {row.fingerprint: _from_row(row) for row in store.alerts.states()}
 
 
-def _write_state(conn: sqlite3.Connection, st: AlertState, now: str) -> None:
-    values = [getattr(st, c) for c in _STATE_COLS]
-    values[2] = _labels_json(st.labels)
-    conn.execute(
-        f"""INSERT INTO alert_state ({', '.join(_STATE_COLS)}, updated_at)
-            VALUES ({', '.join('?' * (len(_STATE_COLS) + 1))})
-            ON CONFLICT(fingerprint) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _STATE_COLS[1:])},
-              updated_at = excluded.updated_at""", (*values, now))
+def active_silences(store: Store, day: dt.date) -> set[str]:
+    return store.alerts.silenced_rules(day)
 
 
-def active_silences(conn: sqlite3.Connection, day: dt.date) -> set[str]:
-    d = day.isoformat()
-    return {r["rule_id"] for r in conn.execute(
-        "SELECT rule_id FROM silences WHERE starts_on <= ? AND ends_on >= ?", (d, d))}
-
-
-def add_silence(store: Any, rule_id: str, until: dt.date, starts: dt.date, clock: Callable[[], dt.datetime],
+def add_silence(store: Store, rule_id: str, until: dt.date, starts: dt.date, clock: Callable[[], dt.datetime],
                 created_by: str = "", comment: str = "", known_rules: Iterable[str] | None = None) -> int:
     if known_rules is not None and rule_id not in set(known_rules):
         raise UsageError(f"no alert rule {rule_id!r}; rules: {', '.join(sorted(known_rules))}")
     if until < starts:
         raise UsageError(f"--until {until} is before the silence starts ({starts})")
-    with store.transaction() as conn:
-        cur = conn.execute(
-            "INSERT INTO silences (rule_id, starts_on, ends_on, created_at, created_by, comment) VALUES (?,?,?,?,?,?)",
-            (rule_id, starts.isoformat(), until.isoformat(), _ts(clock()), created_by, comment))
-        return int(cur.lastrowid)
+    return store.alerts.add_silence(rule_id, starts, until, _ts(clock()), created_by, comment)
 
 
-def list_silences(store: Any) -> list[dict[str, Any]]:
-    return [dict(r) for r in store.conn.execute("SELECT * FROM silences ORDER BY ends_on DESC, id DESC")]
+def list_silences(store: Store) -> list[SilenceRow]:
+    return store.alerts.silences()
 
 
-def history(store: Any, rule_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    sql = "SELECT * FROM alert_history"
-    args: list[Any] = []
-    if rule_id:
-        sql += " WHERE rule_id = ?"
-        args.append(rule_id)
-    sql += " ORDER BY run_date DESC, id DESC"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return [dict(r) for r in store.conn.execute(sql, args)]
+def history(store: Store, rule_id: str | None = None, limit: int | None = None) -> list[HistoryRow]:
+    return store.alerts.history(rule_id, limit)
 
 
 def _ts(value: dt.datetime) -> str:
@@ -565,13 +520,13 @@ class Evaluation:
     skipped_reason: str = ""
 
 
-def evaluate(store: Any, settings: Any, day: dt.date, *, rules: Sequence[Rule] | None = None) -> tuple[
+def evaluate(store: Store, settings: Settings, day: dt.date, *, rules: Sequence[Rule] | None = None) -> tuple[
         list[AlertState], list[tuple[AlertState, AlertState]], dict[str, Rule]]:
     """Evaluate every rule for `day`; return the new states (not yet stored), the transitions and
     the rules by id. Alerts already evaluated on `day` or later keep their state."""
     rules = list(rules) if rules is not None else load_rules(settings)
     by_id = {r.id: r for r in rules}
-    stored = read_states(store.conn)
+    stored = read_states(store)
     d = day.isoformat()
     # sources first: a stale source mutes the rules reading it
     ordered = sorted(rules, key=lambda r: r.kind != "source_stale")
@@ -616,7 +571,7 @@ def evaluate(store: Any, settings: Any, day: dt.date, *, rules: Sequence[Rule] |
     return list(results.values()), transitions, by_id
 
 
-def run_alerts(store: Any, settings: Any, day: dt.date, clock: Callable[[], dt.datetime], *,
+def run_alerts(store: Store, settings: Settings, day: dt.date, clock: Callable[[], dt.datetime], *,
                build_message: Callable[[Digest], tuple[Any, list[str]]] | None = None,
                rules: Sequence[Rule] | None = None) -> Evaluation:
     """Evaluate, advance and store the alert states for `day`; when the digest should be sent,
@@ -624,7 +579,7 @@ def run_alerts(store: Any, settings: Any, day: dt.date, clock: Callable[[], dt.d
     from stresswatch import mail
 
     states, transitions, by_id = evaluate(store, settings, day, rules=rules)
-    silenced = active_silences(store.conn, day)
+    silenced = active_silences(store, day)
     digest, states = plan_digest(states, by_id, day, silenced, settings["alerts"]["repeat_interval_days"],
                                  settings["alerts"]["send_resolved"])
     message = None
@@ -636,34 +591,29 @@ def run_alerts(store: Any, settings: Any, day: dt.date, clock: Callable[[], dt.d
             message, recipients = build_message(digest)
     now = _ts(clock())
     queued = False
-    with store.transaction() as conn:
-        for st in states:
-            _write_state(conn, st, now)
+    with store.transaction():
+        store.alerts.save_states([_to_row(st) for st in states], now)
         for prev, new in transitions:
-            conn.execute(
-                """INSERT INTO alert_history (fingerprint, rule_id, labels, run_date, from_state, to_state, value,
-                                             summary, recorded_at) VALUES (?,?,?,?,?,?,?,?,?)""",
-                (new.fingerprint, new.rule_id, _labels_json(new.labels), day.isoformat(), prev.state, new.state,
-                 new.last_value, new.summary, now))
+            store.alerts.record_change(fingerprint=new.fingerprint, rule_id=new.rule_id, labels=new.labels,
+                                       run_date=day, from_state=prev.state, to_state=new.state,
+                                       value=new.last_value, summary=new.summary, recorded_at=now)
         if message is not None:
-            queued = mail.enqueue(conn, f"digest:{day.isoformat()}", day, message, recipients, clock)
+            queued = mail.enqueue(store, f"digest:{day.isoformat()}", day, message, recipients, clock)
     for prev, new in transitions:
-        log.info("alert %s %s: %s -> %s (%s)", new.rule_id, _labels_json(new.labels), prev.state, new.state,
+        log.info("alert %s %s: %s -> %s (%s)", new.rule_id, labels_json(new.labels), prev.state, new.state,
                  new.summary)
     return Evaluation(day, digest, transitions, states, queued=queued)
 
 
-def list_alerts(store: Any, settings: Any, day: dt.date | None = None) -> list[dict[str, Any]]:
+def list_alerts(store: Store, settings: Settings, day: dt.date | None = None) -> list[dict[str, Any]]:
     """Rows for `alerts list`: every configured rule with its alerts' current state."""
     try:
         rules = load_rules(settings)
     except ConfigError:
         raise
-    states = read_states(store.conn)
-    silenced = {r["rule_id"]: r["ends_on"] for r in store.conn.execute(
-        "SELECT rule_id, MAX(ends_on) AS ends_on FROM silences WHERE ends_on >= ? GROUP BY rule_id",
-        ((day or dt.date.min).isoformat(),))}
-    rows = []
+    states = read_states(store)
+    silenced = store.alerts.silenced_until(day)
+    rows: list[dict[str, Any]] = []
     for rule in rules:
         mine = [s for s in states.values() if s.rule_id == rule.id]
         if not mine:

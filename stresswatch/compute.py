@@ -1,7 +1,7 @@
 """The compute step: indicators and the composite stress index as known on a date, written back to
 the store as derived series, then the regime update.
 
-Inputs are read with `store.read_vintaged(series_id, asof)` (per date the latest vintage known by
+Inputs are read with `store.observations.read_vintaged(series_id, asof)` (per date the latest vintage known by
 `asof`, with its known_at). Every indicator value is dated by when it became computable
 (`calendar.effective_dates`: its reference date or the latest known_at of the rows it uses,
 whichever is later) and placed on the business-day grid from that day on (`calendar.place_on_grid`).
@@ -31,6 +31,8 @@ from stresswatch.indicators import Indicator, expand, resolve
 from stresswatch.indicators.calendar import business_grid, effective_dates, place_on_grid
 from stresswatch.indicators.composite import FX_CODES, MEASURES, CompositeResult, composite
 from stresswatch.indicators.rates import MeetingSchedule, load_meetings
+from stresswatch.settings import Settings
+from stresswatch.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +95,10 @@ class Inputs:
         self.frames = {k: v for k, v in frames.items() if not v.empty}
 
     @classmethod
-    def from_store(cls, store: Any, asof: dt.date, series: Iterable[str] | None = None) -> "Inputs":
+    def from_store(cls, store: Store, asof: dt.date, series: Iterable[str] | None = None) -> "Inputs":
         ids = list(series) if series is not None else [
-            s["id"] for s in store.list_series() if s["id"].startswith(INPUT_PREFIXES)]
-        return cls({sid: store.read_vintaged(sid, asof=asof) for sid in ids})
+            s["id"] for s in store.observations.list_series() if s["id"].startswith(INPUT_PREFIXES)]
+        return cls({sid: store.observations.read_vintaged(sid, asof=asof) for sid in ids})
 
     def ids(self) -> set[str]:
         return set(self.frames)
@@ -180,7 +182,7 @@ def build_measures(inputs: Inputs, grid: pd.DatetimeIndex, ctx: Mapping[str, Any
     return out
 
 
-def compute_all(inputs: Inputs, settings: Any, asof: dt.date,
+def compute_all(inputs: Inputs, settings: Settings, asof: dt.date,
                 meetings: MeetingSchedule | None = None) -> tuple[CompositeResult | None, pd.Series | None,
                                                                    dict[str, tuple[Indicator, pd.Series, pd.Series]]]:
     """Pure part of `compute`: composite result, EMP on the grid and the stored indicators
@@ -210,12 +212,12 @@ def compute_all(inputs: Inputs, settings: Any, asof: dt.date,
     return result, emp_series, indicators
 
 
-def _meetings_path(settings: Any) -> Path | None:
+def _meetings_path(settings: Settings) -> Path | None:
     raw = settings["compute"].get("meetings", "")
     return Path(raw).expanduser() if raw else None
 
 
-def compute(store: Any, settings: Any, asof: dt.date, run_regimes: bool = True) -> ComputeResult:
+def compute(store: Store, settings: Settings, asof: dt.date, run_regimes: bool = True) -> ComputeResult:
     """Compute indicators and the composite as known on `asof`, write the derived series (one
     transaction), then run the regime update (`stresswatch.regimes.update_all`) unless
     `run_regimes` is False."""
@@ -252,7 +254,7 @@ def compute(store: Any, settings: Any, asof: dt.date, run_regimes: bool = True) 
     return res
 
 
-def stale_analysis(store: Any, settings: Any, asof: dt.date) -> list[str]:
+def stale_analysis(store: Store, settings: Settings, asof: dt.date) -> list[str]:
     """Why the stored analysis does not cover the data known on `asof` (empty when it does): the
     headline model has no run as of `asof` that saw its latest input, or the stress index stops
     before the newest Bank of Russia rate. Commands that read the analysis (`events align`,
@@ -262,15 +264,15 @@ def stale_analysis(store: Any, settings: Any, asof: dt.date) -> list[str]:
     asof = pd.Timestamp(asof).date()
     reasons = []
     spec = regimes.get_spec(settings, regimes.headline(store, settings, asof))
-    known = store.read_series(spec.series, end=asof, asof=asof)
+    known = store.observations.read_series(spec.series, end=asof, asof=asof)
     if not known.empty:
         run = regimes.latest_run(store, spec.id, asof)
         if run is None:
             reasons.append(f"model {spec.id} has no run as of {asof}")
         elif run.data_last < known.index[-1].date():
             reasons.append(f"model {spec.id}'s latest run as of {asof} ends {run.data_last}")
-    fx = store.read_series("cbr.fx.USD", end=asof, asof=asof)
-    index = store.read_series("stress.index", end=asof, asof=asof)
+    fx = store.observations.read_series("cbr.fx.USD", end=asof, asof=asof)
+    index = store.observations.read_series("stress.index", end=asof, asof=asof)
     # the index lives on business days: a Saturday-dated fixing counts from the Friday before
     due = pd.offsets.BDay().rollback(fx.index[-1]) if not fx.empty else None
     if due is not None and (index.empty or index.index[-1] < due):
@@ -278,16 +280,16 @@ def stale_analysis(store: Any, settings: Any, asof: dt.date) -> list[str]:
     return reasons
 
 
-def _write(store: Any, res: ComputeResult, sid: str, values: pd.Series, name: str, unit: str, asof: dt.date,
+def _write(store: Store, res: ComputeResult, sid: str, values: pd.Series, name: str, unit: str, asof: dt.date,
            known_at: pd.Series | None = None, frequency: str = "D") -> None:
     info = SeriesInfo(sid, SOURCE, name[:200], unit, frequency, 0)
     values = values.astype(float).replace([np.inf, -np.inf], np.nan)
     if known_at is not None:
         known_at = known_at.fillna(pd.Series(values.index, index=values.index))
-    res.written[sid] = store.write_derived(info, values, known_at=known_at, asof=asof)
+    res.written[sid] = store.observations.write_derived(info, values, known_at=known_at, asof=asof)
 
 
-def _run_regimes(store: Any, settings: Any, asof: dt.date, res: ComputeResult) -> None:
+def _run_regimes(store: Store, settings: Settings, asof: dt.date, res: ComputeResult) -> None:
     try:
         from stresswatch import regimes  # noqa: PLC0415 - written by the regimes engineer
     except ImportError:
@@ -318,7 +320,7 @@ def _run_regimes(store: Any, settings: Any, asof: dt.date, res: ComputeResult) -
 COMPOSITE_IDS = ("stress.index", "stress.index.pct", "stress.corr", "stress.emp")
 
 
-def show(store: Any, settings: Any, indicator_id: str, asof: dt.date) -> pd.DataFrame:
+def show(store: Store, settings: Settings, indicator_id: str, asof: dt.date) -> pd.DataFrame:
     """DataFrame[date, value, known] for one indicator (or stress.* series) as known on `asof`."""
     inputs = Inputs.from_store(store, asof)
     if indicator_id.startswith("stress."):

@@ -11,8 +11,8 @@ Locks (see docs/operations.md):
   when a run is due, the daemon waits for it (checking for SIGTERM every second).
 
 Jobs live in the in-memory job store and are rebuilt from the settings at every start; the run
-ledger (`day:<step>` rows), not the scheduler, decides what is missing. `daemon_state` records
-the last and next run for `stresswatch status` (`status_extra`).
+ledger (`day:<step>` rows), not the scheduler, decides what is missing. `store.daemon_state`
+records the last and next run for `stresswatch status` (`status_extra`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import json
 import logging
 import os
 import signal
@@ -33,6 +32,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from stresswatch import daily
 from stresswatch.errors import ConfigError, LockError
 from stresswatch.lock import lock_path_for, single_instance
+from stresswatch.settings import Settings
+from stresswatch.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def daemon_lock_target(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".daemon")
 
 
-def timezone_of(settings: Any) -> ZoneInfo:
+def timezone_of(settings: Settings) -> ZoneInfo:
     name = settings["daemon"]["timezone"]
     try:
         return ZoneInfo(name)
@@ -92,23 +93,16 @@ def scheduled_dates(trigger: Any, tz: ZoneInfo, now: dt.datetime, count: int) ->
 # ---------------------------------------------------------------------------------------------
 # daemon_state
 # ---------------------------------------------------------------------------------------------
-def _put_state(store: Any, key: str, value: Any, clock: Callable[[], dt.datetime]) -> None:
+def _put_state(store: Store, key: str, value: Any, clock: Callable[[], dt.datetime]) -> None:
     now = clock().astimezone(dt.timezone.utc).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
-    with store.transaction() as conn:
-        conn.execute("INSERT INTO daemon_state (key, value, updated_at) VALUES (?, ?, ?) "
-                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                     (key, json.dumps(value, default=str), now))
+    store.daemon_state.put(key, value, now)
 
 
-def get_state(store: Any) -> dict[str, Any]:
-    try:
-        rows = store.conn.execute("SELECT key, value, updated_at FROM daemon_state").fetchall()
-    except Exception:  # noqa: BLE001 - a store without migration 0004 yet
-        return {}
-    return {r["key"]: json.loads(r["value"]) for r in rows}
+def get_state(store: Store) -> dict[str, Any]:
+    return store.daemon_state.get()
 
 
-def is_running(settings: Any) -> bool:
+def is_running(settings: Settings) -> bool:
     """True when a daemon holds the daemon lock for this store."""
     path = lock_path_for(daemon_lock_target(settings.store_path))
     if not path.exists():
@@ -125,14 +119,11 @@ def is_running(settings: Any) -> bool:
         os.close(fd)
 
 
-def status_extra(store: Any, settings: Any) -> dict[str, Any]:
+def status_extra(store: Store, settings: Settings) -> dict[str, Any]:
     """For `stresswatch status`: the daemon's state, last and next run, queued mail."""
     state = get_state(store)
-    try:
-        pending = store.conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
-        failed = store.conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'failed'").fetchone()[0]
-    except Exception:  # noqa: BLE001
-        pending = failed = None
+    counts = store.outbox.counts()
+    pending, failed = counts["pending"], counts["failed"]
     return {"daemon": {
         "running": is_running(settings),
         "pid": state.get("daemon", {}).get("pid"),
@@ -150,7 +141,7 @@ def status_extra(store: Any, settings: Any) -> dict[str, Any]:
 # The daemon
 # ---------------------------------------------------------------------------------------------
 class Daemon:
-    def __init__(self, store: Any, settings: Any, clock: Callable[[], dt.datetime] | None = None):
+    def __init__(self, store: Store, settings: Settings, clock: Callable[[], dt.datetime] | None = None):
         self.store = store
         self.settings = settings
         self.clock = clock or daily.utc_clock
@@ -204,7 +195,7 @@ class Daemon:
         On a store that never ran a cycle, only the latest scheduled date."""
         count = self.settings["daemon"]["catch_up_days"]
         dates = scheduled_dates(self.trigger, self.tz, self.clock(), count)
-        ran_before = bool(self.store.ledger_rows("day:"))
+        ran_before = bool(self.store.ledger.rows("day:"))
         if not ran_before:
             dates = dates[-1:]
         missing = [d for d in dates if not daily.is_complete(self.store, self.settings, d)]
@@ -313,7 +304,7 @@ class Daemon:
 
 
 @contextlib.contextmanager
-def single_instance_daemon(settings: Any) -> Iterator[None]:
+def single_instance_daemon(settings: Settings) -> Iterator[None]:
     """Hold the daemon lock; a second daemon on the same store gets a clear LockError."""
     target = daemon_lock_target(settings.store_path)
     stack = contextlib.ExitStack()

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from stresswatch.errors import StresswatchError
+from stresswatch.settings import Settings
+from stresswatch.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,8 @@ class StepOutput:
 
 @dataclass
 class Context:
-    store: Any
-    settings: Any
+    store: Store
+    settings: Settings
     day: dt.date
     clock: Clock
     stop: threading.Event | None
@@ -189,7 +191,7 @@ STEPS: dict[str, Step] = {
 }
 
 
-def configured_steps(settings: Any) -> list[Step]:
+def configured_steps(settings: Settings) -> list[Step]:
     names = settings["daemon"]["steps"]
     return [STEPS[n] for n in STEPS if n in names]
 
@@ -198,10 +200,10 @@ def job_name(step: str) -> str:
     return f"day:{step}"
 
 
-def is_complete(store: Any, settings: Any, day: dt.date) -> bool:
+def is_complete(store: Store, settings: Settings, day: dt.date) -> bool:
     """True when every configured step succeeded for `day`."""
     for step in configured_steps(settings):
-        row = store.ledger_get(job_name(step.name), day.isoformat())
+        row = store.ledger.get(job_name(step.name), day.isoformat())
         if not row or row["status"] != "success":
             return False
     return True
@@ -210,7 +212,7 @@ def is_complete(store: Any, settings: Any, day: dt.date) -> bool:
 # ---------------------------------------------------------------------------------------------
 # The cycle
 # ---------------------------------------------------------------------------------------------
-def run_day(store: Any, settings: Any, day: dt.date, clock: Clock | None = None, *,
+def run_day(store: Store, settings: Settings, day: dt.date, clock: Clock | None = None, *,
             stop: threading.Event | None = None) -> DayResult:
     """Run the configured steps for `day` (see the module docstring); never raises for a step."""
     clock = clock or utc_clock
@@ -224,7 +226,7 @@ def run_day(store: Any, settings: Any, day: dt.date, clock: Clock | None = None,
             result.interrupted = True
             result.steps.append(StepResult(step.name, "not-run"))
             continue
-        row = store.ledger_get(job_name(step.name), partition)
+        row = store.ledger.get(job_name(step.name), partition)
         rerun_for = [i for i in step.inputs if fresh_rows.get(i, 0) > 0]
         if row and row["status"] == "success" and not rerun_for:
             state[step.name] = "done"
@@ -233,12 +235,12 @@ def run_day(store: Any, settings: Any, day: dt.date, clock: Clock | None = None,
         missing = [n for n in step.needs if n in state and state[n] not in ("success", "done")]
         if missing:
             why = f"needs {', '.join(missing)}"
-            store.ledger_finish(job_name(step.name), partition, "skipped", error=why)
+            store.ledger.finish(job_name(step.name), partition, "skipped", error=why)
             state[step.name] = "skipped"
             result.steps.append(StepResult(step.name, "skipped", error=why))
             log.info("day %s %-7s skipped (%s)", partition, step.name, why)
             continue
-        store.ledger_start(job_name(step.name), partition, day, day)
+        store.ledger.start(job_name(step.name), partition, day, day)
         started = time.perf_counter()
         try:
             out = step.func(ctx)
@@ -252,7 +254,7 @@ def run_day(store: Any, settings: Any, day: dt.date, clock: Clock | None = None,
         detail = dict(out.detail)
         detail["seconds"] = round(seconds, 3)
         try:
-            store.ledger_finish(job_name(step.name), partition, status, rows=out.rows, error=out.error,
+            store.ledger.finish(job_name(step.name), partition, status, rows=out.rows, error=out.error,
                                 detail=json.loads(json.dumps(detail, default=str)))
         except Exception as exc:  # noqa: BLE001
             log.error("day %s %s: cannot record the step in the ledger: %s", partition, step.name, exc)
@@ -265,7 +267,7 @@ def run_day(store: Any, settings: Any, day: dt.date, clock: Clock | None = None,
     return result
 
 
-def run_range(store: Any, settings: Any, days: Sequence[dt.date], clock: Clock | None = None, *,
+def run_range(store: Store, settings: Settings, days: Sequence[dt.date], clock: Clock | None = None, *,
               stop: threading.Event | None = None) -> list[DayResult]:
     out = []
     for day in days:

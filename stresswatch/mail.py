@@ -1,4 +1,5 @@
-"""Alert e-mail: building the message, the outbox table and SMTP delivery from it.
+"""Alert e-mail: building the message, queueing it in the outbox (`store.outbox`) and SMTP delivery
+from it.
 
 Messages are `multipart/alternative[text/plain, multipart/related[text/html, image/png]]`: plain
 text first, HTML last, the headline chart inline by Content-ID, and a link (or path) to the day's
@@ -17,11 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import io
-import json
 import logging
 import os
 import smtplib
-import sqlite3
 import ssl
 from dataclasses import dataclass, field
 from email import policy
@@ -32,6 +31,9 @@ from typing import Any, Callable, Mapping, Sequence
 import jinja2
 
 from stresswatch.errors import ConfigError, DeliveryError
+from stresswatch.settings import Settings
+from stresswatch.store import Store
+from stresswatch.store.outbox import OutboxMessage, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +133,7 @@ _HTML = _ENV.from_string("""\
 """)
 
 
-def report_ref(settings: Any, day: dt.date) -> str:
+def report_ref(settings: Settings, day: dt.date) -> str:
     """Where the day's report lives: `[mail] report_url`/<D>/report.html, else the file path."""
     base = settings["mail"]["report_url"]
     if base:
@@ -139,7 +141,7 @@ def report_ref(settings: Any, day: dt.date) -> str:
     return str(settings.reports_dir / day.isoformat() / "report.html")
 
 
-def headline_chart(store: Any, settings: Any, day: dt.date) -> tuple[bytes | None, str]:
+def headline_chart(store: Store, settings: Settings, day: dt.date) -> tuple[bytes | None, str]:
     """PNG bytes of the headline chart and its alt text: the report's chart when the report for
     `day` exists, else a small chart of the headline model's P(stress) drawn here."""
     charts = settings.reports_dir / day.isoformat() / "charts"
@@ -159,7 +161,7 @@ def headline_chart(store: Any, settings: Any, day: dt.date) -> tuple[bytes | Non
         return None, ""
 
 
-def _probability_chart(store: Any, settings: Any, day: dt.date) -> tuple[bytes | None, str]:
+def _probability_chart(store: Store, settings: Settings, day: dt.date) -> tuple[bytes | None, str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -189,7 +191,7 @@ def _probability_chart(store: Any, settings: Any, day: dt.date) -> tuple[bytes |
     return buf.getvalue(), f"Filtered probability of the stress regime ({model}) over the year to {day}"
 
 
-def build_message(settings: Any, *, subject: str, text: str, html: str | None, clock: Callable[[], dt.datetime],
+def build_message(settings: Settings, *, subject: str, text: str, html: str | None, clock: Callable[[], dt.datetime],
                   chart: bytes | None = None, cid: str | None = None,
                   recipients: Sequence[str] | None = None) -> EmailMessage:
     """A standards-conforming message: plain text, then HTML with the chart related by CID."""
@@ -216,7 +218,7 @@ def _items(states: Sequence[Any], since_attr: str) -> list[dict[str, Any]]:
              "summary": s.summary, "since": getattr(s, since_attr), "muted_by": s.muted_by} for s in states]
 
 
-def build_digest_message(store: Any, settings: Any, digest: Any, clock: Callable[[], dt.datetime]) -> EmailMessage:
+def build_digest_message(store: Store, settings: Settings, digest: Any, clock: Callable[[], dt.datetime]) -> EmailMessage:
     """The run's digest mail: new firing, resolved, reminders, everything still firing."""
     day = digest.day
     new_fps = {s.fingerprint for s in digest.new_firing} | {s.fingerprint for s in digest.repeated}
@@ -241,7 +243,7 @@ def build_digest_message(store: Any, settings: Any, digest: Any, clock: Callable
                          clock=clock, chart=chart, cid=cid)
 
 
-def build_test_message(store: Any, settings: Any, day: dt.date, clock: Callable[[], dt.datetime]) -> EmailMessage:
+def build_test_message(store: Store, settings: Settings, day: dt.date, clock: Callable[[], dt.datetime]) -> EmailMessage:
     report = report_ref(settings, day)
     chart, alt = headline_chart(store, settings, day) if store is not None else (None, "")
     cid = email.utils.make_msgid(domain=MAIL_DOMAIN)[1:-1] if chart else None
@@ -258,30 +260,19 @@ def build_test_message(store: Any, settings: Any, day: dt.date, clock: Callable[
 # ---------------------------------------------------------------------------------------------
 # Outbox
 # ---------------------------------------------------------------------------------------------
-def enqueue(conn: sqlite3.Connection, dedup_key: str, run_date: dt.date | None, msg: EmailMessage,
-            recipients: Sequence[str], clock: Callable[[], dt.datetime]) -> bool:
-    """Queue `msg` inside the caller's transaction; False when `dedup_key` is already queued."""
+def enqueue(store: Store, dedup_key: str, run_date: dt.date | None, msg: EmailMessage, recipients: Sequence[str],
+            clock: Callable[[], dt.datetime]) -> bool:
+    """Queue `msg` (inside the caller's open transaction, if any); False when `dedup_key` is
+    already queued."""
     if not recipients:
         raise DeliveryError("no recipients: set [mail] recipients")
-    now = _ts(clock())
-    cur = conn.execute(
-        """INSERT INTO outbox (dedup_key, run_date, created_at, sender, recipients, pending_recipients, subject,
-                               mime, status, attempts, next_attempt_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
-           ON CONFLICT(dedup_key) DO NOTHING""",
-        (dedup_key, run_date.isoformat() if run_date else None, now, str(msg["From"]), json.dumps(list(recipients)),
-         json.dumps(list(recipients)), str(msg["Subject"]), msg.as_bytes(policy=policy.SMTP), now))
-    return cur.rowcount == 1
+    return store.outbox.enqueue(dedup_key=dedup_key, run_date=run_date, sender=str(msg["From"]),
+                                recipients=recipients, subject=str(msg["Subject"]),
+                                mime=msg.as_bytes(policy=policy.SMTP), now=_ts(clock()))
 
 
-def outbox_rows(store: Any, status: str | None = None) -> list[dict[str, Any]]:
-    sql = ("SELECT id, dedup_key, run_date, created_at, subject, recipients, pending_recipients, status, attempts, "
-           "next_attempt_at, last_error, sent_at FROM outbox")
-    args: list[Any] = []
-    if status:
-        sql += " WHERE status = ?"
-        args.append(status)
-    return [dict(r) for r in store.conn.execute(sql + " ORDER BY id", args)]
+def outbox_rows(store: Store, status: str | None = None) -> list[OutboxRow]:
+    return store.outbox.rows(status)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,7 +282,7 @@ class Transient(Exception):
     """Worth retrying later (server down, timeout, 4xx)."""
 
 
-def connect(settings: Any, environ: Mapping[str, str] | None = None) -> smtplib.SMTP:
+def connect(settings: Settings, environ: Mapping[str, str] | None = None) -> smtplib.SMTP:
     """An authenticated SMTP session per `[mail]`; raises Transient or DeliveryError."""
     mail = settings["mail"]
     host, port, timeout = mail["host"], mail["port"], mail["timeout"]
@@ -358,7 +349,7 @@ def _next_attempt(now: dt.datetime, attempts: int) -> str:
     return _ts(now + dt.timedelta(minutes=minutes))
 
 
-def deliver(store: Any, settings: Any, clock: Callable[[], dt.datetime], *, respect_backoff: bool = True,
+def deliver(store: Store, settings: Settings, clock: Callable[[], dt.datetime], *, respect_backoff: bool = True,
             environ: Mapping[str, str] | None = None) -> DeliveryResult:
     """Send every pending outbox message (due ones only when `respect_backoff`).
 
@@ -368,12 +359,7 @@ def deliver(store: Any, settings: Any, clock: Callable[[], dt.datetime], *, resp
     """
     result = DeliveryResult()
     now = clock()
-    sql = "SELECT * FROM outbox WHERE status = 'pending'"
-    args: list[Any] = []
-    if respect_backoff:
-        sql += " AND next_attempt_at <= ?"
-        args.append(_ts(now))
-    rows = store.conn.execute(sql + " ORDER BY id", args).fetchall()
+    rows = store.outbox.due(_ts(now) if respect_backoff else None)
     if not rows:
         return result
     max_attempts = settings["mail"]["max_attempts"]
@@ -382,9 +368,9 @@ def deliver(store: Any, settings: Any, clock: Callable[[], dt.datetime], *, resp
     except (Transient, DeliveryError) as exc:
         text = _scrub(str(exc), environ)
         log.warning("mail: %s; %d message(s) stay queued", text, len(rows))
-        with store.transaction() as conn:
+        with store.transaction():
             for row in rows:
-                _fail_row(conn, row, text, now, max_attempts, result, permanent=False)
+                _fail_row(store, row, text, now, max_attempts, result, permanent=False)
         result.errors.append(text)
         return result
     try:
@@ -398,37 +384,32 @@ def deliver(store: Any, settings: Any, clock: Callable[[], dt.datetime], *, resp
     return result
 
 
-def _fail_row(conn: sqlite3.Connection, row: Mapping[str, Any], error: str, now: dt.datetime, max_attempts: int,
+def _fail_row(store: Store, row: OutboxMessage, error: str, now: dt.datetime, max_attempts: int,
               result: DeliveryResult, permanent: bool, pending: Sequence[str] | None = None) -> None:
-    attempts = row["attempts"] + 1
+    attempts = row.attempts + 1
     give_up = permanent or attempts >= max_attempts
-    status = "failed" if give_up else "pending"
-    conn.execute(
-        "UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, last_error = ?, "
-        "pending_recipients = COALESCE(?, pending_recipients) WHERE id = ?",
-        (attempts, status, _next_attempt(now, attempts), error[:1000],
-         json.dumps(list(pending)) if pending is not None else None, row["id"]))
+    store.outbox.record_attempt(row.id, attempts=attempts, give_up=give_up,
+                                next_attempt_at=_next_attempt(now, attempts),
+                                error=error, pending=pending)
     if give_up:
         result.failed += 1
-        log.error("mail %s (%s): given up after %d attempt(s): %s", row["dedup_key"], row["subject"], attempts, error)
+        log.error("mail %s (%s): given up after %d attempt(s): %s", row.dedup_key, row.subject, attempts, error)
     else:
         result.deferred += 1
 
 
-def _send_row(store: Any, smtp: smtplib.SMTP, row: Mapping[str, Any], now: dt.datetime, max_attempts: int,
+def _send_row(store: Store, smtp: smtplib.SMTP, row: OutboxMessage, now: dt.datetime, max_attempts: int,
               result: DeliveryResult, environ: Mapping[str, str] | None) -> None:
-    pending = json.loads(row["pending_recipients"])
-    msg_bytes = bytes(row["mime"])
+    pending = list(row.pending_recipients)
     try:
-        refused = smtp.sendmail(row["sender"], pending, msg_bytes)
+        refused = smtp.sendmail(row.sender, pending, row.mime)
     except smtplib.SMTPRecipientsRefused as exc:
         refused = exc.recipients
         accepted: list[str] = []
     except smtplib.SMTPResponseException as exc:
         text = _scrub(f"{exc.smtp_code} {_decode(exc.smtp_error)}", environ)
-        with store.transaction() as conn:
-            _fail_row(conn, row, text, now, max_attempts, result, permanent=exc.smtp_code >= 500)
-        result.errors.append(f"{row['dedup_key']}: {text}")
+        _fail_row(store, row, text, now, max_attempts, result, permanent=exc.smtp_code >= 500)
+        result.errors.append(f"{row.dedup_key}: {text}")
         try:
             smtp.rset()
         except (smtplib.SMTPException, OSError):
@@ -436,40 +417,35 @@ def _send_row(store: Any, smtp: smtplib.SMTP, row: Mapping[str, Any], now: dt.da
         return
     except (smtplib.SMTPException, OSError) as exc:
         text = _scrub(f"{exc.__class__.__name__}: {exc}", environ)
-        with store.transaction() as conn:
-            _fail_row(conn, row, text, now, max_attempts, result, permanent=False)
-        result.errors.append(f"{row['dedup_key']}: {text}")
+        _fail_row(store, row, text, now, max_attempts, result, permanent=False)
+        result.errors.append(f"{row.dedup_key}: {text}")
         return
     else:
         accepted = [r for r in pending if r not in refused]
     # keep only refusals worth retrying (4xx); a 5xx refusal is final for that address
     retry = [r for r, (code, _msg) in refused.items() if code < 500]
     rejected = {r: f"{code} {_decode(msg)}" for r, (code, msg) in refused.items() if code >= 500}
-    with store.transaction() as conn:
-        if not refused:
-            conn.execute("UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, "
-                         "pending_recipients = '[]', last_error = NULL WHERE id = ?", (_ts(now), row["id"]))
-            result.sent += 1
-            log.info("mail %s sent to %d recipient(s): %s", row["dedup_key"], len(pending), row["subject"])
-            return
-        text = "refused: " + "; ".join(f"{r} {code} {_decode(m)}" for r, (code, m) in refused.items())
-        if retry:
-            _fail_row(conn, row, text, now, max_attempts, result, permanent=False, pending=retry)
-            if accepted:
-                result.partial += 1
-        else:
-            conn.execute("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, "
-                         "pending_recipients = '[]', sent_at = ? WHERE id = ?",
-                         (text[:1000], _ts(now) if accepted else None, row["id"]))
-            result.failed += 1
-    log.warning("mail %s: accepted for %d, %s", row["dedup_key"], len(accepted), text)
-    if rejected:
-        result.errors.append(f"{row['dedup_key']}: rejected {', '.join(rejected)}")
+    if not refused:
+        store.outbox.mark_sent(row.id, _ts(now))
+        result.sent += 1
+        log.info("mail %s sent to %d recipient(s): %s", row.dedup_key, len(pending), row.subject)
+        return
+    text = "refused: " + "; ".join(f"{r} {code} {_decode(m)}" for r, (code, m) in refused.items())
     if retry:
-        result.errors.append(f"{row['dedup_key']}: will retry {', '.join(retry)}")
+        _fail_row(store, row, text, now, max_attempts, result, permanent=False, pending=retry)
+        if accepted:
+            result.partial += 1
+    else:
+        store.outbox.mark_failed(row.id, text, _ts(now) if accepted else None)
+        result.failed += 1
+    log.warning("mail %s: accepted for %d, %s", row.dedup_key, len(accepted), text)
+    if rejected:
+        result.errors.append(f"{row.dedup_key}: rejected {', '.join(rejected)}")
+    if retry:
+        result.errors.append(f"{row.dedup_key}: will retry {', '.join(retry)}")
 
 
-def send_test(store: Any, settings: Any, day: dt.date, clock: Callable[[], dt.datetime],
+def send_test(store: Store, settings: Settings, day: dt.date, clock: Callable[[], dt.datetime],
               environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Send a test message now (not through the outbox); raise DeliveryError when it fails."""
     recipients = list(settings["mail"]["recipients"])

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from stresswatch.errors import ConfigError, FetchError, ParseError, SourceUnavailable, StoreError
 from stresswatch.fetchers.base import REGISTRY, Fetcher, ParseResult, Request, load_all, window_bounds
@@ -120,7 +120,7 @@ def _fetch_one(store: Store, fetcher: Fetcher, client: HttpClient, request: Requ
                 raise
             last_error = exc  # a body cut short: ask again
             continue
-        payload_id = store.save_payload(
+        payload_id = store.payloads.save(
             source=fetcher.id, request=request, status=response.status, content_type=response.content_type,
             body=response.body, fetched_at=response.fetched_at, parser_version=fetcher.parser_version,
             job=job, partition=partition)
@@ -146,8 +146,8 @@ def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: Ht
     job = job_name(fetcher.id)
     key = f"{window[0].isoformat()}..{window[1].isoformat()}"
     outcome = PartitionOutcome(fetcher.id, key, "failed")
-    previous = store.ledger_get(job, key)
-    store.ledger_start(job, key, window[0], window[1])
+    previous = store.ledger.get(job, key)
+    store.ledger.start(job, key, window[0], window[1])
     http = settings["http"]
     attempts = int(http["retries"]) + 1
     backoff = float(http["backoff_factor"])
@@ -162,24 +162,23 @@ def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: Ht
             outcome.warnings.extend(result.warnings)
             if result.follow_up is not None:
                 queue.insert(0, result.follow_up)
-        with store.transaction() as conn:
-            store.upsert_series(fetcher.series())
+        with store.transaction():
+            store.observations.upsert_series(fetcher.series())
             rows = 0
             for payload_id, result in batches:
-                rows += store.write_observations(result.observations, fetched_at=_now(), payload_id=payload_id)
+                rows += store.observations.write_observations(result.observations, fetched_at=_now(),
+                                                              payload_id=payload_id)
                 if result.candidates:
-                    from stresswatch import candidates
-
-                    rows += candidates.save_candidates(conn, result.candidates)
+                    rows += store.candidates.save(result.candidates)
             covered = _merge_cover(previous, span)
-            store.ledger_finish(job, key, "success", rows=rows, conn=conn, covered=covered,
+            store.ledger.finish(job, key, "success", rows=rows, covered=covered,
                                 detail={"warnings": outcome.warnings} if outcome.warnings else None)
         outcome.status, outcome.rows = "success", rows
     except (FetchError, ParseError, StoreError) as exc:
         outcome.error = redact(str(exc))
         outcome.unavailable = isinstance(exc, SourceUnavailable)
         outcome.unreachable = outcome.unavailable and exc.unreachable
-        store.ledger_finish(job, key, "failed", error=outcome.error,
+        store.ledger.finish(job, key, "failed", error=outcome.error,
                             detail={"unreachable": True} if outcome.unreachable else None)
         log.error("%s %s failed: %s", fetcher.id, key, outcome.error)
     return outcome
@@ -189,7 +188,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
-def _merge_cover(previous: dict | None, span: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
+def _merge_cover(previous: Mapping[str, Any] | None, span: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
     """Union of the stored coverage and `span` when they touch; otherwise just `span`."""
     if not previous or not previous.get("covered_from") or previous.get("status") != "success":
         return span
@@ -200,12 +199,12 @@ def _merge_cover(previous: dict | None, span: tuple[dt.date, dt.date]) -> tuple[
     return span
 
 
-def _is_done(row: dict | None, span: tuple[dt.date, dt.date]) -> bool:
+def _is_done(row: Mapping[str, Any] | None, span: tuple[dt.date, dt.date]) -> bool:
     return bool(row and row["status"] == "success" and row.get("covered_from") and
                 row["covered_from"] <= span[0].isoformat() and row["covered_to"] >= span[1].isoformat())
 
 
-def _wanted(row: dict | None, span: tuple[dt.date, dt.date], reprocess: str) -> bool:
+def _wanted(row: Mapping[str, Any] | None, span: tuple[dt.date, dt.date], reprocess: str) -> bool:
     if reprocess == "all":
         return True
     if reprocess == "failed":
@@ -287,7 +286,7 @@ def backfill(store: Store, settings: Settings, start: dt.date, end: dt.date, sou
         todo = []
         for window, span in plan(fetcher, start, end):
             key = f"{window[0]}..{window[1]}"
-            row = store.ledger_get(job, key)
+            row = store.ledger.get(job, key)
             if _wanted(row, span, reprocess):
                 todo.append((window, span))
             else:
@@ -330,7 +329,7 @@ def recently_unreachable(store: Store, settings: Settings, source_id: str) -> st
     minutes = float(settings["http"]["unreachable_cooldown"])
     if minutes <= 0:
         return None
-    rows = store.ledger_rows(job_name(source_id))
+    rows = store.ledger.rows(job_name(source_id))
     last_success = max((r["last_success"] or "" for r in rows), default="")
     since = (_now() - dt.timedelta(minutes=minutes)).isoformat(timespec="seconds").replace("+00:00", "Z")
     for row in rows:
@@ -342,7 +341,7 @@ def recently_unreachable(store: Store, settings: Settings, source_id: str) -> st
 
 def fetch_start(store: Store, settings: Settings, fetcher: Fetcher, asof: dt.date) -> dt.date | None:
     """First date `fetch` must ask for, or None when the ledger already covers up to `asof`."""
-    rows = [r for r in store.ledger_rows(job_name(fetcher.id)) if r["job"] == job_name(fetcher.id)]
+    rows = [r for r in store.ledger.rows(job_name(fetcher.id)) if r["job"] == job_name(fetcher.id)]
     covered = [dt.date.fromisoformat(r["covered_to"]) for r in rows if r["status"] == "success" and r["covered_to"]]
     if not covered:
         conf = settings.source(fetcher.id)
@@ -375,14 +374,12 @@ def reparse(store: Store, settings: Settings, source: str | None = None) -> list
     for source_id in select_sources(settings, [source]) if source else _archived_sources(store):
         fetcher = make_fetcher(settings, source_id)
         rep = ReparseReport(source_id)
-        with store.transaction() as conn:
-            store.delete_observations(source_id)
+        with store.transaction():
+            store.observations.delete_observations(source_id)
             if fetcher.yields_candidates:
-                from stresswatch import candidates
-
-                candidates.delete_candidates(conn)
-            store.upsert_series(fetcher.series())
-            for payload in store.iter_payloads(source_id):
+                store.candidates.delete()
+            store.observations.upsert_series(fetcher.series())
+            for payload in store.payloads.iter(source_id):
                 rep.payloads += 1
                 if payload.status >= 400:
                     continue
@@ -396,20 +393,18 @@ def reparse(store: Store, settings: Settings, source: str | None = None) -> list
                 known = {s.id for s in fetcher.series()}
                 unknown = {o.series_id for o in result.observations} - known
                 if unknown:  # a series no longer configured: keep its metadata so the rows can land
-                    store.upsert_series(_placeholder_series(store, fetcher, unknown))
-                rep.rows += store.write_observations(result.observations, fetched_at=payload.fetched_at,
-                                                     payload_id=payload.id)
+                    store.observations.upsert_series(_placeholder_series(store, fetcher, unknown))
+                rep.rows += store.observations.write_observations(result.observations, fetched_at=payload.fetched_at,
+                                                                  payload_id=payload.id)
                 if result.candidates:
-                    from stresswatch import candidates
-
-                    rep.rows += candidates.save_candidates(conn, result.candidates)
+                    rep.rows += store.candidates.save(result.candidates)
         reports.append(rep)
     return reports
 
 
 def _archived_sources(store: Store) -> list[str]:
     load_all()
-    return [r[0] for r in store.conn.execute("SELECT DISTINCT source FROM raw_payloads") if r[0] in REGISTRY]
+    return [source for source in store.payloads.sources() if source in REGISTRY]
 
 
 def _placeholder_series(store: Store, fetcher: Fetcher, ids: set[str]):
@@ -417,7 +412,7 @@ def _placeholder_series(store: Store, fetcher: Fetcher, ids: set[str]):
 
     out = []
     for series_id in sorted(ids):
-        info = store.series_info(series_id)
+        info = store.observations.series_info(series_id)
         if info:
             out.append(SeriesInfo(info["id"], info["source"], info["name"], info["unit"], info["frequency"],
                                   info["publication_lag_days"]))

@@ -10,8 +10,8 @@ This is the only module that imports statsmodels. It owns
   fits, fall back to earlier accepted parameters with a flag) and `evaluate` (filter + smooth
   with given parameters, no fitting);
 * `forecast` (P^h pi_T|T, which statsmodels lacks) and `find_episodes`;
-* storage of runs and probabilities (tables from `migrations/0002_regimes.sql`) and the public
-  read API used by reports and alerts: `update_all`, `latest_run`, `probabilities`, `episodes`,
+* what a run stores (`save_run`; the rows are kept by `store.model_runs`), `RunRecord` over the
+  stored rows, and the public read API used by reports and alerts: `update_all`, `latest_run`, `probabilities`, `episodes`,
   `summary`.
 
 Regime labels are always ordered calm first, stress last: by regime variance, then by mean.
@@ -36,6 +36,9 @@ import numpy as np
 import pandas as pd
 
 from stresswatch.errors import ConfigError, ModelError
+from stresswatch.settings import Settings
+from stresswatch.store import Store
+from stresswatch.store.model_runs import ModelRunRow, NewModelRun
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +136,7 @@ class RegimeSpec:
         return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def specs_from_settings(settings: Any) -> list[RegimeSpec]:
+def specs_from_settings(settings: Settings) -> list[RegimeSpec]:
     """The model specs of `[regimes] models`, or the built-in ones when that list is empty."""
     tables = settings["regimes"]["models"] or list(DEFAULT_MODELS)
     specs, seen = [], set()
@@ -149,7 +152,7 @@ def specs_from_settings(settings: Any) -> list[RegimeSpec]:
     return specs
 
 
-def headline(store: Any, settings: Any, asof: dt.date | str | None = None) -> str:
+def headline(store: Store, settings: Settings, asof: dt.date | str | None = None) -> str:
     """The model reports, alerts, `events align` and `regimes show` use.
 
     `[regimes] headline` names it, or is "auto" (the default): the full-history 3-regime weekly ruble
@@ -167,12 +170,12 @@ def headline(store: Any, settings: Any, asof: dt.date | str | None = None) -> st
     full, floating = AUTO_HEADLINE
     if full not in specs or floating not in specs:
         return next(iter(specs))
-    first = store.first_date(specs[full].series, asof=asof)
+    first = store.observations.first_date(specs[full].series, asof=asof)
     needed = FLOAT_DATE.replace(year=FLOAT_DATE.year - MANAGED_ERA_YEARS)
     return full if first is None or first <= needed else floating
 
 
-def get_spec(settings: Any, model_id: str) -> RegimeSpec:
+def get_spec(settings: Settings, model_id: str) -> RegimeSpec:
     specs = {s.id: s for s in specs_from_settings(settings)}
     if model_id not in specs:
         raise ConfigError(f"unknown regime model {model_id!r}; configured models: {', '.join(sorted(specs))}")
@@ -761,7 +764,7 @@ def find_episodes(p: pd.Series, threshold: float = 0.5, min_length: int = 3, mer
 
 
 # ---------------------------------------------------------------------------------------------
-# Storage (tables from migrations/0002_regimes.sql)
+# Stored runs (the rows live in store.model_runs; here they become RunRecords)
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RunRecord:
@@ -838,82 +841,46 @@ def _as_date(value: dt.date | str | pd.Timestamp | None) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
-
-
-def _row_to_run(row: Any) -> RunRecord:
-    spec = RegimeSpec.from_json(json.loads(row["spec"]))
+def _to_record(row: ModelRunRow) -> RunRecord:
     return RunRecord(
-        id=int(row["id"]), model_id=row["model_id"], asof=_as_date(row["asof"]), kind=row["kind"],
-        base_run_id=row["base_run_id"], series_id=row["series_id"], params=json.loads(row["params"]),
-        llf=float(row["llf"]), aic=float(row["aic"]), bic=float(row["bic"]), converged=bool(row["converged"]),
-        accepted=bool(row["accepted"]), fallback=bool(row["fallback"]), reasons=json.loads(row["reasons"]),
-        n=int(row["n"]), data_first=_as_date(row["data_first"]), data_last=_as_date(row["data_last"]),
-        data_vintage=_as_date(row["data_vintage"]), spec=spec, spec_hash=row["spec_hash"],
-        mapping=json.loads(row["mapping"]), transition=np.array(json.loads(row["transition"]), dtype=float),
-        durations=np.array(json.loads(row["durations"]), dtype=float),
-        pi_last=np.array(json.loads(row["pi_last"]), dtype=float), detail=json.loads(row["detail"] or "{}"),
-        seconds=float(row["seconds"]), created_at=row["created_at"])
+        id=row.id, model_id=row.model_id, asof=row.asof, kind=row.kind, base_run_id=row.base_run_id,
+        series_id=row.series_id, params=row.params, llf=row.llf, aic=row.aic, bic=row.bic, converged=row.converged,
+        accepted=row.accepted, fallback=row.fallback, reasons=row.reasons, n=row.n, data_first=row.data_first,
+        data_last=row.data_last, data_vintage=row.data_vintage, spec=RegimeSpec.from_json(row.spec),
+        spec_hash=row.spec_hash, mapping=row.mapping, transition=np.array(row.transition, dtype=float),
+        durations=np.array(row.durations, dtype=float), pi_last=np.array(row.pi_last, dtype=float),
+        detail=row.detail, seconds=row.seconds, created_at=row.created_at)
 
 
-def get_run(store: Any, run_id: int) -> RunRecord | None:
-    row = store.conn.execute("SELECT * FROM model_runs WHERE id = ?", (run_id,)).fetchone()
-    return _row_to_run(row) if row else None
+def _record_or_none(row: ModelRunRow | None) -> RunRecord | None:
+    return _to_record(row) if row is not None else None
 
 
-def latest_run(store: Any, model_id: str, asof: dt.date | str | None = None) -> RunRecord | None:
+def get_run(store: Store, run_id: int) -> RunRecord | None:
+    return _record_or_none(store.model_runs.get(run_id))
+
+
+def latest_run(store: Store, model_id: str, asof: dt.date | str | None = None) -> RunRecord | None:
     """The latest run of `model_id` with asof <= `asof` (any asof when None), or None."""
-    if asof is None:
-        row = store.conn.execute("SELECT * FROM model_runs WHERE model_id = ? ORDER BY asof DESC LIMIT 1",
-                                 (model_id,)).fetchone()
-    else:
-        row = store.conn.execute(
-            "SELECT * FROM model_runs WHERE model_id = ? AND asof <= ? ORDER BY asof DESC LIMIT 1",
-            (model_id, _as_date(asof).isoformat())).fetchone()
-    return _row_to_run(row) if row else None
+    return _record_or_none(store.model_runs.latest(model_id, _as_date(asof)))
 
 
-def list_runs(store: Any, model_id: str | None = None) -> list[RunRecord]:
-    if model_id:
-        rows = store.conn.execute("SELECT * FROM model_runs WHERE model_id = ? ORDER BY asof", (model_id,))
-    else:
-        rows = store.conn.execute("SELECT * FROM model_runs ORDER BY model_id, asof")
-    return [_row_to_run(r) for r in rows.fetchall()]
+def list_runs(store: Store, model_id: str | None = None) -> list[RunRecord]:
+    return [_to_record(r) for r in store.model_runs.rows(model_id)]
 
 
-def _prob_rows(run_id: int, model_id: str, frame: pd.DataFrame, k: int) -> list[tuple]:
-    rows = []
-    f = frame[[f"p_filtered_{i}" for i in range(k)]].to_numpy()
-    s = frame[[f"p_smoothed_{i}" for i in range(k)]].to_numpy()
-    pad = [None] * (4 - k)
-    for date, fr, sr in zip(frame.index, f, s):
-        rows.append((run_id, model_id, date.date().isoformat(), *map(float, fr), *pad, *map(float, sr), *pad))
-    return rows
-
-
-def _read_probs(store: Any, run_id: int, k: int) -> pd.DataFrame:
-    cols = ", ".join([f"f{i}" for i in range(k)] + [f"s{i}" for i in range(k)])
-    rows = store.conn.execute(f"SELECT date, {cols} FROM regime_probs WHERE run_id = ? ORDER BY date",
-                              (run_id,)).fetchall()
-    data = np.array([[r[i] for i in range(1, 2 * k + 1)] for r in rows], dtype=float).reshape(len(rows), 2 * k)
-    index = pd.DatetimeIndex(pd.to_datetime([r["date"] for r in rows]), name="date")
-    return pd.DataFrame(data, index=index,
-                        columns=[f"p_filtered_{i}" for i in range(k)] + [f"p_smoothed_{i}" for i in range(k)])
-
-
-def run_frame(store: Any, run: RunRecord) -> pd.DataFrame:
+def run_frame(store: Store, run: RunRecord) -> pd.DataFrame:
     """Per-regime filtered/smoothed probabilities of a run (filter runs overlaid on their base)."""
     k = run.spec.k_regimes
-    own = _read_probs(store, run.id, k)
+    own = store.model_runs.probabilities(run.id, k)
     if run.kind == "filter" and run.base_run_id is not None:
-        base = _read_probs(store, run.base_run_id, k)
+        base = store.model_runs.probabilities(run.base_run_id, k)
         base = base[base.index <= pd.Timestamp(run.data_last)]
         own = pd.concat([base[~base.index.isin(own.index)], own]).sort_index()
     return own[own.index >= pd.Timestamp(run.data_first)]
 
 
-def save_run(store: Any, outcome: FitOutcome, asof: dt.date, *, series_id: str, data_vintage: dt.date,
+def save_run(store: Store, outcome: FitOutcome, asof: dt.date, *, series_id: str, data_vintage: dt.date,
              base: RunRecord | None = None) -> int:
     """Store `outcome` as the run of (model, asof), replacing an earlier run for that same asof
     (filter runs based on it go with it). Runs of other dates stay: each one is what was known on
@@ -926,33 +893,25 @@ def save_run(store: Any, outcome: FitOutcome, asof: dt.date, *, series_id: str, 
     if kind == "filter":
         if base is None:
             raise ValueError("a filter run needs its base run")
-        old = _read_probs(store, base.id, k).reindex(frame.index)
+        old = store.model_runs.probabilities(base.id, k).reindex(frame.index)
         cols = list(old.columns)
         diff = (old[cols] - frame[cols]).abs().max(axis=1)
         rows_frame = frame[diff.isna() | (diff > PROB_TOL)]
     params = {name: float(v) for name, v in zip(outcome.param_names, outcome.params)}
     P = outcome.transition
-    with store.transaction() as conn:
-        conn.execute("DELETE FROM model_runs WHERE model_id = ? AND asof = ?", (spec.id, asof.isoformat()))
-        cur = conn.execute(
-            """INSERT INTO model_runs (model_id, asof, kind, base_run_id, series_id, params, llf, aic, bic, converged,
-                   accepted, fallback, reasons, n, data_first, data_last, data_vintage, spec, spec_hash, mapping,
-                   transition, durations, pi_last, detail, seconds, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (spec.id, asof.isoformat(), kind, base.id if kind == "filter" and base else None, series_id,
-             json.dumps(params), outcome.llf, outcome.aic, outcome.bic, int(outcome.converged),
-             int(outcome.accepted), int(outcome.fallback), json.dumps(list(outcome.reasons)), outcome.nobs,
-             outcome.dates[0].date().isoformat(), outcome.dates[-1].date().isoformat(), data_vintage.isoformat(),
-             json.dumps(spec.to_json()), spec.fingerprint(), json.dumps(list(outcome.mapping)),
-             json.dumps(P.tolist()), json.dumps(durations(P).tolist()), json.dumps(outcome.filtered[-1].tolist()),
-             json.dumps(dict(outcome.detail), default=str), float(outcome.seconds), _now()))
-        run_id = int(cur.lastrowid)
-        conn.executemany("INSERT INTO regime_probs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         _prob_rows(run_id, spec.id, rows_frame, k))
-    return run_id
+    run = NewModelRun(
+        model_id=spec.id, asof=asof, kind=kind, base_run_id=base.id if kind == "filter" and base else None,
+        series_id=series_id, params=params, llf=float(outcome.llf), aic=outcome.aic, bic=outcome.bic,
+        converged=bool(outcome.converged), accepted=bool(outcome.accepted), fallback=bool(outcome.fallback),
+        reasons=list(outcome.reasons), n=int(outcome.nobs), data_first=outcome.dates[0].date(),
+        data_last=outcome.dates[-1].date(), data_vintage=data_vintage, spec=spec.to_json(),
+        spec_hash=spec.fingerprint(), mapping=list(outcome.mapping), transition=P.tolist(),
+        durations=durations(P).tolist(), pi_last=outcome.filtered[-1].tolist(), detail=dict(outcome.detail),
+        seconds=float(outcome.seconds))
+    return store.model_runs.save(run, rows_frame)
 
 
-def store_filtered_probabilities(store: Any, model_id: str, probs: pd.Series) -> list[int]:
+def store_filtered_probabilities(store: Store, model_id: str, probs: pd.Series) -> list[int]:
     """Store P(stress) computed elsewhere (imported or planted, 2 regimes) for `model_id` so that
     each value is known on its own date: one run per date holding every value up to that date
     (filtered = smoothed = the given value). Its transition matrix is the empirical frequency of
@@ -983,9 +942,9 @@ def store_filtered_probabilities(store: Any, model_id: str, probs: pd.Series) ->
 # ---------------------------------------------------------------------------------------------
 # Daily update
 # ---------------------------------------------------------------------------------------------
-def _read_input(store: Any, spec: RegimeSpec, asof: dt.date) -> tuple[pd.Series, dt.date | None]:
+def _read_input(store: Store, spec: RegimeSpec, asof: dt.date) -> tuple[pd.Series, dt.date | None]:
     """The transformed model input as known on `asof`, and the latest known_at used."""
-    frame = store.read_vintaged(spec.series, asof=asof)
+    frame = store.observations.read_vintaged(spec.series, asof=asof)
     if frame.empty:
         return pd.Series(dtype=float), None
     raw = pd.Series(frame["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(frame["date"], name="date"))
@@ -1009,7 +968,7 @@ def _summary_of(run: RunRecord, status: str, frame: pd.DataFrame | None, seconds
                       regime=regime, p_stress_filtered=p_f, p_stress_smoothed=p_s, seconds=seconds, message=message)
 
 
-def update_model(store: Any, settings: Any, spec: RegimeSpec, asof: dt.date | str, *, force: str | None = None) -> RunSummary:
+def update_model(store: Store, settings: Settings, spec: RegimeSpec, asof: dt.date | str, *, force: str | None = None) -> RunSummary:
     """Bring one model up to `asof` using only data known by then.
 
     No earlier run (or a changed spec) -> cold robust fit. Otherwise the earlier run's fit
@@ -1021,6 +980,7 @@ def update_model(store: Any, settings: Any, spec: RegimeSpec, asof: dt.date | st
     """
     t0 = time.perf_counter()
     asof = _as_date(asof)
+    assert isinstance(asof, dt.date)
     cfg = settings["regimes"]
     y, vintage = _read_input(store, spec, asof)
     min_obs = MIN_OBS_PER_REGIME * spec.k_regimes + spec.order
@@ -1028,18 +988,14 @@ def update_model(store: Any, settings: Any, spec: RegimeSpec, asof: dt.date | st
         return RunSummary(model_id=spec.id, asof=asof, status="skipped", n=len(y),
                           message=f"{len(y)} observations of {spec.series} known by {asof}; need {min_obs}")
     last = y.index[-1].date()
-    existing = store.conn.execute("SELECT * FROM model_runs WHERE model_id = ? AND asof = ?",
-                                  (spec.id, asof.isoformat())).fetchone()
+    existing = store.model_runs.find(spec.id, asof)
     if existing is not None and force is None:
-        run = _row_to_run(existing)
+        run = _to_record(existing)
         if (run.spec_hash == spec.fingerprint() and run.n == len(y) and run.data_last == last
                 and run.data_vintage == vintage):
             return _summary_of(run, "existing", run_frame(store, run).tail(1), time.perf_counter() - t0,
                                "already computed for this asof with the same data")
-    previous = store.conn.execute(
-        "SELECT * FROM model_runs WHERE model_id = ? AND asof < ? AND accepted = 1 ORDER BY asof DESC LIMIT 1",
-        (spec.id, asof.isoformat())).fetchone()
-    prev = _row_to_run(previous) if previous else None
+    prev = _record_or_none(store.model_runs.previous_accepted(spec.id, asof))
     base = None
     if prev is not None and prev.spec_hash == spec.fingerprint():
         base = get_run(store, prev.fit_run_id)
@@ -1073,7 +1029,7 @@ def update_model(store: Any, settings: Any, spec: RegimeSpec, asof: dt.date | st
     return _summary_of(run, kind, outcome.frame().tail(1), time.perf_counter() - t0, message)
 
 
-def update_all(store: Any, settings: Any, asof: dt.date | str, models: Iterable[str] | None = None) -> list[RunSummary]:
+def update_all(store: Store, settings: Settings, asof: dt.date | str, models: Iterable[str] | None = None) -> list[RunSummary]:
     """Update every configured model (or `models`) to `asof`; a model that fails is reported, not raised."""
     out = []
     wanted = set(models) if models else None
@@ -1091,7 +1047,7 @@ def update_all(store: Any, settings: Any, asof: dt.date | str, models: Iterable[
 # ---------------------------------------------------------------------------------------------
 # Read API (reports, alerts, CLI)
 # ---------------------------------------------------------------------------------------------
-def probabilities(store: Any, model_id: str, asof: dt.date | str | None = None, full: bool = False) -> pd.DataFrame:
+def probabilities(store: Store, model_id: str, asof: dt.date | str | None = None, full: bool = False) -> pd.DataFrame:
     """DataFrame[date, regime, p_stress_filtered, p_stress_smoothed] of the latest run with asof <=
     `asof` (empty when there is none). `full=True` adds per-regime columns p_filtered_i / p_smoothed_i.
     `regime` is the most likely regime by smoothed probability (calm / [elevated] / stress)."""
@@ -1115,7 +1071,7 @@ def probabilities(store: Any, model_id: str, asof: dt.date | str | None = None, 
 
 
 #: the name the alerts module looks for
-def read_probabilities(store: Any, model_id: str, asof: dt.date | str | None = None) -> pd.DataFrame:
+def read_probabilities(store: Store, model_id: str, asof: dt.date | str | None = None) -> pd.DataFrame:
     """Alias of `probabilities` (DataFrame[date, regime, p_stress_filtered, p_stress_smoothed])."""
     return probabilities(store, model_id, asof)
 
@@ -1127,7 +1083,7 @@ def forecast(run: RunRecord | FitOutcome, h: int) -> np.ndarray:
     return forecast_probabilities(run.transition, run.pi_last, h)
 
 
-def episodes(store: Any, model_id: str, asof: dt.date | str | None = None, settings: Any = None,
+def episodes(store: Store, model_id: str, asof: dt.date | str | None = None, settings: Settings | None = None,
              basis: str = "smoothed", threshold: float | None = None, min_length: int | None = None,
              merge_gap: int | None = None) -> list[dict[str, Any]]:
     """Stress episodes of the latest run with asof <= `asof` from smoothed (default) or filtered
@@ -1144,7 +1100,7 @@ def episodes(store: Any, model_id: str, asof: dt.date | str | None = None, setti
     return find_episodes(p, threshold, min_length, merge_gap)
 
 
-def summary(store: Any, model_id: str, asof: dt.date | str | None = None,
+def summary(store: Store, model_id: str, asof: dt.date | str | None = None,
             horizons: Sequence[int] = (1, 5, 20)) -> dict[str, Any] | None:
     """Parameters, durations, convergence, data vintage and the regime forecast of the latest run."""
     run = latest_run(store, model_id, asof)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -28,8 +28,8 @@ def business_days_between(earlier: dt.date, later: dt.date) -> int:
 def source_status(store: Store, settings: Settings, today: dt.date) -> list[dict[str, Any]]:
     """One row per configured source: enabled, last success / error from the run ledger, stale flag."""
     out = []
-    rows_by_job: dict[str, list[dict]] = {}
-    for row in store.ledger_rows("fetch:"):
+    rows_by_job: dict[str, list[Mapping[str, Any]]] = {}
+    for row in store.ledger.rows("fetch:"):
         rows_by_job.setdefault(row["job"], []).append(row)
     for source_id in settings.source_ids:
         conf = settings.source(source_id)
@@ -59,7 +59,7 @@ def source_status(store: Store, settings: Settings, today: dt.date) -> list[dict
 
 def series_status(store: Store, settings: Settings, today: dt.date) -> list[dict[str, Any]]:
     out = []
-    for row in store.list_series():
+    for row in store.observations.list_series():
         last = row["last"]
         stale_limit = settings.source(row["source"])["stale_days"] if row["source"] in settings.source_ids else 5
         allowance = {"D": 0, "W": 7, "M": 62, "Q": 120, "A": 400}.get(row["frequency"], 0)

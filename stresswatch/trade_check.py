@@ -14,6 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from stresswatch.settings import Settings
+from stresswatch.store import Store
+
 #: (label, Comtrade flow, IMF indicator)
 PAIRS = (("exports", "X", "XG_FOB_USD"), ("imports", "M", "MG_CIF_USD"))
 
@@ -73,7 +76,7 @@ def describe(label: str, result: dict[str, Any]) -> str:
             f"median |diff| {med:.1%}, max {mx:.1%} ({result['max_month']})")
 
 
-def status_extra(store: Any, settings: Any, asof: Any = None) -> dict[str, Any]:
+def status_extra(store: Store, settings: Settings, asof: Any = None) -> dict[str, Any]:
     """The `status` block: {"trade_check": {"exports": {...}, "imports": {...}, "summary": [lines]}}.
 
     Series ids follow the configured pair (`[sources.comtrade] pair`, `[sources.imf] reporter`,
@@ -91,13 +94,13 @@ def status_extra(store: Any, settings: Any, asof: Any = None) -> dict[str, Any]:
     return {"trade_check": block}
 
 
-def _setting(settings: Any, source: str, key: str, default: str) -> str:
+def _setting(settings: Settings, source: str, key: str, default: str) -> str:
     try:
         return str(settings.source(source).get(key) or default)
     except (KeyError, AttributeError):
         return default
 
 
-def _read(store: Any, series_id: str, asof: Any) -> pd.Series:
+def _read(store: Store, series_id: str, asof: Any) -> pd.Series:
     """A stored series as known at `asof` (an unknown series reads as empty)."""
-    return store.read_series(series_id, asof=asof)
+    return store.observations.read_series(series_id, asof=asof)

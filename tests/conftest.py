@@ -57,6 +57,16 @@ def store(tmp_path):
     s.close()
 
 
+def all_observations(store: Store) -> list[tuple[str, str, str, float]]:
+    """Every stored vintage as (series_id, date, known_at, value), ordered."""
+    out = []
+    for series in store.observations.list_series():
+        frame = store.observations.all_vintages(series["id"])
+        out += [(series["id"], d.date().isoformat(), k.date().isoformat(), v)
+                for d, k, v in zip(frame["date"], frame["known_at"], frame["value"])]
+    return sorted(out)
+
+
 def settings_for(tmp_path: Path, **overrides):
     """Settings with the store in tmp_path and fast HTTP (no backoff, no pacing) for local fakes.
     Overrides use dotted names: settings_for(tmp_path, **{"sources.cbr.base_url": url})."""

@@ -117,10 +117,10 @@ def test_regime_rule_over_planted_episode_one_firing_one_resolved(tmp_path, stor
     assert [(h["from_state"], h["to_state"]) for h in reversed(hist)] == [
         ("inactive", "pending"), ("pending", "firing"), ("firing", "resolved"), ("resolved", "inactive")]
     # evaluating an earlier date again changes nothing
-    before = alerts.read_states(store.conn)
+    before = alerts.read_states(store)
     ev = alerts.run_alerts(store, s, days[8], CLOCK)
     assert not ev.transitions and not ev.digest.should_send
-    assert alerts.read_states(store.conn) == before
+    assert alerts.read_states(store) == before
 
 
 def test_probabilities_are_read_as_of_the_run_date(tmp_path, store):
@@ -148,7 +148,7 @@ def test_stale_source_mutes_model_alert_instead_of_clearing_it(tmp_path, store):
     states = []
     for day in days:
         alerts.run_alerts(store, s, day, CLOCK)
-        st = {a.rule_id: a for a in alerts.read_states(store.conn).values()}
+        st = {a.rule_id: a for a in alerts.read_states(store).values()}
         states.append((st["stress-regime"].state, st["cbr-stale"].state, bool(st["stress-regime"].muted_by)))
     # firing from day 0; cbr stale after 3 business days without data -> the regime alert is held
     assert states[0][0] == "firing"
@@ -172,7 +172,7 @@ def test_ruble_move_keyrate_and_percentile_rules(tmp_path, store):
     import pandas as pd
 
     idx = pd.Series([0.1] * 30 + [0.2, 0.9], index=pd.bdate_range("2022-01-10", periods=32))
-    store.write_derived(SeriesInfo("stress.index", "stress", "stress index", "index", "D"), idx)
+    store.observations.write_derived(SeriesInfo("stress.index", "stress", "stress index", "index", "D"), idx)
     subjects = {}
     for day in days:
         ev = alerts.run_alerts(store, s, day, CLOCK)
@@ -183,7 +183,7 @@ def test_ruble_move_keyrate_and_percentile_rules(tmp_path, store):
     assert ("keyrate", "firing") in subjects[days[4]]  # 9.5 -> 20, +10.5 pp
     # the key-rate event leaves its window silently (no resolved mail for events)
     assert not any(r == "keyrate" and st != "firing" for d in days for r, st in subjects[d])
-    index_state = [a for a in alerts.read_states(store.conn).values() if a.rule_id == "index-p90"]
+    index_state = [a for a in alerts.read_states(store).values() if a.rule_id == "index-p90"]
     assert index_state and index_state[0].state in ("firing", "resolved", "inactive")
     firing_days = [d for d in days if ("index-p90", "firing") in subjects[d]]
     assert firing_days == [days[0]]  # 0.9 at 2022-02-22 is the top of its history known then
@@ -197,8 +197,8 @@ def test_silence_command_validation(tmp_path, store):
     with pytest.raises(UsageError, match="before"):
         alerts.add_silence(store, "stress-regime", dt.date(2022, 1, 1), dt.date(2022, 2, 1), CLOCK)
     alerts.add_silence(store, "stress-regime", dt.date(2022, 3, 1), dt.date(2022, 2, 1), CLOCK)
-    assert alerts.active_silences(store.conn, dt.date(2022, 3, 1)) == {"stress-regime"}
-    assert alerts.active_silences(store.conn, dt.date(2022, 3, 2)) == set()
+    assert alerts.active_silences(store, dt.date(2022, 3, 1)) == {"stress-regime"}
+    assert alerts.active_silences(store, dt.date(2022, 3, 2)) == set()
 
 
 def test_silenced_alert_is_notified_after_the_silence_ends(tmp_path, store):
@@ -220,7 +220,7 @@ def test_a_run_without_a_new_observation_does_not_count_twice(tmp_path, store):
     states = []
     for day in days[2:5]:
         alerts.run_alerts(store, s, day, CLOCK)
-        states.append(next(iter(alerts.read_states(store.conn).values())).state)
+        states.append(next(iter(alerts.read_states(store).values())).state)
     assert states == ["pending", "pending", "firing"]
 
 

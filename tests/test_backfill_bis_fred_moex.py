@@ -8,10 +8,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import sqlite3
 
 import pytest
 
+from stresswatch.store import Store
 from tests.conftest import run_cli
 from tests.fakes.bis import BisFake, shared_file
 from tests.fakes.fred import FredFake
@@ -100,8 +100,8 @@ def test_one_source_answering_503_leaves_the_others_complete(tmp_path, monkeypat
     assert by_source["bis"]["success"] == "1" and by_source["moex"]["success"] == "1"
     assert show(monkeypatch, env, "bis.cbpol.RU") == {D(2022, 2, 25): 9.5, D(2022, 2, 28): 20.0}
     assert show(monkeypatch, env, "moex.index.IMOEX")[D(2022, 2, 24)] == 2058.12
-    with sqlite3.connect(tmp_path / "sw.db") as conn:
-        assert conn.execute("SELECT COUNT(*) FROM observations WHERE series_id LIKE 'fred.%'").fetchone()[0] == 0
+    with Store.open(tmp_path / "sw.db") as store:
+        assert sum(s["count"] for s in store.observations.list_series("fred")) == 0
 
     # the source comes back: only the failed partition is fetched again
     fred.failures = None

@@ -11,7 +11,6 @@ import io
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from stresswatch import cli
+from stresswatch.store import Store
+from tests.conftest import all_observations
 from tests.fakes.cbr import FakeCbr, synthetic_history
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,9 +62,19 @@ def backfill_args(start: dt.date = START, end: dt.date = END, *extra: str) -> li
 
 
 def observations(db: Path) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT series_id, date, known_at, value FROM observations "
-                            "ORDER BY series_id, date, known_at").fetchall()
+    with Store.open(db) as store:
+        return all_observations(store)
+
+
+def fetch_ledger(db: Path) -> dict[str, str]:
+    """Partition -> status of the `fetch:cbr` ledger rows."""
+    with Store.open(db) as store:
+        return {r["partition"]: r["status"] for r in store.ledger.rows("fetch:cbr") if r["job"] == "fetch:cbr"}
+
+
+def integrity(db: Path) -> str:
+    with Store.open(db) as store:
+        return store.integrity_check()
 
 
 def latest_values(db: Path) -> list[tuple[str, str, float]]:
@@ -114,7 +125,7 @@ def test_backfill_through_faults_gives_the_published_values(tmp_path, monkeypatc
     from stresswatch.store import Store
 
     with Store.open(db) as store:
-        bodies = [p.body for p in store.iter_payloads("cbr")]
+        bodies = [p.body for p in store.payloads.iter("cbr")]
     assert sum(b"DDOS-GUARD" in body for body in bodies) == 2
     before = observations(db)
     fake.reset_counts()
@@ -163,8 +174,7 @@ def test_failing_partition_exits_1_and_is_retried_with_reprocess_failed(tmp_path
     assert "404" in summary["error"]
     db = tmp_path / "sw.db"
     assert max(d for _s, d, _v in latest_values(db)) < "2014-01-01"  # the failed year wrote nothing
-    with sqlite3.connect(db) as conn:
-        rows = dict(conn.execute("SELECT partition, status FROM runs WHERE job = 'fetch:cbr'").fetchall())
+    rows = fetch_ledger(db)
     assert rows == {"2013-01-01..2013-12-31": "success", "2014-01-01..2014-12-31": "failed"}
 
     fake.clear_faults()
@@ -203,9 +213,8 @@ def test_sigkill_mid_partition_then_resume_equals_a_clean_run(tmp_path, monkeypa
     assert proc.returncode == -signal.SIGKILL
 
     killed_db = tmp_path / "killed.db"
-    with sqlite3.connect(killed_db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        ledger = dict(conn.execute("SELECT partition, status FROM runs WHERE job = 'fetch:cbr'").fetchall())
+    assert integrity(killed_db) == "ok"
+    ledger = fetch_ledger(killed_db)
     assert ledger.get("2013-01-01..2013-12-31") == "success"
     assert ledger.get("2014-01-01..2014-12-31") in (None, "running")  # nothing of 2014 committed
     assert max(d for _s, d, _v in latest_values(killed_db)) < "2014-01-01"
@@ -216,8 +225,7 @@ def test_sigkill_mid_partition_then_resume_equals_a_clean_run(tmp_path, monkeypa
     assert code == 0
     assert fake.count() == 4  # only the interrupted partition is asked again
     assert observations(killed_db) == clean
-    with sqlite3.connect(killed_db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert integrity(killed_db) == "ok"
 
 
 def test_fake_daily_table_and_directory_parse_with_the_fetcher(fake):

@@ -39,11 +39,11 @@ keyrate = false
         assert proc.returncode == 1, err
         assert "interrupted" in err
         with Store.open(tmp_path / "sw.db") as store:
-            rows = store.ledger_rows("fetch:cbr")
+            rows = store.ledger.rows("fetch:cbr")
             assert all(r["status"] == "success" for r in rows), rows  # no half-done partition
             done = {r["partition"][:4] for r in rows}
             assert 2 <= len(done) < 6
-            years = {d.year for d in store.read_series("cbr.fx.USD").index}
+            years = {d.year for d in store.observations.read_series("cbr.fx.USD").index}
             assert years == {int(y) for y in done}
             assert store.integrity_check() == "ok"
         # a rerun completes the rest and asks nothing for the finished years

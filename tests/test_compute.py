@@ -30,8 +30,9 @@ def cbr_days(start: str, end: str) -> pd.DatetimeIndex:
 
 def write(store: Store, sid: str, s: pd.Series, lag: int = 0, freq: str = "D",
           fetched_at: dt.datetime = LATE) -> None:
-    store.upsert_series([SeriesInfo(sid, sid.split(".")[0], sid, "x", freq, lag)])
-    store.write_observations([Observation(sid, d.date(), float(v)) for d, v in s.items()], fetched_at=fetched_at)
+    store.observations.upsert_series([SeriesInfo(sid, sid.split(".")[0], sid, "x", freq, lag)])
+    store.observations.write_observations([Observation(sid, d.date(), float(v)) for d, v in s.items()],
+                                          fetched_at=fetched_at)
 
 
 def synthetic_cbr(store: Store, end: str = "2021-06-30", seed: int = 1) -> None:
@@ -56,16 +57,16 @@ def test_compute_writes_index_segments_contributions_and_indicators(store, cfg):
     synthetic_cbr(store)
     result = compute(store, cfg, dt.date(2021, 6, 30), run_regimes=False)
     assert result.segments == ["fx", "policy"]  # only Bank of Russia series present
-    index = store.read_series("stress.index")
+    index = store.observations.read_series("stress.index")
     assert index.index[-1] == pd.Timestamp("2021-06-30")
     assert index.between(0, 1).all()
-    parts = sum(store.read_series(f"stress.contrib.{s}") for s in ("fx", "policy"))
+    parts = sum(store.observations.read_series(f"stress.contrib.{s}") for s in ("fx", "policy"))
     np.testing.assert_allclose(parts.reindex(index.index), index)
     for sid in ("stress.segment.fx", "stress.segment.policy", "stress.emp", "stress.index.pct",
                 "ind.fx.rv20.USD", "ind.fx.dep.ruble_value.ytd.EUR", "ind.policy.extraordinary"):
-        assert not store.read_series(sid).empty, sid
+        assert not store.observations.read_series(sid).empty, sid
     # the March 2020 burst is the stress peak of the synthetic history
-    fx = store.read_series("stress.segment.fx")
+    fx = store.observations.read_series("stress.segment.fx")
     assert fx["2020-03-15":"2020-04-30"].mean() > fx["2019-09-01":"2020-02-15"].mean() + 0.25
     assert result.rows == sum(result.written.values()) > 0
     # rerunning the same day writes nothing new

@@ -69,7 +69,7 @@ def test_episode_gives_one_firing_and_one_resolved_mail_and_rerun_sends_nothing(
     assert "0.90 &gt; 0.50" in firing.get_body(("html",)).get_content()
     assert "0.05 &lt; 0.30" in resolved.get_body(("html",)).get_content()
     # every step is in the ledger; the same dates again repeat nothing and send nothing
-    assert planted.ledger_get("day:alerts", DAYS[0].isoformat())["status"] == "success"
+    assert planted.ledger.get("day:alerts", DAYS[0].isoformat())["status"] == "success"
     again = [daily.run_day(planted, s, d, CLOCK) for d in DAYS]
     assert all(st.status == "done" for r in again for st in r.steps)
     assert len(smtp.box.received) == 2
@@ -106,7 +106,7 @@ def test_failing_fetch_is_named_and_the_other_steps_still_run(tmp_path, planted,
     assert [st.name for st in r.failed] == ["fetch"]
     assert "cbr" in r.summary()
     assert [st.status for st in r.steps] == ["failed", "success", "success"]
-    detail = json.loads(planted.ledger_get("day:fetch", DAYS[0].isoformat())["detail"])
+    detail = json.loads(planted.ledger.get("day:fetch", DAYS[0].isoformat())["detail"])
     assert detail["failed_sources"] == ["cbr"]
 
 

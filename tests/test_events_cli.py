@@ -18,7 +18,6 @@ import pytest
 
 from stresswatch import cli
 from stresswatch import settings as settings_mod
-from stresswatch.candidates import save_candidates
 from stresswatch.events.align import ALIGN_FIELDS
 from stresswatch.fetchers.base import SeriesInfo
 from stresswatch.store import Store
@@ -78,9 +77,9 @@ def test_candidates_and_promote(tmp_path, capsys):
     cfg = write_config(tmp_path)
     store = Store.open(tmp_path / "sw.db")
     url = "https://example.org/2023/08/15/shoigu-china-ties"
-    save_candidates(store, [{"url": url, "title": "Shoigu: Russia-China ties more than an alliance",
-                             "seen_at": "2023-08-15T09:45:00Z", "domain": "example.org", "language": "English",
-                             "source_country": "RU", "query_id": "rus-chn"}])
+    store.candidates.save([{"url": url, "title": "Shoigu: Russia-China ties more than an alliance",
+                            "seen_at": "2023-08-15T09:45:00Z", "domain": "example.org", "language": "English",
+                            "source_country": "RU", "query_id": "rus-chn"}])
     store.close()
     code, text = run(["--config", str(cfg), "events", "candidates", "--start", "2023-08-01", "--end", "2023-08-31",
                       "--format", "json"])
@@ -111,12 +110,13 @@ def _real_history(store: Store) -> None:
     kr = pd.read_csv(shared_path("data", "real", "rates", "cbr_key_rate_daily_2021_2026.csv"))
     key = pd.Series(kr["key_rate_pct"].to_numpy(float), index=pd.DatetimeIndex(pd.to_datetime(kr["date"])))
     key = key[key.index <= ASOF]
-    store.write_derived(SeriesInfo("cbr.fx.USD", "cbr", "USD/RUB official rate", "RUB per USD", "D"), usd)
-    store.write_derived(SeriesInfo("cbr.keyrate", "cbr", "Key rate", "% per year", "D"), key)
+    store.observations.write_derived(SeriesInfo("cbr.fx.USD", "cbr", "USD/RUB official rate", "RUB per USD", "D"), usd)
+    store.observations.write_derived(SeriesInfo("cbr.keyrate", "cbr", "Key rate", "% per year", "D"), key)
     grid = pd.bdate_range(usd.index[0], ASOF)
     in_force = usd.reindex(usd.index.union(grid)).ffill().reindex(grid)
     proxy = np.log(in_force).diff().rolling(20).std() * np.sqrt(252) * 100
-    store.write_derived(SeriesInfo("stress.index", "compute", "Stress index (test proxy)", "index", "D"), proxy)
+    store.observations.write_derived(SeriesInfo("stress.index", "compute", "Stress index (test proxy)", "index", "D"),
+                                     proxy)
 
 
 @pytest.mark.slow

@@ -80,8 +80,8 @@ def test_report_chart_preferred_and_path_without_url(tmp_path, store, smtp):
 
 def _queue(store, s, key="digest:2022-03-01"):
     msg = mail.build_digest_message(store, s, _digest(store, s), CLOCK)
-    with store.transaction() as conn:
-        return mail.enqueue(conn, key, dt.date(2022, 3, 1), msg, s["mail"]["recipients"], CLOCK)
+    with store.transaction():
+        return mail.enqueue(store, key, dt.date(2022, 3, 1), msg, s["mail"]["recipients"], CLOCK)
 
 
 def test_outbox_dedup_and_delivery_once(tmp_path, store, smtp):

@@ -9,7 +9,7 @@ import pytest
 from stresswatch import pipeline
 from stresswatch.cli import main
 from stresswatch.store import Store
-from tests.conftest import settings_for
+from tests.conftest import all_observations, settings_for
 from tests.fakes.bis import BisFake
 from tests.fakes.cbr import FakeCbr, synthetic_history
 
@@ -35,17 +35,18 @@ def test_unparseable_body_is_archived_retried_and_the_partition_fails_cleanly(tm
         report = pipeline.backfill(store, settings, D(2020, 1, 1), D(2020, 12, 31), progress=False)
         assert [o.status for o in report.outcomes] == ["failed"]
         assert "cbr" in report.failed[0].error and "XML_dynamic" in report.failed[0].error
-        assert store.read_series("cbr.fx.USD").empty if store.series_info("cbr.fx.USD") else True
-        archived = [p for p in store.iter_payloads("cbr") if b"DDOS-GUARD" in p.body]
+        assert (store.observations.read_series("cbr.fx.USD").empty
+                if store.observations.series_info("cbr.fx.USD") else True)
+        archived = [p for p in store.payloads.iter("cbr") if b"DDOS-GUARD" in p.body]
         assert archived, "the challenge page must be archived before parsing"
-        row = store.ledger_get("fetch:cbr", "2020-01-01..2020-12-31")
+        row = store.ledger.get("fetch:cbr", "2020-01-01..2020-12-31")
         assert row["status"] == "failed" and row["attempts"] == 1
         cbr.clear_faults()
         # --reprocess failed retries exactly that partition
         report = pipeline.backfill(store, settings, D(2020, 1, 1), D(2020, 12, 31), reprocess="failed",
                                    progress=False)
         assert [o.status for o in report.outcomes] == ["success"]
-        assert store.ledger_get("fetch:cbr", "2020-01-01..2020-12-31")["attempts"] == 2
+        assert store.ledger.get("fetch:cbr", "2020-01-01..2020-12-31")["attempts"] == 2
 
 
 def test_challenge_page_once_is_retried_within_the_partition(tmp_path, cbr):
@@ -56,9 +57,9 @@ def test_challenge_page_once_is_retried_within_the_partition(tmp_path, cbr):
         report = pipeline.backfill(store, settings, D(2020, 1, 1), D(2020, 12, 31), progress=False)
         assert report.ok
         expected = cbr.history.per_unit("USD")
-        got = store.read_series("cbr.fx.USD")
+        got = store.observations.read_series("cbr.fx.USD")
         assert len(got) == len([d for d in expected if d.year == 2020])
-        assert not store.read_series("cbr.keyrate").empty
+        assert not store.observations.read_series("cbr.keyrate").empty
 
 
 def test_one_failing_source_leaves_the_others_complete_and_exits_1(tmp_path, cbr, httpserver):
@@ -88,7 +89,7 @@ areas = ["US", "RU"]
     assert summary["cbr"]["success"] == 2 and summary["cbr"]["failed"] == 0
     assert summary["bis"]["failed"] >= 1 and "503" in summary["bis"]["error"]
     with Store.open(tmp_path / "sw.db") as store:
-        usd = store.read_series("cbr.fx.USD")
+        usd = store.observations.read_series("cbr.fx.USD")
         expected = [d for d in cbr.history.per_unit("USD") if D(2020, 1, 1) <= d <= D(2021, 3, 31)]
         assert len(usd) == len(expected)
 
@@ -99,7 +100,7 @@ def test_dry_run_asks_nothing_and_writes_nothing(tmp_path, cbr):
         report = pipeline.backfill(store, settings, D(2019, 1, 1), D(2020, 12, 31), dry_run=True)
         assert [o.status for o in report.outcomes] == ["planned", "planned"]
         assert any("VAL_NM_RQ=R01235" in r for r in report.outcomes[0].planned)
-        assert cbr.count() == 0 and store.ledger_rows() == []
+        assert cbr.count() == 0 and store.ledger.rows() == []
 
 
 def test_fetch_asks_only_for_what_is_missing(tmp_path, cbr):
@@ -114,7 +115,7 @@ def test_fetch_asks_only_for_what_is_missing(tmp_path, cbr):
         pipeline.fetch(store, settings, D(2021, 4, 30))
         asked = [r.query.get("date_req1") for r in cbr.requests[first:] if r.endpoint == "dynamic"]
         assert set(asked) == {"24/03/2021"}  # from the last covered date less the overlap
-        row = store.ledger_get("fetch:cbr", "2021-01-01..2021-12-31")
+        row = store.ledger.get("fetch:cbr", "2021-01-01..2021-12-31")
         assert (row["covered_from"], row["covered_to"]) == ("2021-01-01", "2021-04-30")
 
 
@@ -122,13 +123,11 @@ def test_reparse_rebuilds_the_same_observations_offline(tmp_path, cbr):
     settings = only(settings_for(tmp_path, **{"sources.cbr.base_url": cbr.base_url}), "cbr")
     with Store.open(settings.store_path) as store:
         pipeline.backfill(store, settings, D(2019, 1, 1), D(2020, 12, 31), progress=False)
-        before = store.conn.execute("SELECT series_id, date, known_at, value FROM observations ORDER BY 1, 2, 3"
-                                    ).fetchall()
+        before = all_observations(store)
         cbr.stop()  # offline from here on
         (rep,) = pipeline.reparse(store, settings, "cbr")
         assert rep.parsed == rep.payloads and rep.unparseable == 0
-        after = store.conn.execute("SELECT series_id, date, known_at, value FROM observations ORDER BY 1, 2, 3"
-                                   ).fetchall()
+        after = all_observations(store)
         assert [tuple(r) for r in after] == [tuple(r) for r in before]
 
 
@@ -153,7 +152,7 @@ def test_a_transfer_cut_short_is_asked_again_within_the_partition(tmp_path):
     with Store.open(settings.store_path) as store:
         report = pipeline.backfill(store, settings, D(2023, 8, 14), D(2023, 8, 15), progress=False)
         assert report.ok and report.outcomes[0].requests == 2
-        assert store.read_series("cbr.fx.USD").tolist() == [101.0399]
+        assert store.observations.read_series("cbr.fx.USD").tolist() == [101.0399]
 
 
 def test_an_unreachable_host_is_left_alone_by_fetch_for_the_cooldown(tmp_path):
@@ -170,10 +169,10 @@ def test_an_unreachable_host_is_left_alone_by_fetch_for_the_cooldown(tmp_path):
         again = pipeline.fetch(store, settings, D(2021, 3, 31))
         assert [o.status for o in again.outcomes] == ["abandoned"] and not again.ok
         assert "host unreachable" in again.outcomes[0].error
-        assert store.ledger_get("fetch:cbr", "2021-01-01..2021-12-31")["attempts"] == 1  # not asked again
+        assert store.ledger.get("fetch:cbr", "2021-01-01..2021-12-31")["attempts"] == 1  # not asked again
         # a backfill is an explicit request: it asks anyway; so does fetch with the cooldown off
         assert [o.status for o in pipeline.backfill(store, settings, D(2021, 1, 1), D(2021, 3, 31)).outcomes] \
             == ["failed"]
         settings["http"]["unreachable_cooldown"] = 0.0
         assert [o.status for o in pipeline.fetch(store, settings, D(2021, 3, 31)).outcomes] == ["failed"]
-        assert store.ledger_get("fetch:cbr", "2021-01-01..2021-12-31")["attempts"] == 3
+        assert store.ledger.get("fetch:cbr", "2021-01-01..2021-12-31")["attempts"] == 3

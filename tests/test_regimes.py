@@ -281,8 +281,9 @@ def _settings(tmp_path, **extra):
 
 
 def _write(store, series: pd.Series, fetched=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)):
-    store.upsert_series([SeriesInfo("sim.x", "sim", "simulated", "x", "D")])
-    store.write_observations([Observation("sim.x", d.date(), float(v)) for d, v in series.items()], fetched_at=fetched)
+    store.observations.upsert_series([SeriesInfo("sim.x", "sim", "simulated", "x", "D")])
+    store.observations.write_observations([Observation("sim.x", d.date(), float(v)) for d, v in series.items()],
+                                          fetched_at=fetched)
 
 
 def test_storage_round_trip_filter_update_and_asof(tmp_path, store, sim2):
@@ -312,7 +313,7 @@ def test_storage_round_trip_filter_update_and_asof(tmp_path, store, sim2):
     assert s2.status == "filter"
     run2 = R.latest_run(store, "sim", d2)
     assert run2.kind == "filter" and run2.fit_run_id == run1.id and run2.params == run1.params
-    own_rows = store.conn.execute("SELECT COUNT(*) FROM regime_probs WHERE run_id = ?", (run2.id,)).fetchone()[0]
+    own_rows = len(store.model_runs.probabilities(run2.id, run2.spec.k_regimes))
     assert 10 <= own_rows < 200
     full = R.probabilities(store, "sim", d2, full=True)
     expected = R.evaluate(y.iloc[:1210], R.get_spec(settings, "sim"), run1.param_vector)
@@ -341,7 +342,7 @@ def test_no_look_ahead_values_known_later_are_not_used(tmp_path, store, sim2):
     asof = y.index[899].date()
     # a revision of an early value published after `asof` must not change the run for `asof`
     late = dt.datetime.combine(y.index[950].date(), dt.time(12), tzinfo=dt.timezone.utc)
-    store.write_observations([Observation("sim.x", y.index[10].date(), 99.0)], fetched_at=late)
+    store.observations.write_observations([Observation("sim.x", y.index[10].date(), 99.0)], fetched_at=late)
     R.update_all(store, settings, asof)
     run = R.latest_run(store, "sim", asof)
     assert run.n == 900 and run.data_last == asof
@@ -464,11 +465,11 @@ def test_auto_headline_follows_the_exchange_rate_eras_in_the_store(tmp_path, sto
     gets the floating-era ruble2f. A named headline is used as it is."""
     settings = settings_for(tmp_path)
     assert R.headline(store, settings) == "ruble3"  # no data yet: the full-history model
-    store.upsert_series([SeriesInfo("cbr.fx.USD", "cbr", "USD", "RUB per 1 USD", "D")])
+    store.observations.upsert_series([SeriesInfo("cbr.fx.USD", "cbr", "USD", "RUB per 1 USD", "D")])
     fetched = dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
-    store.write_observations([Observation("cbr.fx.USD", dt.date(2013, 1, 10), 30.5)], fetched_at=fetched)
+    store.observations.write_observations([Observation("cbr.fx.USD", dt.date(2013, 1, 10), 30.5)], fetched_at=fetched)
     assert R.headline(store, settings) == "ruble2f"
-    store.write_observations([Observation("cbr.fx.USD", dt.date(2005, 1, 11), 28.0)], fetched_at=fetched)
+    store.observations.write_observations([Observation("cbr.fx.USD", dt.date(2005, 1, 11), 28.0)], fetched_at=fetched)
     assert R.headline(store, settings) == "ruble3"
     assert R.headline(store, settings, asof=dt.date(2004, 12, 31)) == "ruble3"  # nothing known yet
     named = settings_for(tmp_path, **{"regimes.headline": "stress"})

@@ -44,9 +44,9 @@ def real_store(tmp_path_factory):
     usd = load_usd()
     folder = tmp_path_factory.mktemp("real")
     store = Store.open(folder / "sw.db")
-    store.upsert_series([SeriesInfo("cbr.fx.USD", "cbr", "USD/RUB", "RUB per USD", "D")])
-    store.write_observations([Observation("cbr.fx.USD", d.date(), float(v)) for d, v in usd.items()],
-                             fetched_at=FETCHED)
+    store.observations.upsert_series([SeriesInfo("cbr.fx.USD", "cbr", "USD/RUB", "RUB per USD", "D")])
+    store.observations.write_observations([Observation("cbr.fx.USD", d.date(), float(v)) for d, v in usd.items()],
+                                          fetched_at=FETCHED)
     yield store, folder, usd.index[-1].date()
     store.close()
 
@@ -130,9 +130,9 @@ def test_stress_index_model_through_compute(real_store):
     compute = pytest.importorskip("stresswatch.compute")
     store, folder, asof = real_store
     rate = load_keyrate()
-    store.upsert_series([SeriesInfo("cbr.keyrate", "cbr", "key rate", "%", "D")])
-    store.write_observations([Observation("cbr.keyrate", d.date(), float(v)) for d, v in rate.items()],
-                             fetched_at=FETCHED)
+    store.observations.upsert_series([SeriesInfo("cbr.keyrate", "cbr", "key rate", "%", "D")])
+    store.observations.write_observations([Observation("cbr.keyrate", d.date(), float(v)) for d, v in rate.items()],
+                                          fetched_at=FETCHED)
     settings = settings_for(folder)
     compute.compute(store, settings, asof, run_regimes=False)
     spec = next(m for m in R.DEFAULT_MODELS if m["id"] == "stress")

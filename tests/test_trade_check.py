@@ -48,9 +48,9 @@ def test_compare_without_overlap():
 
 
 def write(store, source: str, series_id: str, values: dict[dt.date, float], lag: int) -> None:
-    store.upsert_series([SeriesInfo(series_id, source, series_id, "USD", "M", lag)])
-    store.write_observations([Observation(series_id, d, v) for d, v in values.items()],
-                             fetched_at=dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc))
+    store.observations.upsert_series([SeriesInfo(series_id, source, series_id, "USD", "M", lag)])
+    store.observations.write_observations([Observation(series_id, d, v) for d, v in values.items()],
+                                          fetched_at=dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc))
 
 
 def test_status_extra_reads_the_stored_series(store):

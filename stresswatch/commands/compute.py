@@ -45,7 +45,7 @@ def cmd_list(args, app) -> int:
     available: set[str] = set()
     concrete: dict[str, list[str]] = {}
     if app.settings.store_path.exists():
-        available = {s["id"] for s in app.store().list_series()}
+        available = {s["id"] for s in app.store().observations.list_series()}
         for cid, ind, _ in expand(available):
             concrete.setdefault(ind.id, []).append(cid)
     rows = []

@@ -82,9 +82,9 @@ def cmd_series_list(args, app) -> int:
 
 def cmd_series_show(args, app) -> int:
     store = app.store()
-    if store.series_info(args.id) is None:
+    if store.observations.series_info(args.id) is None:
         raise UsageError(f"no series {args.id!r}; see `stresswatch series list`")
-    values = store.read_series(args.id, start=args.start, end=args.end, asof=args.asof)
+    values = store.observations.read_series(args.id, start=args.start, end=args.end, asof=args.asof)
     rows = [{"date": d.date().isoformat(), "value": float(v)} for d, v in values.items()]
     output.emit(rows, ["date", "value"], args.format, app.out)
     return 0

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import re
 import sys
-from typing import Any
 
 from stresswatch import output
 from stresswatch.cli import add_format, command, iso_date
@@ -14,6 +13,7 @@ from stresswatch.errors import UsageError
 from stresswatch.events import align as align_mod
 from stresswatch.events import catalogue as cat
 from stresswatch.events import confounders as conf
+from stresswatch.store.candidates import CandidateRow
 
 LIST_FIELDS = ("id", "date", "time", "tz", "speaker", "country", "tags", "key_phrase", "source", "url")
 AGG_FIELDS = ("group", "n", "n_used", "mean_abnormal", "mean_d_index", "mean_car_rub", "confounded", "p_value")
@@ -62,7 +62,7 @@ def slug(text: str, day: dt.date) -> str:
     return f"{base[:60].strip('-')}-{day.year}"
 
 
-def draft_entry(candidate: dict[str, Any]) -> str:
+def draft_entry(candidate: CandidateRow) -> str:
     """A `[[statement]]` draft from a GDELT candidate. Fields a person must fill are left empty, so
     `events check` rejects the entry until it is completed."""
     seen = dt.datetime.fromisoformat(str(candidate["seen_at"]).replace("Z", "+00:00"))
@@ -91,9 +91,7 @@ def draft_entry(candidate: dict[str, Any]) -> str:
 
 
 def cmd_promote(args, app) -> int:
-    from stresswatch import candidates
-
-    found = candidates.get_candidate(app.store(), args.url)
+    found = app.store().candidates.get(args.url)
     if found is None:
         raise UsageError(f"no GDELT candidate with url {args.url}; list them with `stresswatch events candidates`")
     app.out.write(draft_entry(found))
@@ -101,9 +99,7 @@ def cmd_promote(args, app) -> int:
 
 
 def cmd_candidates(args, app) -> int:
-    from stresswatch import candidates
-
-    rows = candidates.list_candidates(app.store(), start=args.start, end=args.end)
+    rows = app.store().candidates.rows(start=args.start, end=args.end)
     output.emit(rows, CANDIDATE_FIELDS, args.format, app.out)
     return 0
 

@@ -6,20 +6,24 @@ Read-only: it never creates a store; without one the ledger columns are empty.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from stresswatch import output
 from stresswatch.cli import add_format, command
 from stresswatch.fetchers.base import REGISTRY, load_all
+from stresswatch.settings import Settings
+from stresswatch.store import Store
 
 COLUMNS = ["source", "enabled", "series", "base_url", "last_success", "last_error", "last_error_at", "description"]
 
 
-def source_rows(settings, store=None, today=None) -> list[dict[str, Any]]:
-    """One row per registered source, sorted by id. `store` None = no ledger information."""
+def source_rows(settings: Settings, store: Store | None = None,
+                today: dt.date | None = None) -> list[dict[str, Any]]:
+    """One row per registered source, sorted by id. `store` (or `today`) None = no ledger information."""
     load_all()
     ledger: dict[str, dict[str, Any]] = {}
-    if store is not None:
+    if store is not None and today is not None:
         from stresswatch import status
 
         ledger = {r["source"]: r for r in status.source_status(store, settings, today)}

@@ -10,10 +10,12 @@ in docs/events.md.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+
+from stresswatch.settings import Settings
+from stresswatch.store import Store
 
 
-def align_for_day(store: Any, settings: Any, day: dt.date) -> int:
+def align_for_day(store: Store, settings: Settings, day: dt.date) -> int:
     """The daily pipeline's events step: align the catalogue as of `day`; returns how many
     statements got an event day (the report re-aligns from the store itself)."""
     from stresswatch.events.align import align as _align

@@ -1,6 +1,6 @@
 """The thin store layer of the event study: read everything as of day D, run `study.run_study`.
 
-Reads `stress.index`, `cbr.fx.USD` and `cbr.keyrate` with `store.read_series(..., asof=D)` and the
+Reads `stress.index`, `cbr.fx.USD` and `cbr.keyrate` with `store.observations.read_series(..., asof=D)` and the
 headline model's probabilities with `stresswatch.regimes.probabilities(store, model_id, asof=D)`;
 statements dated after D are left out (not known yet). A missing input degrades the result
 (NaN fields and a warning) instead of failing: no stress index -> the ruble CAR is the statistic;
@@ -20,6 +20,8 @@ from stresswatch.errors import ModelError, StoreError
 from stresswatch.events import catalogue as cat
 from stresswatch.events import confounders as conf
 from stresswatch.events.study import StudyConfig, StudyResult, run_study
+from stresswatch.settings import Settings
+from stresswatch.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +46,18 @@ class Alignment:
         return self.result.statements.to_dict("records")
 
 
-def study_config(settings: Any, k: int | None = None, placebos: int | None = None) -> StudyConfig:
+def study_config(settings: Settings, k: int | None = None, placebos: int | None = None) -> StudyConfig:
     ev = settings["events"]
     return StudyConfig(k=int(k if k is not None else ev["k"]),
                        placebos=int(placebos if placebos is not None else ev["placebos"]),
                        seed=int(ev["seed"]), estimation_window=int(ev["estimation_window"]))
 
 
-def load_statements(settings: Any) -> list[cat.Statement]:
+def load_statements(settings: Settings) -> list[cat.Statement]:
     return cat.load_catalogue(settings["events"]["catalogue"] or None)
 
 
-def read_probabilities(store: Any, model_id: str, asof: dt.date) -> pd.DataFrame | None:
+def read_probabilities(store: Store, model_id: str, asof: dt.date) -> pd.DataFrame | None:
     """The headline model's probabilities as known on `asof`, or None when there is no run."""
     try:
         from stresswatch import regimes
@@ -78,16 +80,16 @@ def read_probabilities(store: Any, model_id: str, asof: dt.date) -> pd.DataFrame
     return frame
 
 
-def align(store: Any, settings: Any, asof: dt.date, k: int | None = None, placebos: int | None = None,
+def align(store: Store, settings: Settings, asof: dt.date, k: int | None = None, placebos: int | None = None,
           statements: list[cat.Statement] | None = None) -> Alignment:
     """Align the catalogue (or `statements`) as of `asof`."""
     asof = pd.Timestamp(asof).date()
     warnings: list[str] = []
     stmts = statements if statements is not None else load_statements(settings)
     stmts = [s for s in stmts if s.date <= asof]
-    index = store.read_series(INDEX_SERIES, asof=asof)
-    fx = store.read_series(FX_SERIES, asof=asof)
-    keyrate = store.read_series(KEYRATE_SERIES, asof=asof)
+    index = store.observations.read_series(INDEX_SERIES, asof=asof)
+    fx = store.observations.read_series(FX_SERIES, asof=asof)
+    keyrate = store.observations.read_series(KEYRATE_SERIES, asof=asof)
     for sid, s in ((INDEX_SERIES, index), (FX_SERIES, fx), (KEYRATE_SERIES, keyrate)):
         if s.dropna().empty:
             warnings.append(f"{sid} has no data as of {asof}")

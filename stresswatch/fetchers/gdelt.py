@@ -3,8 +3,8 @@
 Owns the requests (`/api/v2/doc/doc`, `mode=ArtList` and `mode=TimelineTone` for each configured
 query and window) and their parsers. Articles are not observations: they come back as
 `ParseResult.candidates` (url, title, UTC seen time, domain, language, source country, query id)
-and are stored by `stresswatch.candidates.save_candidates`, deduplicated by URL. The tone timeline
-becomes the daily series `gdelt.tone.<query id>` (finer resolutions are averaged per UTC day).
+and are stored by `store.candidates.save` (stresswatch/store/candidates.py), deduplicated by URL.
+The tone timeline becomes the daily series `gdelt.tone.<query id>` (finer resolutions are averaged per UTC day).
 
 Quirks handled (SOURCES.md section 6a): no `articles` key = no articles; HTTP 200 with
 `text/html` (or any non-JSON text) = GDELT rejected the query, raised as ParseError carrying

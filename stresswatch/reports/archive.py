@@ -1,5 +1,5 @@
-"""The reports' own tables (migration 0006): the index of rendered reports with their headline
-state, and point-in-time snapshots of the run ledger.
+"""What the reports keep (rows in `store.reports`, migration 0006): the index of rendered reports
+with their headline state, and point-in-time snapshots of the run ledger.
 
 Why snapshots: the run ledger keeps one row per (job, partition) and a later fetch overwrites it,
 so "last success / last error as known on D" cannot be recovered from it after the fact. The first
@@ -11,9 +11,10 @@ for D may still arrive that day.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
-from stresswatch.store import Store, utcnow
+from stresswatch.store import Store
+from stresswatch.store.reports import ReportIndexRow
 
 
 def _day_end(day: dt.date) -> str:
@@ -25,8 +26,8 @@ def ledger_facts(store: Store, sources: Iterable[str], day: dt.date) -> dict[str
     """Per source, from `fetch:<source>` ledger rows: latest success and latest failure on or before D.
     A failure counts only while no later success (on or before D) replaced it."""
     end = _day_end(day)
-    by_job: dict[str, list[dict[str, Any]]] = {}
-    for row in store.ledger_rows("fetch:"):
+    by_job: dict[str, list[Mapping[str, Any]]] = {}
+    for row in store.ledger.rows("fetch:"):
         by_job.setdefault(row["job"], []).append(row)
     out = {}
     for source in sources:
@@ -53,50 +54,23 @@ def ledger_snapshot(store: Store, sources: list[str], day: dt.date, today: dt.da
     """Ledger facts for D: the frozen copy when D is over and one exists, else computed now (and
     stored when `write`; frozen from then on if D is over)."""
     frozen = today is not None and today > day
-    stored = {r["source"]: r for r in store.conn.execute(
-        "SELECT * FROM report_ledger_snapshots WHERE date = ?", (day.isoformat(),))}
+    stored = store.reports.snapshot(day)
     if frozen and stored and all(s in stored for s in sources):
-        return {s: {k: stored[s][k] for k in ("last_success", "last_error", "last_error_at", "failed")}
-                for s in sources}
+        return {s: dict(stored[s]) for s in sources}
     facts = ledger_facts(store, sources, day)
     if write:
-        taken = utcnow().isoformat().replace("+00:00", "Z")
-        with store.transaction() as conn:
-            for source, f in facts.items():
-                if frozen and source in stored:
-                    continue
-                conn.execute(
-                    """INSERT INTO report_ledger_snapshots
-                       (date, source, last_success, last_error, last_error_at, failed, taken_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?)
-                       ON CONFLICT(date, source) DO UPDATE SET last_success = excluded.last_success,
-                         last_error = excluded.last_error, last_error_at = excluded.last_error_at,
-                         failed = excluded.failed, taken_at = excluded.taken_at""",
-                    (day.isoformat(), source, f["last_success"], f["last_error"], f["last_error_at"],
-                     f["failed"], taken))
+        store.reports.save_snapshot(day, {source: f for source, f in facts.items()
+                                          if not (frozen and source in stored)})
         for source in sources:
             if frozen and source in stored:
-                facts[source] = {k: stored[source][k] for k in ("last_success", "last_error", "last_error_at",
-                                                                  "failed")}
+                facts[source] = dict(stored[source])
     return facts
 
 
 def record_report(store: Store, day: dt.date, out_dir: str, generated_at: str, regime: str | None,
                   p_stress: float | None, formats: Iterable[str], warnings: int) -> None:
-    with store.transaction() as conn:
-        conn.execute(
-            """INSERT INTO report_index (date, out_dir, generated_at, regime, p_stress, formats, warnings)
-               VALUES (?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT(date, out_dir) DO UPDATE SET generated_at = excluded.generated_at,
-                 regime = excluded.regime, p_stress = excluded.p_stress, formats = excluded.formats,
-                 warnings = excluded.warnings""",
-            (day.isoformat(), out_dir, generated_at, regime, p_stress, ",".join(formats), warnings))
+    store.reports.record(day, out_dir, generated_at, regime, p_stress, formats, warnings)
 
 
-def reports(store: Store, out_dir: str | None = None) -> list[dict[str, Any]]:
-    sql = "SELECT * FROM report_index"
-    args: list[Any] = []
-    if out_dir is not None:
-        sql += " WHERE out_dir = ?"
-        args.append(out_dir)
-    return [dict(r) for r in store.conn.execute(sql + " ORDER BY date DESC", args)]
+def reports(store: Store, out_dir: str | None = None) -> list[ReportIndexRow]:
+    return store.reports.index(out_dir)

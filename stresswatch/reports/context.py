@@ -4,7 +4,7 @@
 HTML/Markdown templates and `report.json` all read) and `charts` (the chart specs drawn by
 `reports.charts`). Everything in it is a function of D and the data known on D:
 
-- series are read as of D (`store.read_series(..., asof=D)` semantics, vintages respected);
+- series are read as of D (`store.observations.read_series(..., asof=D)` semantics, vintages respected);
 - the regime headline comes from the headline model's run as of D (`stresswatch.regimes`);
 - statements are aligned as of D (`stresswatch.events`);
 - the run ledger is not versioned, so its freshness facts (last success, last error) are taken
@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ import pandas as pd
 from stresswatch.reports.charts import ChartSpec
 from stresswatch.settings import Settings
 from stresswatch.store import Store
+from stresswatch.store.observations import SeriesListing
 
 SCHEMA_VERSION = 1
 
@@ -55,27 +56,27 @@ class ReportData:
 class SeriesReader:
     """`read(series_id, asof, start)` with the store's as-of semantics.
 
-    Without cache every call goes to `store.read_series`. With `cache=True` each series' vintages
+    Without cache every call goes to `store.observations.read_series`. With `cache=True` each series' vintages
     are read once (all rows: date, known_at, value) and each as-of view is cut in memory: per date,
-    the latest vintage with known_at <= asof — the same rule as `Store.read_vintaged`.
+    the latest vintage with known_at <= asof — the same rule as `store.observations.read_vintaged`.
     """
 
     def __init__(self, store: Store, cache: bool = False):
         self.store = store
         self.cache = cache
         self._vintages: dict[str, pd.DataFrame] = {}
-        self._catalog: list[dict[str, Any]] | None = None
+        self._catalog: list[SeriesListing] | None = None
 
-    def catalog(self) -> list[dict[str, Any]]:
-        """`store.list_series()` (memoised when caching)."""
+    def catalog(self) -> list[SeriesListing]:
+        """`store.observations.list_series()` (memoised when caching)."""
         if self._catalog is None or not self.cache:
-            self._catalog = self.store.list_series()
+            self._catalog = self.store.observations.list_series()
         return self._catalog
 
     def ids(self, prefix: str) -> list[str]:
         return sorted(r["id"] for r in self.catalog() if r["id"].startswith(prefix))
 
-    def info(self, series_id: str) -> dict[str, Any] | None:
+    def info(self, series_id: str) -> Mapping[str, Any] | None:
         for row in self.catalog():
             if row["id"] == series_id:
                 return row
@@ -83,17 +84,17 @@ class SeriesReader:
 
     def read(self, series_id: str, asof: dt.date, start: dt.date | None = None) -> pd.Series:
         if not self.cache:
-            return self.store.read_series(series_id, start=start, end=asof, asof=asof)
+            return self.store.observations.read_series(series_id, start=start, end=asof, asof=asof)
         frame = self._vintages.get(series_id)
         if frame is None:
-            frame = self.store.all_vintages(series_id)
+            frame = self.store.observations.all_vintages(series_id)
             self._vintages[series_id] = frame
         stamp = np.datetime64(asof, "D")
         known = frame[(frame["known_at"].to_numpy() <= stamp) & (frame["date"].to_numpy() <= stamp)]
         if start is not None:
             known = known[known["date"].to_numpy() >= np.datetime64(start, "D")]
         known = known.drop_duplicates("date", keep="last")
-        if known.empty:  # same empty shape as Store.read_series
+        if known.empty:  # same empty shape as store.observations.read_series
             return pd.Series(np.array([], dtype=float), index=pd.DatetimeIndex(pd.to_datetime([]), name="date"),
                              name=series_id)
         return pd.Series(known["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(known["date"], name="date"),
@@ -479,7 +480,7 @@ def freshness(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
     from stresswatch.status import business_days_between
 
     settings = b.settings
-    by_source: dict[str, list[dict[str, Any]]] = {}
+    by_source: dict[str, list[Mapping[str, Any]]] = {}
     for row in b.reader.catalog():
         by_source.setdefault(row["source"], []).append(row)
     sources = [s for s in settings.source_ids if settings.source(s)["enabled"] or s in by_source]

@@ -77,7 +77,8 @@ def load_real(store, series: tuple[str, ...] = tuple(LOADERS), start: str = "199
         s = loader()
         s = s[(s.index >= start) & ((s.index <= end) if end else True)]
         s = s[~s.index.duplicated(keep="last")]
-        store.upsert_series([SeriesInfo(sid, source, sid, unit, "D", 0)])
+        store.observations.upsert_series([SeriesInfo(sid, source, sid, unit, "D", 0)])
         obs = [Observation(sid, d.date(), float(v)) for d, v in s.items()]
-        out[sid] = store.write_observations(obs, fetched_at=dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc))
+        out[sid] = store.observations.write_observations(obs,
+                                                         fetched_at=dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc))
     return out

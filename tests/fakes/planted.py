@@ -32,19 +32,19 @@ def plant_probabilities(store, model: str, probs: pd.Series) -> None:
         return
     info = SeriesInfo(f"regime.{model}.p_stress_filtered", "regime", f"{model} filtered P(stress)", "probability",
                       "D")
-    store.write_derived(info, probs.astype(float))
+    store.observations.write_derived(info, probs.astype(float))
 
 
 def plant_fx(store, values: dict[dt.date, float], currency: str = "USD") -> None:
     sid = f"cbr.fx.{currency}"
-    store.upsert_series([SeriesInfo(sid, "cbr", f"RUB per 1 {currency}", "RUB", "D")])
+    store.observations.upsert_series([SeriesInfo(sid, "cbr", f"RUB per 1 {currency}", "RUB", "D")])
     for day, value in sorted(values.items()):
-        store.write_observations([Observation(sid, day, value)], fetched_at=dt.datetime.combine(
+        store.observations.write_observations([Observation(sid, day, value)], fetched_at=dt.datetime.combine(
             day, dt.time(12), tzinfo=dt.timezone.utc))
 
 
 def plant_keyrate(store, values: dict[dt.date, float]) -> None:
-    store.upsert_series([SeriesInfo("cbr.keyrate", "cbr", "Bank of Russia key rate", "percent", "D")])
+    store.observations.upsert_series([SeriesInfo("cbr.keyrate", "cbr", "Bank of Russia key rate", "percent", "D")])
     for day, value in sorted(values.items()):
-        store.write_observations([Observation("cbr.keyrate", day, value)], fetched_at=dt.datetime.combine(
+        store.observations.write_observations([Observation("cbr.keyrate", day, value)], fetched_at=dt.datetime.combine(
             day, dt.time(12), tzinfo=dt.timezone.utc))

@@ -54,7 +54,8 @@ def em_per_usd(days: list[dt.date]) -> dict[str, pd.Series]:
 
 def write_batch(store, sid: str, values: pd.Series, fetched: dt.datetime) -> None:
     """Observations fetched together at `fetched` (known at min(fetch date, date + lag))."""
-    store.write_observations([Observation(sid, d.date(), float(v)) for d, v in values.items()], fetched_at=fetched)
+    store.observations.write_observations([Observation(sid, d.date(), float(v)) for d, v in values.items()],
+                                          fetched_at=fetched)
 
 
 def fill_store(store, end: dt.date = END) -> dict[str, pd.Series]:
@@ -69,12 +70,12 @@ def fill_store(store, end: dt.date = END) -> dict[str, pd.Series]:
     # one batch per series fetched on `end`: with no publication lag each value is known on its own
     # date (known_at = min(fetch date, date + lag) = date)
     for sid, s in out.items():
-        store.upsert_series([SeriesInfo(sid, "cbr", f"Bank of Russia official rate, RUB per 1 {sid[-3:]}",
-                                        f"RUB per 1 {sid[-3:]}", "D", 0)])
+        store.observations.upsert_series([SeriesInfo(sid, "cbr", f"Bank of Russia official rate, RUB per 1 {sid[-3:]}",
+                                                     f"RUB per 1 {sid[-3:]}", "D", 0)])
         write_batch(store, sid, s, fetched)
     kr_days = sorted(d for d in KEYRATE_CHANGES if d <= end)
     keyrate = pd.Series([KEYRATE_CHANGES[d] for d in kr_days], index=pd.DatetimeIndex(pd.to_datetime(kr_days)))
-    store.upsert_series([SeriesInfo("cbr.keyrate", "cbr", "Bank of Russia key rate", "percent", "D", 0)])
+    store.observations.upsert_series([SeriesInfo("cbr.keyrate", "cbr", "Bank of Russia key rate", "percent", "D", 0)])
     write_batch(store, "cbr.keyrate", keyrate, fetched)
     out["cbr.keyrate"] = keyrate
     # BIS monthly-style policy rates with a 20-day publication lag
@@ -82,7 +83,8 @@ def fill_store(store, end: dt.date = END) -> dict[str, pd.Series]:
     us = pd.Series(np.round(np.linspace(0.25, 5.5, len(months)), 2), index=months)
     tr = pd.Series(np.round(np.linspace(14.0, 17.5, len(months)), 2), index=months)
     for sid, s in (("bis.cbpol.US", us), ("bis.cbpol.TR", tr)):
-        store.upsert_series([SeriesInfo(sid, "bis", f"Central bank policy rate, {sid[-2:]} (BIS)", "percent", "D", 20)])
+        store.observations.upsert_series([SeriesInfo(sid, "bis", f"Central bank policy rate, {sid[-2:]} (BIS)",
+                                                     "percent", "D", 20)])
         write_batch(store, sid, s, dt.datetime.combine(end, dt.time(18), tzinfo=dt.timezone.utc))
         out[sid] = s
     # composite index and its pieces (derived, point-in-time)
@@ -91,18 +93,21 @@ def fill_store(store, end: dt.date = END) -> dict[str, pd.Series]:
     spike = np.array([0.35 if dt.date(2022, 2, 24) <= d <= dt.date(2022, 4, 15) or d >= dt.date(2023, 8, 7) else 0.0
                       for d in days])
     index = pd.Series(np.clip(base + spike, 0, 1), index=idx)
-    store.write_derived(SeriesInfo("stress.index", "compute", "Composite stress index", "index (0-1)", "D"), index)
+    store.observations.write_derived(SeriesInfo("stress.index", "compute", "Composite stress index", "index (0-1)",
+                                                "D"), index)
     for seg, share in (("fx", 0.6), ("policy", 0.4)):
-        store.write_derived(SeriesInfo(f"stress.contrib.{seg}", "compute", f"contribution {seg}", "index", "D"),
-                            index * share)
-        store.write_derived(SeriesInfo(f"stress.segment.{seg}", "compute", f"segment {seg}", "0-1", "D"),
-                            (index * 1.5).clip(0, 1))
+        store.observations.write_derived(SeriesInfo(f"stress.contrib.{seg}", "compute", f"contribution {seg}", "index",
+                                                    "D"),
+                                         index * share)
+        store.observations.write_derived(SeriesInfo(f"stress.segment.{seg}", "compute", f"segment {seg}", "0-1", "D"),
+                                         (index * 1.5).clip(0, 1))
     out["stress.index"] = index
     # China -> Russia exports, monthly, published with a 45-day lag
     trade_months = pd.date_range("2022-01-01", end, freq="MS")
     exports = pd.Series(np.linspace(6.0e9, 9.5e9, len(trade_months)), index=trade_months)
-    store.upsert_series([SeriesInfo("imf.imts.CHN_RUS.XG_FOB_USD", "imf", "IMF IMTS CHN->RUS exports FOB", "USD", "M",
-                                    45)])
+    store.observations.upsert_series([SeriesInfo("imf.imts.CHN_RUS.XG_FOB_USD", "imf", "IMF IMTS CHN->RUS exports FOB",
+                                                 "USD", "M",
+                                                 45)])
     write_batch(store, "imf.imts.CHN_RUS.XG_FOB_USD", exports, dt.datetime.combine(end, dt.time(18),
                                                                                   tzinfo=dt.timezone.utc))
     out["imf.imts.CHN_RUS.XG_FOB_USD"] = exports

@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response
 
 from stresswatch import cli
 from stresswatch import settings as settings_mod
-from stresswatch.candidates import list_candidates
 from stresswatch.errors import ConfigError, ParseError, SourceUnavailable
 from stresswatch.fetchers.base import load_all
 from stresswatch.fetchers.gdelt import (DEFAULT_QUERIES, MAX_RECORDS, GdeltFetcher, parse_seendate,
@@ -299,18 +298,18 @@ def test_cli_backfill_stores_deduplicated_candidates_and_tone(httpserver, tmp_pa
     assert cli.main(["--store", db, "backfill", "--source", "gdelt", "--start", "2023-08-01",
                      "--end", "2023-09-30"], out=out) == 0, out.getvalue()
     with Store.open(db) as store:
-        cands = list_candidates(store)
+        cands = store.candidates.rows()
         assert len(cands) == 260 + 2  # 261 + 2 found, the shared one once
         by_url = {c["url"]: c for c in cands}
         assert by_url[shared["url"]]["query_ids"] == ["leaders", "ru_cn"]
         assert by_url[shared["url"]]["seen_at"] == "2023-08-15T09:30:00Z"
         assert by_url[shared["url"]]["title"] == "Shoigu: more than an alliance"
-        assert [c["url"] for c in list_candidates(store, start=D(2023, 9, 1))] == ["https://kremlin.ru/events/1"]
-        assert len(list_candidates(store, query_id="leaders")) == 2
+        assert [c["url"] for c in store.candidates.rows(start=D(2023, 9, 1))] == ["https://kremlin.ru/events/1"]
+        assert len(store.candidates.rows(query_id="leaders")) == 2
     out = io.StringIO()
     assert cli.main(["--store", db, "series", "show", "gdelt.tone.ru_cn", "--format", "json"], out=out) == 0
     assert {r["date"]: r["value"] for r in json.loads(out.getvalue())} == {"2023-08-15": -2.0, "2023-09-01": 1.25}
     # reparse rebuilds from the archive; candidates stay deduplicated
     assert cli.main(["--store", db, "reparse", "--source", "gdelt"], out=io.StringIO()) == 0
     with Store.open(db) as store:
-        assert len(list_candidates(store)) == 262
+        assert len(store.candidates.rows()) == 262

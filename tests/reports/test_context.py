@@ -39,7 +39,7 @@ def test_every_section_is_present(ctx):
 
 def test_numbers_equal_the_store(filled, ctx):
     store = filled["store"]
-    usd = store.read_series("cbr.fx.USD", asof=D)
+    usd = store.observations.read_series("cbr.fx.USD", asof=D)
     row = next(r for r in ctx["fx"] if r["currency"] == "USD")
     assert row["rate"] == float(usd.iloc[-1]) and row["date"] == "2023-08-16"
     base = float(usd.loc[:"2022-12-31"].iloc[-1])
@@ -47,7 +47,7 @@ def test_numbers_equal_the_store(filled, ctx):
     assert row["changes"]["ytd"]["pct_rub_per_unit"] == pytest.approx(100 * (usd.iloc[-1] / base - 1))
     assert row["changes"]["ytd"]["pct_ruble_value"] == pytest.approx(100 * (base / usd.iloc[-1] - 1))
     assert row["changes"]["1d"]["base"] == float(usd.iloc[-2])
-    idx = store.read_series("stress.index", asof=D)
+    idx = store.observations.read_series("stress.index", asof=D)
     assert ctx["stress_index"]["value"] == float(idx.iloc[-1])
     assert ctx["stress_index"]["percentile"] == pytest.approx(float((idx <= idx.iloc[-1]).mean()))
     assert ctx["keyrate"]["value"] == 12.0
@@ -61,8 +61,8 @@ def test_numbers_equal_the_store(filled, ctx):
 def test_em_league_uses_cbr_cross_rates_and_ranks_the_ruble(filled, ctx):
     store = filled["store"]
     league = ctx["em_league"]
-    usd = store.read_series("cbr.fx.USD", asof=D)
-    tr = store.read_series("cbr.fx.TRY", asof=D)
+    usd = store.observations.read_series("cbr.fx.USD", asof=D)
+    tr = store.observations.read_series("cbr.fx.TRY", asof=D)
     row = next(r for r in league["rows"] if r["currency"] == "TRY")
     assert row["per_usd"] == pytest.approx(float(usd.iloc[-1] / tr.iloc[-1]), rel=1e-12)
     assert row["base_date"] == "2022-12-30"
@@ -80,7 +80,7 @@ def test_em_league_uses_cbr_cross_rates_and_ranks_the_ruble(filled, ctx):
 def test_policy_rates_latest_changes_and_rank(filled, ctx):
     store = filled["store"]
     pr = ctx["policy_rates"]
-    us = store.read_series("bis.cbpol.US", asof=D)
+    us = store.observations.read_series("bis.cbpol.US", asof=D)
     row = next(r for r in pr["rows"] if r["area"] == "US")
     assert row["rate"] == float(us.iloc[-1]) and row["date"] == us.index[-1].date().isoformat()
     # BIS values carry a 20-day lag: August is not known on 16 Aug
@@ -161,17 +161,20 @@ def test_series_reader_cache_matches_store_reads_with_vintages(tmp_path):
     store = Store.open(tmp_path / "v.db")
     from stresswatch.fetchers.base import SeriesInfo
 
-    store.upsert_series([SeriesInfo("x.m", "x", "x", "u", "M", 10)])
+    store.observations.upsert_series([SeriesInfo("x.m", "x", "x", "u", "M", 10)])
     t = dt.timezone.utc
-    store.write_observations([Observation("x.m", dt.date(2023, 1, 1), 1.0), Observation("x.m", dt.date(2023, 2, 1), 2.0)],
-                             fetched_at=dt.datetime(2023, 3, 1, tzinfo=t))
-    store.write_observations([Observation("x.m", dt.date(2023, 1, 1), 1.5)], fetched_at=dt.datetime(2023, 3, 5, tzinfo=t))
-    store.write_observations([Observation("x.m", dt.date(2023, 3, 1), 3.0)], fetched_at=dt.datetime(2023, 3, 20, tzinfo=t))
+    store.observations.write_observations([Observation("x.m", dt.date(2023, 1, 1), 1.0),
+                                           Observation("x.m", dt.date(2023, 2, 1), 2.0)],
+                                          fetched_at=dt.datetime(2023, 3, 1, tzinfo=t))
+    store.observations.write_observations([Observation("x.m", dt.date(2023, 1, 1), 1.5)],
+                                          fetched_at=dt.datetime(2023, 3, 5, tzinfo=t))
+    store.observations.write_observations([Observation("x.m", dt.date(2023, 3, 1), 3.0)],
+                                          fetched_at=dt.datetime(2023, 3, 20, tzinfo=t))
     cached = C.SeriesReader(store, cache=True)
     plain = C.SeriesReader(store, cache=False)
     for day in pd.date_range("2022-12-30", "2023-04-01", freq="D"):
         d = day.date()
-        a, b = cached.read("x.m", d), store.read_series("x.m", end=d, asof=d)
+        a, b = cached.read("x.m", d), store.observations.read_series("x.m", end=d, asof=d)
         pd.testing.assert_series_equal(a, b, check_freq=False)
         pd.testing.assert_series_equal(plain.read("x.m", d), b, check_freq=False)
     assert cached.read("x.m", dt.date(2023, 3, 4)).tolist() == [1.0, 2.0]

@@ -44,14 +44,16 @@ def test_rendering_d_again_after_newer_data_gives_the_same_report(tmp_path):
     # a later model run and a fetch in the ledger
     later = R.business_days(dt.date(2023, 8, 17), dt.date(2023, 9, 8))
     fetched = dt.datetime(2023, 9, 8, 16, tzinfo=dt.timezone.utc)
-    store.write_observations([Observation("cbr.fx.USD", d, 120.0 + i) for i, d in enumerate(later)], fetched_at=fetched)
-    store.write_observations([Observation("cbr.fx.USD", dt.date(2023, 8, 14), 55.5)], fetched_at=fetched)
-    store.write_observations([Observation("cbr.keyrate", dt.date(2023, 9, 1), 13.0)], fetched_at=fetched)
-    store.write_derived(SeriesInfo("stress.index", "compute", "Composite stress index", "index (0-1)", "D"),
-                        pd.Series([0.9] * len(later), index=pd.to_datetime(later)))
+    store.observations.write_observations([Observation("cbr.fx.USD", d, 120.0 + i) for i, d in enumerate(later)],
+                                          fetched_at=fetched)
+    store.observations.write_observations([Observation("cbr.fx.USD", dt.date(2023, 8, 14), 55.5)], fetched_at=fetched)
+    store.observations.write_observations([Observation("cbr.keyrate", dt.date(2023, 9, 1), 13.0)], fetched_at=fetched)
+    store.observations.write_derived(SeriesInfo("stress.index", "compute", "Composite stress index", "index (0-1)",
+                                                "D"),
+                                     pd.Series([0.9] * len(later), index=pd.to_datetime(later)))
     regimes.update_all(store, settings, dt.date(2023, 9, 8))
-    store.ledger_finish("fetch:cbr", "2023", "success", rows=10)
-    assert store.read_series("cbr.fx.USD").loc["2023-08-14"] == 55.5  # the revision is really there
+    store.ledger.finish("fetch:cbr", "2023", "success", rows=10)
+    assert store.observations.read_series("cbr.fx.USD").loc["2023-08-14"] == 55.5  # the revision is really there
 
     second = render.render_day(store, settings, D, out=out, clock=fixed_clock("2023-09-08T18:00:00"))
     after = texts(second.folders[0])
@@ -149,13 +151,13 @@ def test_ledger_facts_are_frozen_once_the_day_is_over(tmp_path):
     from stresswatch.reports import archive
 
     today = dt.datetime.now(dt.timezone.utc).date()
-    store.ledger_finish("fetch:cbr", "2026", "success", rows=3)
+    store.ledger.finish("fetch:cbr", "2026", "success", rows=3)
     live = archive.ledger_snapshot(store, ["cbr"], today, today)
     assert live["cbr"]["last_success"] is not None and live["cbr"]["last_error"] is None
     # the next day: the snapshot is frozen; a later failure on the same partition does not change it
     tomorrow = today + dt.timedelta(days=1)
     frozen = archive.ledger_snapshot(store, ["cbr"], today, tomorrow)
-    store.ledger_finish("fetch:cbr", "2026", "failed", error="HTTP 503")
+    store.ledger.finish("fetch:cbr", "2026", "failed", error="HTTP 503")
     again = archive.ledger_snapshot(store, ["cbr"], today, tomorrow)
     assert again == frozen == live
     # while D is not over, the facts follow the ledger

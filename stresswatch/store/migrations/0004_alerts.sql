@@ -1,4 +1,5 @@
--- Alerts, the mail outbox and the daemon's own state (owned by stresswatch/alerts.py, mail.py, daemon.py).
+-- Alerts, the mail outbox and the daemon's own state (kept by stresswatch/store/alerts.py, outbox.py,
+-- daemon_state.py; used by stresswatch/alerts.py, mail.py, daemon.py).
 
 -- One row per alert instance: a rule plus its labels, identified by a fingerprint
 -- (sha256 of the rule id and the sorted labels). States: inactive, pending, firing, resolved.

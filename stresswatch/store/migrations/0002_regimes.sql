@@ -1,4 +1,5 @@
--- Regime models (stresswatch/regimes.py): one row per model run, probabilities per run and date.
+-- Regime models (rows kept by stresswatch/store/model_runs.py, decided by stresswatch/regimes.py):
+-- one row per model run, probabilities per run and date.
 
 -- A run is a fit ("cold" or "warm"-started refit) or a filter-only update ("filter") that reuses
 -- the parameters of the fit run `base_run_id`. Parameters are stored relabelled (regime 0 calm,

@@ -1,1 +1,0 @@
-"""SQL migrations, applied in name order by Store.open."""

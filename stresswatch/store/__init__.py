@@ -1,0 +1,98 @@
+"""The SQLite store: the only door to the database.
+
+`Store.open(path)` opens (WAL) and migrates one database; `Store` composes one gateway per table
+group, and each gateway module owns its tables:
+
+    attribute       module            tables
+    observations    observations.py   series, observations (vintages)
+    payloads        payloads.py       raw_payloads
+    ledger          ledger.py         runs
+    model_runs      model_runs.py     model_runs, regime_probs
+    alerts          alerts.py         alert_state, alert_history, silences
+    outbox          outbox.py         outbox
+    daemon_state    daemon_state.py   daemon_state
+    reports         reports.py        report_index, report_ledger_snapshots
+    candidates      candidates.py     gdelt_candidates, gdelt_candidate_queries
+    (the store)     database.py       schema_migrations
+
+Migrations are `store/migrations/NNNN_*.sql`, applied in name order. Cross-table atomic writes:
+
+    with store.transaction():
+        store.observations.write_observations(...)
+        store.ledger.finish(...)
+
+Every gateway write joins the open transaction (else it commits on its own); `transaction()`
+hands nothing to the caller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+from stresswatch.store.alerts import AlertTables
+from stresswatch.store.candidates import Candidates
+from stresswatch.store.daemon_state import DaemonState
+from stresswatch.store.database import Database
+from stresswatch.store.ledger import Ledger
+from stresswatch.store.model_runs import ModelRuns
+from stresswatch.store.observations import Observations
+from stresswatch.store.outbox import Outbox
+from stresswatch.store.payloads import Payloads
+from stresswatch.store.reports import ReportTables
+
+__all__ = ["Store"]
+
+
+class Store:
+    """One SQLite database. Open with `Store.open(path)`; use as a context manager to close."""
+
+    def __init__(self, db: Database):
+        self._db = db
+        self.observations = Observations(db)
+        self.payloads = Payloads(db)
+        self.ledger = Ledger(db)
+        self.model_runs = ModelRuns(db)
+        self.alerts = AlertTables(db)
+        self.outbox = Outbox(db)
+        self.daemon_state = DaemonState(db)
+        self.reports = ReportTables(db)
+        self.candidates = Candidates(db)
+
+    @classmethod
+    def open(cls, path: str | Path, busy_timeout: float = 30.0) -> "Store":
+        db = Database.open(path, busy_timeout)
+        try:
+            db.migrate()
+        except BaseException:
+            db.close()
+            raise
+        return cls(db)
+
+    @property
+    def path(self) -> Path:
+        return self._db.path
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); gateway writes inside join it, and a
+        nested `transaction()` joins the outer one. Yields nothing: writes go through the gateways."""
+        with self._db.transaction():
+            yield
+
+    def migrate(self) -> list[str]:
+        """Apply every migration not yet recorded; returns the names applied."""
+        return self._db.migrate()
+
+    def integrity_check(self) -> str:
+        return self._db.integrity_check()

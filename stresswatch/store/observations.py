@@ -1,0 +1,243 @@
+"""Series metadata and observations with vintages (tables `series`, `observations`; migration 0001).
+
+Vintages follow the ALFRED model: an observation row is (series, date, known_at, value). A value
+fetched after the fact becomes known at `date + publication lag` (or the fetch date, if earlier);
+a changed value for an existing date adds a new vintage known from the fetch date; an unchanged
+re-fetch writes nothing. `read_series(..., asof=D)` returns, per date, the latest vintage known by D.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, Iterable, TypedDict
+
+import pandas as pd
+
+from stresswatch.errors import StoreError
+from stresswatch.fetchers.base import Observation, SeriesInfo
+from stresswatch.store.database import Database, as_date, iso, now_text
+
+DateLike = dt.date | str
+
+
+class SeriesRow(TypedDict):
+    """One `series` row."""
+
+    id: str
+    source: str
+    name: str
+    unit: str
+    frequency: str
+    publication_lag_days: int
+    updated_at: str
+
+
+class SeriesListing(TypedDict):
+    """A series with the span of its observations (`list_series`)."""
+
+    id: str
+    source: str
+    name: str
+    unit: str
+    frequency: str
+    publication_lag_days: int
+    first: str | None
+    last: str | None
+    count: int
+    last_fetched: str | None
+
+
+_UPSERT_OBSERVATION = """INSERT INTO observations (series_id, date, known_at, value, fetched_at, payload_id)
+   VALUES (?, ?, ?, ?, ?, ?)
+   ON CONFLICT(series_id, date, known_at) DO UPDATE SET value = excluded.value,
+     fetched_at = excluded.fetched_at{payload}
+   WHERE observations.value IS NOT excluded.value"""
+
+
+class Observations:
+    """Series and their vintaged observations."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    # -- writes ---------------------------------------------------------------------------------
+    def upsert_series(self, infos: Iterable[SeriesInfo]) -> None:
+        now = now_text()
+        with self._db.transaction():
+            self._db.executemany(
+                """INSERT INTO series (id, source, name, unit, frequency, publication_lag_days, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET source=excluded.source, name=excluded.name,
+                     unit=excluded.unit, frequency=excluded.frequency,
+                     publication_lag_days=excluded.publication_lag_days, updated_at=excluded.updated_at
+                   WHERE series.name IS NOT excluded.name OR series.unit IS NOT excluded.unit
+                     OR series.frequency IS NOT excluded.frequency OR series.source IS NOT excluded.source
+                     OR series.publication_lag_days IS NOT excluded.publication_lag_days""",
+                [(i.id, i.source, i.name, i.unit, i.frequency, i.publication_lag_days, now) for i in infos])
+
+    def write_observations(self, observations: Iterable[Observation], *, fetched_at: dt.datetime,
+                           payload_id: int | None = None) -> int:
+        """Store observations as vintages; return how many rows were added or revised.
+
+        The series must exist (`upsert_series`). Unchanged values write nothing. Runs inside the
+        caller's transaction when there is one, else in its own.
+        """
+        fetch_date = as_date(fetched_at)
+        fetched = iso(fetched_at)
+        by_series: dict[str, dict[str, float]] = {}
+        for obs in observations:
+            if obs.value is None or (isinstance(obs.value, float) and math.isnan(obs.value)):
+                continue
+            by_series.setdefault(obs.series_id, {})[iso(obs.date) or ""] = float(obs.value)
+        if not by_series:
+            return 0
+        lags = self._lags()
+        written = 0
+        with self._db.transaction():
+            for series_id, values in by_series.items():
+                if series_id not in lags:
+                    raise StoreError(f"series {series_id} is not registered; call upsert_series first")
+                lag = dt.timedelta(days=lags[series_id])
+                latest = self._latest_vintages(series_id, min(values), max(values))
+                rows = []
+                for date_text, value in values.items():
+                    previous = latest.get(date_text)
+                    if previous is None:
+                        known = min(fetch_date, dt.date.fromisoformat(date_text) + lag)
+                    elif _same(previous[0], value):
+                        continue
+                    else:  # a revision: known from the fetch date, never before the old vintage
+                        known = max(fetch_date, dt.date.fromisoformat(previous[1]))
+                    rows.append((series_id, date_text, known.isoformat(), value, fetched, payload_id))
+                self._db.executemany(_UPSERT_OBSERVATION.format(payload=", payload_id = excluded.payload_id"),
+                                     rows)
+                written += len(rows)
+        return written
+
+    def write_derived(self, info: SeriesInfo, values: pd.Series, known_at: pd.Series | None = None,
+                      asof: dt.date | None = None) -> int:
+        """Store a computed series (stress.index, ...). Each new date becomes known at `known_at`
+        (default: its own date, i.e. point-in-time values); a changed value for a stored date adds a
+        vintage known from `asof` (default: the latest date in `values`). NaN values are skipped."""
+        self.upsert_series([info])
+        values = values.dropna()
+        if values.empty:
+            return 0
+        dates = [as_date(d) for d in values.index]
+        if known_at is None:
+            knowns = dates
+        else:
+            knowns = [as_date(k) for k in known_at.reindex(values.index)]
+        revision_day = asof or max(dates)
+        latest = self._latest_vintages(info.id, min(dates).isoformat(), max(dates).isoformat())
+        rows = []
+        for date, known, value in zip(dates, knowns, values.to_numpy(dtype=float)):
+            previous = latest.get(date.isoformat())
+            if previous is None:
+                k = known
+            elif _same(previous[0], float(value)):
+                continue
+            else:
+                k = max(revision_day, dt.date.fromisoformat(previous[1]))
+            rows.append((info.id, date.isoformat(), k.isoformat(), float(value), now_text(), None))
+        with self._db.transaction():
+            self._db.executemany(_UPSERT_OBSERVATION.format(payload=""), rows)
+        return len(rows)
+
+    def delete_observations(self, source: str) -> int:
+        """Delete every observation of the series of `source` (before a reparse rebuilds them)."""
+        with self._db.transaction():
+            cur = self._db.execute(
+                "DELETE FROM observations WHERE series_id IN (SELECT id FROM series WHERE source = ?)", (source,))
+            return cur.rowcount
+
+    # -- reads ----------------------------------------------------------------------------------
+    def read_series(self, series_id: str, start: DateLike | None = None, end: DateLike | None = None,
+                    asof: DateLike | None = None) -> pd.Series:
+        """Values per date (latest vintage known by `asof`; all vintages when asof is None)."""
+        frame = self.read_vintaged(series_id, asof=asof, start=start, end=end)
+        return pd.Series(frame["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(frame["date"], name="date"),
+                         name=series_id)
+
+    def read_vintaged(self, series_id: str, asof: DateLike | None = None, start: DateLike | None = None,
+                      end: DateLike | None = None) -> pd.DataFrame:
+        """DataFrame[date, value, known_at] with, per date, the latest vintage known by `asof`."""
+        sql = ["SELECT date, value, MAX(known_at) AS known_at FROM observations WHERE series_id = ?"]
+        args: list[Any] = [series_id]
+        if asof is not None:
+            sql.append("AND known_at <= ?")
+            args.append(iso(as_date(asof)))
+        if start is not None:
+            sql.append("AND date >= ?")
+            args.append(iso(as_date(start)))
+        if end is not None:
+            sql.append("AND date <= ?")
+            args.append(iso(as_date(end)))
+        sql.append("GROUP BY date ORDER BY date")
+        rows = self._db.query(" ".join(sql), args)
+        return pd.DataFrame({
+            "date": pd.to_datetime([r["date"] for r in rows]),
+            "value": pd.Series([r["value"] for r in rows], dtype=float),
+            "known_at": pd.to_datetime([r["known_at"] for r in rows]),
+        })
+
+    def all_vintages(self, series_id: str) -> pd.DataFrame:
+        """Every vintage: DataFrame[date, known_at, value] ordered by date, then known_at (for
+        callers that answer many as-of questions from one read, such as a range of reports)."""
+        rows = self._db.query(
+            "SELECT date, known_at, value FROM observations WHERE series_id = ? ORDER BY date, known_at",
+            (series_id,))
+        return pd.DataFrame({
+            "date": pd.to_datetime([r["date"] for r in rows]),
+            "known_at": pd.to_datetime([r["known_at"] for r in rows]),
+            "value": pd.Series([r["value"] for r in rows], dtype=float),
+        })
+
+    def first_date(self, series_id: str, asof: DateLike | None = None) -> dt.date | None:
+        """The oldest observation date of a series (among values known by `asof`)."""
+        sql, args = "SELECT MIN(date) AS first FROM observations WHERE series_id = ?", [series_id]
+        if asof is not None:
+            sql += " AND known_at <= ?"
+            args.append(iso(as_date(asof)) or "")
+        row = self._db.query_one(sql, args)
+        return dt.date.fromisoformat(row["first"]) if row and row["first"] else None
+
+    def last_observation_date(self, source: str, asof: dt.date) -> dt.date | None:
+        """The newest observation date of any series of `source` known by `asof` (and dated by it)."""
+        row = self._db.query_one(
+            """SELECT MAX(o.date) AS last FROM observations o JOIN series s ON s.id = o.series_id
+               WHERE s.source = ? AND o.known_at <= ? AND o.date <= ?""",
+            (source, iso(asof), iso(asof)))
+        return dt.date.fromisoformat(row["last"]) if row and row["last"] else None
+
+    def list_series(self, source: str | None = None) -> list[SeriesListing]:
+        sql = """SELECT s.id, s.source, s.name, s.unit, s.frequency, s.publication_lag_days,
+                        MIN(o.date) AS first, MAX(o.date) AS last, COUNT(DISTINCT o.date) AS count,
+                        MAX(o.fetched_at) AS last_fetched
+                 FROM series s LEFT JOIN observations o ON o.series_id = s.id"""
+        args: list[Any] = []
+        if source:
+            sql += " WHERE s.source = ?"
+            args.append(source)
+        sql += " GROUP BY s.id ORDER BY s.id"
+        return [SeriesListing(**dict(r)) for r in self._db.query(sql, args)]  # type: ignore[typeddict-item]
+
+    def series_info(self, series_id: str) -> SeriesRow | None:
+        row = self._db.query_one("SELECT * FROM series WHERE id = ?", (series_id,))
+        return SeriesRow(**dict(row)) if row else None  # type: ignore[typeddict-item]
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _lags(self) -> dict[str, int]:
+        return {r["id"]: r["publication_lag_days"] for r in self._db.query(
+            "SELECT id, publication_lag_days FROM series")}
+
+    def _latest_vintages(self, series_id: str, first: str, last: str) -> dict[str, tuple[float, str]]:
+        rows = self._db.query(
+            """SELECT date, value, MAX(known_at) AS known_at FROM observations
+               WHERE series_id = ? AND date BETWEEN ? AND ? GROUP BY date""", (series_id, first, last))
+        return {r["date"]: (r["value"], r["known_at"]) for r in rows}
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)

@@ -1,0 +1,106 @@
+"""The raw payload archive (table `raw_payloads`, migration 0001): every HTTP response body,
+zlib-compressed, stored before it is parsed, with the request that produced it (secrets redacted),
+so `reparse` can rebuild observations offline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from stresswatch.fetchers.base import Request
+from stresswatch.redaction import SECRET_PARAMS, redact
+from stresswatch.store.database import Database, iso
+
+#: headers never archived
+_SECRET_HEADERS = ("authorization", "ocp-apim-subscription-key")
+
+
+def request_to_json(request: Request) -> str:
+    """The request as archived: JSON with secret query parameters REDACTED and secret headers dropped."""
+    params = [(k, "REDACTED" if k.lower() in SECRET_PARAMS else v) for k, v in request.params]
+    headers = [(k, v) for k, v in request.headers if k.lower() not in _SECRET_HEADERS]
+    return json.dumps({
+        "method": request.method, "url": request.url, "params": params, "headers": headers,
+        "body": request.body.decode("utf-8", "replace") if request.body else None,
+        "label": request.label, "context": [[k, v] for k, v in request.context],
+    }, sort_keys=True, default=str)
+
+
+def request_from_json(text: str) -> Request:
+    data = json.loads(text)
+    return Request(
+        method=data["method"], url=data["url"], params=tuple(tuple(p) for p in data["params"]),
+        headers=tuple(tuple(h) for h in data["headers"]),
+        body=data["body"].encode("utf-8") if data.get("body") is not None else None,
+        label=data.get("label", ""), context=tuple(tuple(c) for c in data.get("context", [])),
+    )
+
+
+@dataclass(frozen=True)
+class Payload:
+    """One archived response (body decompressed)."""
+
+    id: int
+    source: str
+    url: str
+    request: Request
+    status: int
+    content_type: str
+    sha256: str
+    body: bytes
+    fetched_at: dt.datetime
+    parser_version: str
+    job: str
+    partition: str
+
+
+class Payloads:
+    """The archive of response bodies."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def save(self, *, source: str, request: Request, status: int, content_type: str, body: bytes,
+             fetched_at: dt.datetime, parser_version: str, job: str = "", partition: str = "") -> int:
+        """Archive a response body (compressed) before it is parsed; returns its id.
+        An identical body for the same request is stored once."""
+        digest = hashlib.sha256(body).hexdigest()
+        request_json = request_to_json(request)
+        with self._db.transaction():
+            row = self._db.query_one(
+                "SELECT id FROM raw_payloads WHERE source = ? AND sha256 = ? AND request_json = ?",
+                (source, digest, request_json))
+            if row:
+                return int(row["id"])
+            cur = self._db.execute(
+                """INSERT INTO raw_payloads (source, url, request_json, status, content_type, sha256, size, body,
+                                             fetched_at, parser_version, job, partition)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (source, redact(request.display()), request_json, status, content_type or "", digest, len(body),
+                 zlib.compress(body, 6), iso(fetched_at), parser_version, job, partition))
+            return int(cur.lastrowid or 0)
+
+    def iter(self, source: str | None = None) -> Iterator[Payload]:
+        """Archived payloads (of one source, or all), in fetch order."""
+        sql = "SELECT * FROM raw_payloads"
+        args: list[Any] = []
+        if source:
+            sql += " WHERE source = ?"
+            args.append(source)
+        sql += " ORDER BY fetched_at, id"
+        for r in self._db.query(sql, args):
+            yield Payload(
+                id=r["id"], source=r["source"], url=r["url"], request=request_from_json(r["request_json"]),
+                status=r["status"], content_type=r["content_type"], sha256=r["sha256"],
+                body=zlib.decompress(r["body"]),
+                fetched_at=dt.datetime.fromisoformat(r["fetched_at"].rstrip("Z")).replace(tzinfo=dt.timezone.utc),
+                parser_version=r["parser_version"], job=r["job"], partition=r["partition"])
+
+    def sources(self) -> list[str]:
+        """The source ids that have archived payloads."""
+        return [r[0] for r in self._db.query("SELECT DISTINCT source FROM raw_payloads")]
