@@ -35,10 +35,11 @@ from validate_episodes import SHARED, load_usd  # noqa: E402
 
 def hmm_params_as_statsmodels(hmm, names, k):
     """hmmlearn's fitted parameters in statsmodels' layout (column-stochastic transitions)."""
-    from stresswatch import regimes as R
+    from stresswatch.regimes import fit as R_fit, matrices as R_matrices, spec as R_spec
+    from stresswatch.regimes import transform as R_transform
 
     params = np.zeros(len(names))
-    R._set_transition(params, names, hmm.transmat_.T)
+    R_matrices._set_transition(params, names, hmm.transmat_.T)
     means = hmm.means_.ravel()
     variances = hmm.covars_.reshape(k, -1)[:, 0]
     for pos, name in enumerate(names):
@@ -83,16 +84,17 @@ def main(argv=None) -> int:
     if not SHARED.exists():
         print(f"{SHARED} not found; nothing to benchmark")
         return 0
-    from stresswatch import regimes as R
+    from stresswatch.regimes import fit as R_fit, matrices as R_matrices, spec as R_spec
+    from stresswatch.regimes import transform as R_transform
 
-    spec = R.RegimeSpec(id="ruble3d", series="cbr.fx.USD", transform="logret", k_regimes=3)
-    y_all = R.transform(load_usd(), spec)
+    spec = R_spec.RegimeSpec(id="ruble3d", series="cbr.fx.USD", transform="logret", k_regimes=3)
+    y_all = R_transform.transform(load_usd(), spec)
     y_all = y_all[y_all.index <= args.end]
     y, y_new = y_all.iloc[:-20], y_all
     x = y.to_numpy()
     k = spec.k_regimes
     seeds = (1, 2, 3)
-    model = R.build_model(spec, x)  # imports statsmodels outside the timings
+    model = R_fit.build_model(spec, x)  # imports statsmodels outside the timings
     names = list(model.param_names)
     print(f"sample: {len(y)} daily log returns (%) of CBR USD/RUB, {y.index[0].date()}..{y.index[-1].date()}; "
           f"{k} regimes, switching mean and variance")
@@ -115,9 +117,9 @@ def main(argv=None) -> int:
             if "markov_switching.py" in line or "numdiff.py" in line or "optimizer.py" in line:
                 print("   " + line.strip()[:150])
 
-    t_cold, cold = timed(lambda: R.fit_robust(y, spec, search_reps=20, seeds=seeds), args.repeat)
+    t_cold, cold = timed(lambda: R_fit.fit_robust(y, spec, search_reps=20, seeds=seeds), args.repeat)
     restarts = cold.starts
-    ours_raw = R.permute_params(cold.params, names, k, np.argsort(cold.mapping))  # any order: same llf
+    ours_raw = R_matrices.permute_params(cold.params, names, k, np.argsort(cold.mapping))  # any order: same llf
     print(f"\ncold robust fit: {t_cold:.2f} s  llf {cold.llf:.4f}  converged {cold.converged}  "
           f"starts {restarts} (seeds used {cold.detail.get('seeds_used')}); "
           f"llf re-evaluated from the unpermuted parameters {float(model.loglike(ours_raw)):.4f}")
@@ -135,8 +137,8 @@ def main(argv=None) -> int:
     print(f"   breakdown of the cold fit: starts+EM {cold.detail.get('search_seconds', float('nan')):.2f} s, "
           f"BFGS polish {cold.detail.get('polish_seconds', float('nan')):.2f} s")
 
-    t_warm, warm = timed(lambda: R.fit_robust(y_new, spec, previous=cold.params, warm=True), args.repeat)
-    t_filter, filt = timed(lambda: R.evaluate(y_new, spec, cold.params), args.repeat)
+    t_warm, warm = timed(lambda: R_fit.fit_robust(y_new, spec, previous=cold.params, warm=True), args.repeat)
+    t_filter, filt = timed(lambda: R_fit.evaluate(y_new, spec, cold.params), args.repeat)
     print(f"\nwarm refit (+20 obs, from stored parameters): {t_warm:.3f} s = {t_warm / t_cold:.1%} of cold "
           f"(llf {warm.llf:.4f})")
     print(f"filter-only update (+20 obs, filter + smooth with stored parameters): {t_filter * 1000:.1f} ms = "

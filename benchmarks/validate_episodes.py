@@ -151,15 +151,17 @@ def calm_share(probs: pd.DataFrame, year: int, column: str = "p_stress_smoothed"
 
 
 def evaluate_model(store, settings, spec, asof: dt.date) -> dict:
-    from stresswatch import regimes
+    from stresswatch.regimes.runs import latest_run
+    from stresswatch.regimes.state import regime_state
+    from stresswatch.regimes.update import update_model
 
     t0 = time.perf_counter()
-    summary = regimes.update_model(store, settings, spec, asof, force="cold")
+    summary = update_model(store, settings, spec, asof, force="cold")
     seconds = time.perf_counter() - t0
     if summary.status in ("skipped", "failed"):
         return {"model": spec.id, "status": summary.status, "message": summary.message}
-    probs = regimes.probabilities(store, spec.id, asof)
-    run = regimes.latest_run(store, spec.id, asof)
+    probs = regime_state(store, settings, asof, spec.id).frame()
+    run = latest_run(store, spec.id, asof)
     out = {"model": spec.id, "status": summary.status, "seconds": round(seconds, 2), "n": run.n,
            "llf": run.llf, "converged": run.converged, "fallback": run.fallback, "params": run.params,
            "durations": run.durations.tolist(), "episodes": {}, "calm": {}}
@@ -177,7 +179,7 @@ def evaluate_model(store, settings, spec, asof: dt.date) -> dict:
 
 def extra_specs():
     """Variants shown in docs/regimes.md next to the configured models."""
-    from stresswatch.regimes import RegimeSpec
+    from stresswatch.regimes.spec import RegimeSpec
 
     return {
         "ruble2": RegimeSpec(id="ruble2", series="cbr.fx.USD", transform="logret", k_regimes=2),
@@ -202,7 +204,8 @@ def main(argv=None) -> int:
     if not SHARED.exists():
         print(f"{SHARED} not found; nothing to validate")
         return 0
-    from stresswatch import regimes, settings as settings_mod
+    from stresswatch import settings as settings_mod
+    from stresswatch.regimes.spec import specs_from_settings
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -212,7 +215,7 @@ def main(argv=None) -> int:
                 else store.observations.read_series("cbr.fx.USD").index[-1].date())
         print(f"loaded real history in {time.perf_counter() - t0:.1f} s; asof {asof}")
         wanted = [m.strip() for m in args.models.split(",") if m.strip()]
-        configured = {s.id: s for s in regimes.specs_from_settings(settings)}
+        configured = {s.id: s for s in specs_from_settings(settings)}
         configured.update({k: v for k, v in extra_specs().items() if k not in configured})
         if any(configured[m].series == "stress.index" for m in wanted if m in configured):
             print(compute_stress_index(store, settings, asof))

@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 
 from stresswatch.errors import ConfigError, UsageError
+from stresswatch.regimes.spec import get_spec, headline
+from stresswatch.regimes.state import regime_state
 from stresswatch.settings import Settings
 from stresswatch.store import Store
 from stresswatch.store.alerts import AlertStateRow, HistoryRow, SilenceRow, labels_json
@@ -291,48 +293,18 @@ def _source_of(series_id: str) -> str:
     return series_id.split(".", 1)[0]
 
 
-def _model_series(settings: Settings, model_id: str) -> str | None:
-    """The input series of a regime model (None when the model is unknown)."""
-    try:
-        from stresswatch import regimes
-
-        return regimes.get_spec(settings, model_id).series
-    except Exception:  # noqa: BLE001 - an unknown model only loses the source dependency
-        for spec in settings["regimes"]["models"] or []:
-            if spec.get("id") == model_id:
-                return spec.get("series")
-    return None
-
-
-def regime_probabilities(store: Store, settings: Settings, model_id: str, day: dt.date) -> pd.Series:
-    """Filtered P(stress) of `model_id` per date, as known on `day` (empty when none)."""
-    from stresswatch import regimes
-
-    reader = getattr(regimes, "read_probabilities", None)
-    if reader is not None:
-        frame = reader(store, model_id, asof=day)
-        if isinstance(frame, pd.DataFrame):
-            col = "p_stress_filtered" if "p_stress_filtered" in frame.columns else frame.columns[0]
-            series = frame[col]
-            if "date" in frame.columns:
-                series = pd.Series(frame[col].to_numpy(dtype=float), index=pd.DatetimeIndex(frame["date"]))
-            return series.dropna().sort_index()
-        return pd.Series(frame, dtype=float).dropna().sort_index()
-    return store.observations.read_series(f"regime.{model_id}.p_stress_filtered", asof=day).dropna()
-
-
 def _eval_regime(rule: Rule, store: Store, settings: Settings, day: dt.date) -> list[Signal]:
-    from stresswatch.regimes import headline
-
+    """High when the model's filtered P(stress) on its last period known on D is above `enter`
+    (the regime read model as of D: the same run, labels and probabilities as the report)."""
     model = rule.model or headline(store, settings, day)
-    series = _model_series(settings, model)
-    sources = (_source_of(series),) if series and not series.startswith("stress.") else ("*",)
     labels = {"model": model}
     try:
-        probs = regime_probabilities(store, settings, model, day)
-    except Exception as exc:  # noqa: BLE001 - a regimes failure must read as "no data", never "all clear"
-        log.warning("alert %s: cannot read P(stress) of %s: %s", rule.id, model, exc)
-        probs = pd.Series(dtype=float)
+        series = get_spec(settings, model).series  # the configured input decides which source mutes it
+    except ConfigError as exc:  # a rule naming a model that is not configured: no data, never "all clear"
+        return [Signal(rule.id, labels, None, False, False, f"alert rule {rule.id}: {exc}", ("*",), nodata=True)]
+    sources = (_source_of(series),) if not series.startswith("stress.") else ("*",)
+    state = regime_state(store, settings, day, model)
+    probs = state.stress_probability("filtered")
     probs = probs[probs.index <= pd.Timestamp(day)]
     if probs.empty:
         return [Signal(rule.id, labels, None, False, False, f"no P(stress) for {model} known on {day}",
@@ -340,6 +312,7 @@ def _eval_regime(rule: Rule, store: Store, settings: Settings, day: dt.date) -> 
     p = float(probs.iloc[-1])
     last_day = probs.index[-1].date()
     on = last_day.isoformat()
+    regime = state.label_on(last_day)
     limit = int(settings["report"]["stale_days"])
     if _bdays_between(last_day, day) > limit:
         # the model did not update (fit failed, data missing): hold, never read it as "all clear"
@@ -351,11 +324,11 @@ def _eval_regime(rule: Rule, store: Store, settings: Settings, day: dt.date) -> 
     confirmed_high = len(values) >= rule.for_runs and bool((values[-rule.for_runs:] > rule.enter).all())
     confirmed_low = len(values) >= rule.clear_runs and bool((values[-rule.clear_runs:] < rule.exit).all())
     if high:
-        summary = f"{model} P(stress) {p:.2f} > {rule.enter:.2f} ({on})"
+        summary = f"{model} P(stress) {p:.2f} > {rule.enter:.2f} ({on}, regime {regime})"
     elif low:
-        summary = f"{model} P(stress) {p:.2f} < {rule.exit:.2f} ({on})"
+        summary = f"{model} P(stress) {p:.2f} < {rule.exit:.2f} ({on}, regime {regime})"
     else:
-        summary = f"{model} P(stress) {p:.2f} between {rule.exit:.2f} and {rule.enter:.2f} ({on})"
+        summary = f"{model} P(stress) {p:.2f} between {rule.exit:.2f} and {rule.enter:.2f} ({on}, regime {regime})"
     return [Signal(rule.id, labels, p, high, low, summary, sources, confirmed_high=confirmed_high,
                    confirmed_low=confirmed_low)]
 

@@ -31,6 +31,9 @@ from stresswatch.indicators import Indicator, expand, resolve
 from stresswatch.indicators.calendar import business_grid, effective_dates, place_on_grid
 from stresswatch.indicators.composite import FX_CODES, MEASURES, CompositeResult, composite
 from stresswatch.indicators.rates import MeetingSchedule, load_meetings
+from stresswatch.regimes.runs import latest_run
+from stresswatch.regimes.spec import get_spec, headline
+from stresswatch.regimes.update import update_all
 from stresswatch.settings import Settings
 from stresswatch.store import Store
 
@@ -219,7 +222,7 @@ def _meetings_path(settings: Settings) -> Path | None:
 
 def compute(store: Store, settings: Settings, asof: dt.date, run_regimes: bool = True) -> ComputeResult:
     """Compute indicators and the composite as known on `asof`, write the derived series (one
-    transaction), then run the regime update (`stresswatch.regimes.update_all`) unless
+    transaction), then run the regime update (`stresswatch.regimes.update.update_all`) unless
     `run_regimes` is False."""
     inputs = Inputs.from_store(store, asof)
     res = ComputeResult(asof=asof, inputs={sid: len(f) for sid, f in inputs.frames.items()})
@@ -259,14 +262,12 @@ def stale_analysis(store: Store, settings: Settings, asof: dt.date) -> list[str]
     headline model has no run as of `asof` that saw its latest input, or the stress index stops
     before the newest Bank of Russia rate. Commands that read the analysis (`events align`,
     `report`) then run `compute` for that date first."""
-    from stresswatch import regimes
-
     asof = pd.Timestamp(asof).date()
     reasons = []
-    spec = regimes.get_spec(settings, regimes.headline(store, settings, asof))
+    spec = get_spec(settings, headline(store, settings, asof))
     known = store.observations.read_series(spec.series, end=asof, asof=asof)
     if not known.empty:
-        run = regimes.latest_run(store, spec.id, asof)
+        run = latest_run(store, spec.id, asof)
         if run is None:
             reasons.append(f"model {spec.id} has no run as of {asof}")
         elif run.data_last < known.index[-1].date():
@@ -291,23 +292,11 @@ def _write(store: Store, res: ComputeResult, sid: str, values: pd.Series, name: 
 
 def _run_regimes(store: Store, settings: Settings, asof: dt.date, res: ComputeResult) -> None:
     try:
-        from stresswatch import regimes  # noqa: PLC0415 - written by the regimes engineer
-    except ImportError:
-        res.regimes = "regimes module not available"
-        return
-    if not hasattr(regimes, "update_all"):
-        res.regimes = "regimes.update_all not available"
-        return
-    try:
-        outcome = regimes.update_all(store, settings, asof)
-        if isinstance(outcome, list):
-            parts = [f"{getattr(o, 'model_id', '?')}: {getattr(o, 'status', '?')}" for o in outcome]
-            res.regimes = "; ".join(parts) or "no models"
-            failed = [o for o in outcome if getattr(o, "status", "") == "failed"]
-            if failed:
-                res.regimes_error = "; ".join(f"{o.model_id}: {getattr(o, 'message', '')}" for o in failed)
-        else:
-            res.regimes = "updated"
+        outcome = update_all(store, settings, asof)
+        res.regimes = "; ".join(f"{o.model_id}: {o.status}" for o in outcome) or "no models"
+        failed = [o for o in outcome if o.status == "failed"]
+        if failed:
+            res.regimes_error = "; ".join(f"{o.model_id}: {o.message}" for o in failed)
     except StresswatchError as exc:
         res.regimes = "failed"
         res.regimes_error = str(exc)

@@ -167,13 +167,13 @@ def _probability_chart(store: Store, settings: Settings, day: dt.date) -> tuple[
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from stresswatch.alerts import regime_probabilities
-
-    from stresswatch.regimes import headline
-
-    model = headline(store, settings, day)
-    probs = regime_probabilities(store, settings, model, day)
     import pandas as pd
+
+    from stresswatch.regimes.state import regime_state
+
+    state = regime_state(store, settings, day)
+    model = state.model_id
+    probs = state.stress_probability("filtered")
 
     probs = probs[(probs.index <= pd.Timestamp(day)) & (probs.index > pd.Timestamp(day) - pd.Timedelta(days=365))]
     if probs.empty:

@@ -153,6 +153,8 @@ SECTIONS: list[Section] = [
             Setting("switching_variance", "bool", True, "regime-dependent variance"),
             Setting("frequency", "str", "D", "resample input to this frequency", choices=("D", "W")),
             Setting("start", "date", dt.date(1999, 1, 1), "first date used in the fit"),
+            Setting("order", "int", 0, "autoregressive order (0 = Markov-switching regression; > 0 = "
+                                       "Markov-switching autoregression with common AR terms)", minimum=0, maximum=4),
         )),
         Setting("search_reps", "int", 20, "random starts per seed", minimum=0),
         Setting("seeds", "list[int]", [1, 2, 3], "rng seeds for the random starts"),
@@ -257,6 +259,15 @@ def _source_sections() -> list[Section]:
         sections.append(Section(f"sources.{source_id}", (cls.__doc__ or source_id).strip().splitlines()[0],
                                 common + extra))
     return sections
+
+
+def declared(section: str, name: str) -> Setting:
+    """The declaration of `[section] name`, for code that takes its defaults and choices from the
+    one place settings are declared (e.g. the regime spec, the alert rule)."""
+    for sec in SECTIONS:
+        if sec.name == section:
+            return sec.by_name()[name]
+    raise KeyError(f"no setting [{section}] {name}")
 
 
 def all_sections() -> list[Section]:

@@ -121,13 +121,13 @@ def _real_history(store: Store) -> None:
 
 @pytest.mark.slow
 def test_align_real_history_flags_shoigu_as_confounded(tmp_path):
-    from stresswatch import regimes
+    from stresswatch.regimes.update import update_all
 
     cfg = write_config(tmp_path)
     settings = settings_mod.load(cfg, environ={})
     store = Store.open(tmp_path / "sw.db")
     _real_history(store)
-    summaries = regimes.update_all(store, settings, dt.date.fromisoformat(ASOF))
+    summaries = update_all(store, settings, dt.date.fromisoformat(ASOF))
     assert [s.status for s in summaries if s.model_id == "ruble2"] == ["cold"]
     from stresswatch.events import align_for_day
 

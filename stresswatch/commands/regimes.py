@@ -2,7 +2,8 @@
 
 Every read command reads the latest stored run with asof <= --asof (default: today); it never
 fits unless asked (`regimes show --fit`, `regimes fit`), so what it prints is what reports and
-alerts saw. Runs are written by `stresswatch compute --asof D` (which calls `regimes.update_all`).
+alerts saw (they all read the same regime state: `stresswatch.regimes.state`). Runs are written by
+`stresswatch compute --asof D` (which calls `regimes.update.update_all`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import sys
 from stresswatch import output
 from stresswatch.cli import add_format, iso_date
 from stresswatch.errors import UsageError
+from stresswatch.regimes.runs import get_run, list_runs
+from stresswatch.regimes.spec import get_spec, headline
+from stresswatch.regimes.state import regime_state
+from stresswatch.regimes.update import update_model
 
 SHOW_COLUMNS = ["date", "regime", "p_stress_filtered", "p_stress_smoothed"]
 EPISODE_COLUMNS = ["start", "end", "peak", "peak_p", "mean_p", "length"]
@@ -20,10 +25,8 @@ RUN_COLUMNS = ["asof", "kind", "fit_asof", "n", "data_last", "llf", "converged",
 
 
 def _model(args, app) -> str:
-    from stresswatch import regimes
-
-    model_id = args.model or regimes.headline(app.store(), app.settings, getattr(args, "asof", None))
-    regimes.get_spec(app.settings, model_id)  # ConfigError naming the configured models
+    model_id = args.model or headline(app.store(), app.settings, getattr(args, "asof", None))
+    get_spec(app.settings, model_id)  # ConfigError naming the configured models
     return model_id
 
 
@@ -34,11 +37,9 @@ def _no_run(model_id: str, day) -> int:
 
 
 def _fit(app, model_id: str, day, force: str | None = None):
-    from stresswatch import regimes
-
-    spec = regimes.get_spec(app.settings, model_id)
+    spec = get_spec(app.settings, model_id)
     with app.lock("regimes fit"):
-        result = regimes.update_model(app.store(), app.settings, spec, day, force=force)
+        result = update_model(app.store(), app.settings, spec, day, force=force)
     if result.status in ("skipped", "failed"):
         print(f"stresswatch: error: {model_id}: {result.status}: {result.message}", file=sys.stderr)
     elif result.fallback:
@@ -47,19 +48,19 @@ def _fit(app, model_id: str, day, force: str | None = None):
 
 
 def cmd_show(args, app) -> int:
-    from stresswatch import regimes
-
     model_id = _model(args, app)
     day = args.asof or app.today()
     if args.start and args.end and args.start > args.end:
         raise UsageError(f"--start {args.start} is after --end {args.end}")
     store = app.store()
-    if regimes.latest_run(store, model_id, day) is None:
+    state = regime_state(store, app.settings, day, model_id)
+    if state.run is None:
         if not args.fit:
             return _no_run(model_id, day)
         if _fit(app, model_id, day).status in ("skipped", "failed"):
             return 1
-    frame = regimes.probabilities(store, model_id, day)
+        state = regime_state(store, app.settings, day, model_id)
+    frame = state.frame()
     if args.start:
         frame = frame[frame["date"] >= str(args.start)]
     if args.end:
@@ -68,7 +69,8 @@ def cmd_show(args, app) -> int:
             for d, r, f, s in zip(frame["date"], frame["regime"], frame["p_stress_filtered"],
                                   frame["p_stress_smoothed"])]
     output.emit(rows, SHOW_COLUMNS, args.format, app.out)
-    run = regimes.latest_run(store, model_id, day)
+    run = state.run
+    assert run is not None
     if run.fallback or not run.converged:
         print(f"stresswatch: warning: run of {model_id} as of {run.asof}: "
               f"{'fallback to earlier parameters' if run.fallback else 'not converged'}", file=sys.stderr)
@@ -76,25 +78,21 @@ def cmd_show(args, app) -> int:
 
 
 def cmd_episodes(args, app) -> int:
-    from stresswatch import regimes
-
     model_id = _model(args, app)
     day = args.asof or app.today()
-    if regimes.latest_run(app.store(), model_id, day) is None:
+    state = regime_state(app.store(), app.settings, day, model_id)
+    if state.run is None:
         return _no_run(model_id, day)
-    eps = regimes.episodes(app.store(), model_id, day, settings=app.settings, basis=args.basis,
-                           min_length=args.min_length, merge_gap=args.merge_gap, threshold=args.threshold)
-    output.emit(eps, EPISODE_COLUMNS, args.format, app.out)
+    eps = state.episodes(args.basis, min_length=args.min_length, merge_gap=args.merge_gap, threshold=args.threshold)
+    output.emit([e.as_dict() for e in eps], EPISODE_COLUMNS, args.format, app.out)
     return 0
 
 
 def cmd_summary(args, app) -> int:
-    from stresswatch import regimes
-
     model_id = _model(args, app)
     day = args.asof or app.today()
     horizons = tuple(int(h) for h in args.horizons.split(",") if h.strip())
-    info = regimes.summary(app.store(), model_id, day, horizons=horizons)
+    info = regime_state(app.store(), app.settings, day, model_id).summary(horizons)
     if info is None:
         return _no_run(model_id, day)
     if args.format == "json":
@@ -120,13 +118,11 @@ def cmd_summary(args, app) -> int:
 
 
 def cmd_runs(args, app) -> int:
-    from stresswatch import regimes
-
     model_id = _model(args, app)
     store = app.store()
     rows = []
-    for run in regimes.list_runs(store, model_id):
-        fit = regimes.get_run(store, run.fit_run_id) or run
+    for run in list_runs(store, model_id):
+        fit = get_run(store, run.fit_run_id) or run
         rows.append({"asof": run.asof, "kind": run.kind, "fit_asof": fit.asof, "n": run.n, "data_last": run.data_last,
                      "llf": round(run.llf, 4), "converged": run.converged, "fallback": run.fallback,
                      "seconds": round(run.seconds, 3)})

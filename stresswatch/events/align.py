@@ -1,7 +1,8 @@
 """The thin store layer of the event study: read everything as of day D, run `study.run_study`.
 
 Reads `stress.index`, `cbr.fx.USD` and `cbr.keyrate` with `store.observations.read_series(..., asof=D)` and the
-headline model's probabilities with `stresswatch.regimes.probabilities(store, model_id, asof=D)`;
+headline model's regime state as of D (`stresswatch.regimes.state.regime_state`: one regime label per
+period by the read model's rule);
 statements dated after D are left out (not known yet). A missing input degrades the result
 (NaN fields and a warning) instead of failing: no stress index -> the ruble CAR is the statistic;
 no regime run -> no regime fields and no regime matching.
@@ -16,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from stresswatch.errors import ModelError, StoreError
 from stresswatch.events import catalogue as cat
 from stresswatch.events import confounders as conf
 from stresswatch.events.study import StudyConfig, StudyResult, run_study
+from stresswatch.regimes.state import RegimeState, regime_state
 from stresswatch.settings import Settings
 from stresswatch.store import Store
 
@@ -57,32 +58,10 @@ def load_statements(settings: Settings) -> list[cat.Statement]:
     return cat.load_catalogue(settings["events"]["catalogue"] or None)
 
 
-def read_probabilities(store: Store, model_id: str, asof: dt.date) -> pd.DataFrame | None:
-    """The headline model's probabilities as known on `asof`, or None when there is no run."""
-    try:
-        from stresswatch import regimes
-    except ImportError:  # pragma: no cover - the regimes module is part of the package
-        return None
-    reader = getattr(regimes, "probabilities", None)
-    if reader is None:
-        return None
-    try:
-        frame = reader(store, model_id, asof=asof, full=True)
-    except (ModelError, StoreError, KeyError, LookupError) as exc:
-        log.warning("no regime probabilities for %s as of %s: %s", model_id, asof, exc)
-        return None
-    if frame is None or len(frame) == 0:
-        return None
-    frame = frame.copy()
-    if "date" in frame.columns:
-        frame = frame.set_index("date")
-    frame.index = pd.DatetimeIndex(frame.index)
-    return frame
-
-
 def align(store: Store, settings: Settings, asof: dt.date, k: int | None = None, placebos: int | None = None,
-          statements: list[cat.Statement] | None = None) -> Alignment:
-    """Align the catalogue (or `statements`) as of `asof`."""
+          statements: list[cat.Statement] | None = None, state: RegimeState | None = None) -> Alignment:
+    """Align the catalogue (or `statements`) as of `asof` against the headline model's regime
+    state as of `asof` (or the `state` given, when the caller already holds it)."""
     asof = pd.Timestamp(asof).date()
     warnings: list[str] = []
     stmts = statements if statements is not None else load_statements(settings)
@@ -93,10 +72,10 @@ def align(store: Store, settings: Settings, asof: dt.date, k: int | None = None,
     for sid, s in ((INDEX_SERIES, index), (FX_SERIES, fx), (KEYRATE_SERIES, keyrate)):
         if s.dropna().empty:
             warnings.append(f"{sid} has no data as of {asof}")
-    from stresswatch.regimes import headline
-
-    model_id = headline(store, settings, asof)
-    probs = read_probabilities(store, model_id, asof)
+    if state is None:
+        state = regime_state(store, settings, asof)
+    model_id = state.model_id
+    probs = state.history if state.available else None
     if probs is None:
         warnings.append(f"no regime probabilities for model {model_id!r} as of {asof}")
     confounders = conf.merge(conf.load_confounders(settings["events"]["confounders"] or None),

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from stresswatch.events import timing
+from stresswatch.regimes.spec import REGIME_NAMES, most_likely
 
 HORIZONS = (1, 5, 10)
 
@@ -458,22 +459,20 @@ def run_study(statements: Iterable[Any], *, index: pd.Series | None = None, fx: 
 
 
 def _regime_labels(pr: pd.DataFrame) -> np.ndarray:
-    """Label of the most likely regime by *filtered* probability (real-time view), from
-    p_filtered_<i> columns and the regime names implied by the model size; else the frame's
-    `regime` column; else stress/calm by p_stress_filtered >= 0.5."""
+    """Regime per row: the frame's `regime` column (the regime read model's labelling rule) when
+    present; else that same rule -- most likely by *filtered* probability -- on p_filtered_<i>
+    columns; else stress/calm by p_stress_filtered >= 0.5."""
+    if "regime" in pr:
+        return pr["regime"].to_numpy(dtype=object)
     cols = sorted((c for c in pr.columns if c.startswith("p_filtered_") and c[len("p_filtered_"):].isdigit()),
                   key=lambda c: int(c[len("p_filtered_"):]))
     if cols:
-        from stresswatch.regimes import REGIME_NAMES
-
         names = REGIME_NAMES.get(len(cols), tuple(f"r{i}" for i in range(len(cols))))
         m = pr[cols].to_numpy(dtype=float)
         lab = np.full(len(pr), None, dtype=object)
         ok = np.isfinite(m).all(axis=1)
-        lab[ok] = np.array(names, dtype=object)[np.argmax(m[ok], axis=1)]
+        lab[ok] = np.array(names, dtype=object)[most_likely(m[ok])]
         return lab
-    if "regime" in pr:
-        return pr["regime"].to_numpy(dtype=object)
     p = pr.get("p_stress_filtered")
     if p is None:
         return np.full(len(pr), None, dtype=object)

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from stresswatch.regimes.state import RegimeState, regime_state
 from stresswatch.reports.charts import ChartSpec
 from stresswatch.settings import Settings
 from stresswatch.store import Store
@@ -182,6 +183,7 @@ class ContextBuilder:
         #: store ledger snapshots (report_ledger_snapshots); False for read-only previews
         self.write_snapshots = write_snapshots
         self._headline_memo: dict[dt.date, dict[str, Any]] = {}
+        self._regime_memo: dict[dt.date, RegimeState] = {}
         self._memo: dict[str, Any] = {}
 
     # memo for things that do not change per day within one builder (catalogue, schedule)
@@ -195,6 +197,12 @@ class ContextBuilder:
 
         today = self.today or self.now().astimezone(dt.timezone.utc).date()
         return archive.ledger_snapshot(self.store, sources, day, today, write=self.write_snapshots)
+
+    def regime(self, day: dt.date) -> RegimeState:
+        """The headline model's regime state as of `day` (memoised)."""
+        if day not in self._regime_memo:
+            self._regime_memo[day] = regime_state(self.store, self.settings, day)
+        return self._regime_memo[day]
 
     def headline(self, day: dt.date) -> dict[str, Any]:
         if day not in self._headline_memo:
@@ -524,17 +532,14 @@ def freshness(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
 # Regimes (headline model) and statements: adapters to stresswatch.regimes / stresswatch.events
 # ---------------------------------------------------------------------------------------------
 def regime_headline(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
-    """The headline model's state on D from its run as of D (filtered probabilities)."""
-    from stresswatch.regimes import headline
-
-    model_id = headline(b.store, b.settings, day)
-    base = {"model_id": model_id, "available": False, "date": day.isoformat()}
-    try:
-        from stresswatch import regimes  # noqa: F401
-    except ImportError:
-        base["message"] = "regime models are not available in this installation"
+    """The headline model's state on D (the regime read model as of D) as report data."""
+    state = b.regime(day)
+    base = {"model_id": state.model_id, "available": False, "date": day.isoformat()}
+    if not state.available:
+        base["message"] = (f"{state.message}; run `stresswatch compute --asof {day}` and render the report again"
+                           if state.run is None else state.message)
         return base
-    return _regime_state(b, regimes, model_id, day, base)
+    return _headline_from_state(b, state, base)
 
 
 def add_change(head: dict[str, Any], prev: dict[str, Any]) -> None:
@@ -782,38 +787,17 @@ def chart_specs(b: "ContextBuilder", day: dt.date, ctx: dict[str, Any]) -> list[
     return charts
 
 
-def _regime_state(b: "ContextBuilder", regimes: Any, model_id: str, day: dt.date,
-                  base: dict[str, Any]) -> dict[str, Any]:
-    """Headline from the latest run of `model_id` with asof <= D: the regime with the highest
-    filtered probability on the run's last date, its run length, expected duration, the 5- and
-    20-business-day forecast, stress episodes (smoothed) and the model description."""
-    run = regimes.latest_run(b.store, model_id, day)
-    if run is None:
-        base["message"] = (f"no run of model {model_id!r} exists as of {day}; run "
-                           f"`stresswatch compute --asof {day}` and render the report again")
-        return base
-    frame = regimes.probabilities(b.store, model_id, day, full=True)
-    if frame is None or len(frame) == 0:
-        base["message"] = f"the run of model {model_id!r} as of {run.asof} has no probabilities"
-        return base
-    spec = run.spec
+def _headline_from_state(b: "ContextBuilder", state: RegimeState, base: dict[str, Any]) -> dict[str, Any]:
+    """Headline from the regime state as of D: the regime of the run's last period (most likely by
+    filtered probability), its run length, expected duration, the 5- and 20-business-day forecast,
+    stress episodes (smoothed) and the model description."""
+    run, fit, spec = state.run, state.fit, state.spec
+    assert run is not None and fit is not None and spec is not None
     k = spec.k_regimes
     names = list(spec.regime_names)
-    filt = frame[[f"p_filtered_{i}" for i in range(k)]].to_numpy(dtype=float)
-    current = filt.argmax(axis=1)
-    i_now = int(current[-1])
-    same = current[::-1] == i_now
-    run_len = int(np.argmin(same)) if not same.all() else len(same)
-    dates = pd.DatetimeIndex(frame["date"])
-    weekly = spec.frequency == "W"
-    steps = {h: (max(1, round(h / 5)) if weekly else h) for h in (5, 20)}
-    fc = {h: regimes.forecast(run, steps[h]) for h in steps}
-    fit = regimes.get_run(b.store, run.fit_run_id) or run
-    eps = regimes.episodes(b.store, model_id, day, settings=b.settings)
-    last_date = dates[-1].date()
-    episodes_out = [{"start": iso(e["start"]), "end": iso(e["end"]), "peak": iso(e.get("peak")),
-                     "peak_p": num(e.get("peak_p")), "mean_p": num(e.get("mean_p")), "length": int(e["length"]),
-                     "ongoing": e["end"] == last_date} for e in eps]
+    episodes_out = [{"start": iso(e.start), "end": iso(e.end), "peak": iso(e.peak), "peak_p": num(e.peak_p),
+                     "mean_p": num(e.mean_p), "length": int(e.length), "ongoing": e.ongoing}
+                    for e in state.episodes("smoothed")]
     params = run.params
 
     def param(name: str) -> float | None:
@@ -828,8 +812,8 @@ def _regime_state(b: "ContextBuilder", regimes: Any, model_id: str, day: dt.date
             "p_stay": num(run.transition[i, i]), "expected_duration": num(run.durations[i])})
     switches = [w for w, on in (("mean", spec.switching_mean), ("variance", spec.switching_variance)) if on]
     model = {
-        "id": model_id, "series": spec.series, "transform": spec.transform, "k_regimes": k,
-        "frequency": spec.frequency, "frequency_name": "weekly" if weekly else "daily (observation calendar)",
+        "id": state.model_id, "series": spec.series, "transform": spec.transform, "k_regimes": k,
+        "frequency": spec.frequency, "frequency_name": "weekly" if state.weekly else "daily (observation calendar)",
         "spec_text": (f"Markov-switching {'autoregression of order ' + str(spec.order) if spec.order else 'regression'} "
                       f"with {k} regimes, switching {' and '.join(switches) or 'nothing'}"),
         "run_id": run.id, "run_asof": iso(run.asof), "run_kind": run.kind, "fit_run_id": fit.id,
@@ -840,24 +824,23 @@ def _regime_state(b: "ContextBuilder", regimes: Any, model_id: str, day: dt.date
         "rejection": "; ".join(list(run.reasons) or list(fit.reasons)) if (run.fallback or fit.fallback) else "",
         "regimes": regimes_out,
     }
+    previous = state.previous()
     base.update({
-        "available": True, "message": "", "run_asof": iso(run.asof), "last_observation": iso(last_date),
-        "k_regimes": k, "regimes": names, "regime": names[i_now], "regime_index": i_now, "is_stress": i_now == k - 1,
-        "p_stress_filtered": num(frame["p_stress_filtered"].iloc[-1]),
-        "p_stress_smoothed": num(frame["p_stress_smoothed"].iloc[-1]),
-        "p_filtered": {names[i]: num(filt[-1, i]) for i in range(k)},
-        # business days from the first observation in the regime to the last, both counted
-        # (a weekly model's run length is in weeks; the headline speaks of days)
-        "days_in_regime": int(np.busday_count(dates[len(dates) - run_len].date(), last_date + dt.timedelta(days=1))),
-        "regime_periods": run_len,
-        "regime_since": iso(dates[len(dates) - run_len]),
-        "expected_duration": num(run.durations[i_now]),
-        "period_unit": "weeks" if weekly else "periods (business days)",
-        "p_stress_h5": num(fc[5][k - 1]), "p_stress_h20": num(fc[20][k - 1]),
-        "forecast_steps": {"5": steps[5], "20": steps[20]},
-        "previous_observation": ({"date": iso(dates[-2]), "regime": names[int(current[-2])],
-                                  "p_stress_filtered": num(frame["p_stress_filtered"].iloc[-2])}
-                                 if len(dates) > 1 else None),
+        "available": True, "message": "", "run_asof": iso(run.asof), "last_observation": iso(state.last_observation),
+        "k_regimes": k, "regimes": names, "regime": state.regime, "regime_index": state.regime_index,
+        "is_stress": state.is_stress,
+        "p_stress_filtered": num(state.p_stress_filtered),
+        "p_stress_smoothed": num(state.p_stress_smoothed),
+        "p_filtered": {name: num(p) for name, p in state.p_filtered.items()},
+        "days_in_regime": state.days_in_regime,
+        "regime_periods": state.regime_periods,
+        "regime_since": iso(state.regime_since),
+        "expected_duration": num(state.expected_duration),
+        "period_unit": state.period_unit,
+        "p_stress_h5": num(state.p_stress_in(5)), "p_stress_h20": num(state.p_stress_in(20)),
+        "forecast_steps": {str(h): n for h, n in state.forecast_steps.items()},
+        "previous_observation": ({"date": iso(previous["date"]), "regime": previous["regime"],
+                                  "p_stress_filtered": num(previous["p_stress_filtered"])} if previous else None),
         "episodes": episodes_out, "model": model,
     })
     return base
@@ -881,7 +864,7 @@ def _statements_from_events(b: "ContextBuilder", events: Any, day: dt.date) -> d
     if not known:
         out["message"] = f"no catalogue statement is dated on or before {day}"
         return out
-    alignment = ev_align.align(b.store, b.settings, day, statements=known)
+    alignment = ev_align.align(b.store, b.settings, day, statements=known, state=b.regime(day))
     out["warnings"] = list(alignment.warnings)
     rows = []
     for r in alignment.rows():

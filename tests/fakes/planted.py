@@ -10,6 +10,9 @@ from typing import Sequence
 import pandas as pd
 
 from stresswatch.fetchers.base import Observation, SeriesInfo
+from stresswatch.regimes.runs import store_filtered_probabilities
+
+
 
 
 def business_days(start: dt.date, n: int) -> list[dt.date]:
@@ -24,15 +27,7 @@ def episode(days: Sequence[dt.date], first_high: int, last_high: int, high: floa
 
 def plant_probabilities(store, model: str, probs: pd.Series) -> None:
     """Filtered P(stress) of `model` per date, each known on its own date."""
-    from stresswatch import regimes
-
-    writer = getattr(regimes, "store_filtered_probabilities", None)
-    if writer is not None:  # the regimes engineer's storage, once it exists
-        writer(store, model, probs)
-        return
-    info = SeriesInfo(f"regime.{model}.p_stress_filtered", "regime", f"{model} filtered P(stress)", "probability",
-                      "D")
-    store.observations.write_derived(info, probs.astype(float))
+    store_filtered_probabilities(store, model, probs)
 
 
 def plant_fx(store, values: dict[dt.date, float], currency: str = "USD") -> None:

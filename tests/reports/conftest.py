@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from stresswatch import regimes
+from stresswatch.regimes.update import update_all
 from stresswatch import settings as settings_mod
 from stresswatch.store import Store
 from tests.fakes import report_data as R
@@ -20,7 +20,7 @@ def filled(tmp_path_factory):
     settings = settings_mod.load(config, environ={})
     store = Store.open(settings.store_path)
     series = R.fill_store(store)
-    regimes.update_all(store, settings, R.REPORT_DAY)
+    update_all(store, settings, R.REPORT_DAY)
     yield {"tmp": tmp, "config": config, "settings": settings, "store": store, "series": series}
     store.close()
 

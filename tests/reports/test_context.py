@@ -93,11 +93,12 @@ def test_policy_rates_latest_changes_and_rank(filled, ctx):
 
 
 def test_headline_from_the_real_regime_run(filled, ctx):
-    from stresswatch import regimes
+    from stresswatch.regimes.runs import latest_run
+    from stresswatch.regimes.state import regime_state, run_forecast
 
     head = ctx["headline"]
     assert head["available"] and head["model_id"] == "t2" and head["run_asof"] == "2023-08-16"
-    probs = regimes.probabilities(filled["store"], "t2", D, full=True)
+    probs = regime_state(filled["store"], filled["settings"], D, "t2").frame(full=True)
     assert head["p_stress_filtered"] == pytest.approx(float(probs["p_stress_filtered"].iloc[-1]))
     filt = probs[["p_filtered_0", "p_filtered_1"]].to_numpy().argmax(axis=1)
     assert head["regime"] == ["calm", "stress"][filt[-1]]
@@ -110,10 +111,10 @@ def test_headline_from_the_real_regime_run(filled, ctx):
     since = probs["date"].iloc[-run_len].date() if "date" in probs else probs.index[-run_len].date()
     assert head["regime_since"] == since.isoformat()
     assert head["days_in_regime"] == int(np.busday_count(since, D + dt.timedelta(days=1)))
-    run = regimes.latest_run(filled["store"], "t2", D)
+    run = latest_run(filled["store"], "t2", D)
     assert head["expected_duration"] == pytest.approx(float(run.durations[filt[-1]]))
-    assert head["p_stress_h5"] == pytest.approx(float(regimes.forecast(run, 5)[-1]))
-    assert head["p_stress_h20"] == pytest.approx(float(regimes.forecast(run, 20)[-1]))
+    assert head["p_stress_h5"] == pytest.approx(float(run_forecast(run, 5)[-1]))
+    assert head["p_stress_h20"] == pytest.approx(float(run_forecast(run, 20)[-1]))
     # no run existed on D-1: the change is measured against the run's previous observation, and says so
     assert head["previous"]["date"] == "2023-08-15" and "no run existed" in head["previous"]["basis"]
     assert head["p_stress_change"] == pytest.approx(head["p_stress_filtered"] - float(probs["p_stress_filtered"].iloc[-2]))

@@ -10,7 +10,7 @@ import re
 import pandas as pd
 import pytest
 
-from stresswatch import regimes
+from stresswatch.regimes.update import update_all
 from stresswatch import settings as settings_mod
 from stresswatch.fetchers.base import Observation, SeriesInfo
 from stresswatch.reports import render
@@ -35,7 +35,7 @@ def test_rendering_d_again_after_newer_data_gives_the_same_report(tmp_path):
     settings = settings_mod.load(R.write_config(tmp_path), environ={})
     store = Store.open(settings.store_path)
     R.fill_store(store, end=D)
-    regimes.update_all(store, settings, D)
+    update_all(store, settings, D)
     out = tmp_path / "out"
     first = render.render_day(store, settings, D, out=out, clock=fixed_clock("2023-08-16T17:00:00"))
     before = texts(first.folders[0])
@@ -51,7 +51,7 @@ def test_rendering_d_again_after_newer_data_gives_the_same_report(tmp_path):
     store.observations.write_derived(SeriesInfo("stress.index", "compute", "Composite stress index", "index (0-1)",
                                                 "D"),
                                      pd.Series([0.9] * len(later), index=pd.to_datetime(later)))
-    regimes.update_all(store, settings, dt.date(2023, 9, 8))
+    update_all(store, settings, dt.date(2023, 9, 8))
     store.ledger.finish("fetch:cbr", "2023", "success", rows=10)
     assert store.observations.read_series("cbr.fx.USD").loc["2023-08-14"] == 55.5  # the revision is really there
 

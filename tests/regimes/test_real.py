@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stresswatch import regimes as R
 from stresswatch.fetchers.base import Observation, SeriesInfo
+from stresswatch.regimes.spec import DEFAULT_MODELS
+from stresswatch.regimes.state import regime_state
+from stresswatch.regimes.update import update_all
 from tests.conftest import settings_for, shared_path
 
 pytestmark = pytest.mark.slow
@@ -54,9 +56,9 @@ def real_store(tmp_path_factory):
 def fit(real_store, model: dict) -> pd.DataFrame:
     store, folder, asof = real_store
     settings = settings_for(folder, **{"regimes.models": [model]})
-    summary = R.update_all(store, settings, asof)[0]
+    summary = update_all(store, settings, asof)[0]
     assert summary.status == "cold" and summary.accepted and summary.converged and not summary.fallback
-    probs = R.probabilities(store, model["id"], asof)
+    probs = regime_state(store, settings, asof, model["id"]).frame()
     return probs.set_index("date")
 
 
@@ -78,7 +80,7 @@ def calm(p: pd.DataFrame, year: int) -> float:
 
 
 def test_headline_ruble3_weekly_passes_every_documented_episode(real_store):
-    spec = next(m for m in R.DEFAULT_MODELS if m["id"] == "ruble3")
+    spec = next(m for m in DEFAULT_MODELS if m["id"] == "ruble3")
     p = fit(real_store, dict(spec))
     for start, end in REQUIRED:
         assert covered(p, start, end) > 0.5, (start, end)
@@ -90,7 +92,7 @@ def test_headline_ruble3_weekly_passes_every_documented_episode(real_store):
 
 
 def test_daily_ruble3d_catches_the_sharp_episodes_at_once_and_keeps_calm_years_calm(real_store):
-    spec = next(m for m in R.DEFAULT_MODELS if m["id"] == "ruble3d")
+    spec = next(m for m in DEFAULT_MODELS if m["id"] == "ruble3d")
     p = fit(real_store, dict(spec))
     for start, end in REQUIRED[1:]:
         assert covered(p, start, end) > 0.5, (start, end)
@@ -135,7 +137,7 @@ def test_stress_index_model_through_compute(real_store):
                                           fetched_at=FETCHED)
     settings = settings_for(folder)
     compute.compute(store, settings, asof, run_regimes=False)
-    spec = next(m for m in R.DEFAULT_MODELS if m["id"] == "stress")
+    spec = next(m for m in DEFAULT_MODELS if m["id"] == "stress")
     p = fit(real_store, dict(spec))
     assert p.index[0] >= pd.Timestamp("1999-01-01")
     for start, end in REQUIRED[:3]:
