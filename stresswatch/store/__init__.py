@@ -1,6 +1,7 @@
 """The SQLite store: the only door to the database.
 
-`Store.open(path)` opens (WAL) and migrates one database; `Store` composes one gateway per table
+`Store.open(path, busy_timeout, clock)` opens (WAL) and migrates one database; its `*_at` stamps
+(written_at, finished_at, created_at, ...) come from `clock` (default: the system clock); `Store` composes one gateway per table
 group, and each gateway module owns its tables:
 
     attribute       module            tables
@@ -31,6 +32,7 @@ import contextlib
 from pathlib import Path
 from typing import Iterator
 
+from stresswatch.clock import Clock, system_clock
 from stresswatch.store.alerts import AlertTables
 from stresswatch.store.candidates import Candidates
 from stresswatch.store.daemon_state import DaemonState
@@ -61,8 +63,9 @@ class Store:
         self.candidates = Candidates(db)
 
     @classmethod
-    def open(cls, path: str | Path, busy_timeout: float = 30.0) -> "Store":
-        db = Database.open(path, busy_timeout)
+    def open(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock) -> "Store":
+        """Open and migrate the database at `path`; `clock` stamps what the gateways write."""
+        db = Database.open(path, busy_timeout, clock)
         try:
             db.migrate()
         except BaseException:
@@ -73,6 +76,11 @@ class Store:
     @property
     def path(self) -> Path:
         return self._db.path
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the store stamps its writes with."""
+        return self._db.clock
 
     def close(self) -> None:
         self._db.close()
