@@ -1,5 +1,7 @@
 """Freshness: per series (first/last date, count, last fetch, stale) and per source (last success,
-last error, stale). Used by `stresswatch status`, `stresswatch sources` and the report."""
+last error, stale). Used by `stresswatch status` and `stresswatch sources`; the report's freshness
+section applies the same rules as known on its date. Ages are counted in business days with
+`stresswatch.bizdays.business_days_between`, the calendar the alerts use too."""
 
 from __future__ import annotations
 
@@ -8,8 +10,7 @@ import importlib
 import logging
 from typing import Any, Mapping
 
-import numpy as np
-
+from stresswatch.bizdays import business_days_between
 from stresswatch.settings import Settings
 from stresswatch.store import Store
 
@@ -17,12 +18,6 @@ log = logging.getLogger(__name__)
 
 #: extra status providers, "module:function(store, settings) -> dict"; missing modules are skipped
 EXTRAS = ("stresswatch.trade_check:status_extra", "stresswatch.daemon:status_extra")
-
-
-def business_days_between(earlier: dt.date, later: dt.date) -> int:
-    if later <= earlier:
-        return 0
-    return int(np.busday_count(earlier, later))
 
 
 def source_status(store: Store, settings: Settings, today: dt.date) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from stresswatch.bizdays import business_days, business_days_between, previous_business_day
 from stresswatch.reports.charts import ChartSpec
 from stresswatch.settings import Settings
 from stresswatch.store import Store
@@ -103,10 +104,6 @@ class SeriesReader:
 # ---------------------------------------------------------------------------------------------
 # Small pure helpers (tested directly)
 # ---------------------------------------------------------------------------------------------
-def previous_business_day(day: dt.date) -> dt.date:
-    return (pd.Timestamp(day) - pd.offsets.BDay(1)).date()
-
-
 def value_on_or_before(series: pd.Series, day: dt.date) -> tuple[dt.date | None, float | None]:
     """The last observation dated on or before `day`."""
     if series.empty:
@@ -239,9 +236,8 @@ def build_context(store: Store, settings: Settings, day: dt.date, **kwargs: Any)
 
 
 def daterange(start: dt.date, end: dt.date) -> Iterable[dt.date]:
-    """Business days start..end inclusive (Mon–Fri)."""
-    for ts in pd.bdate_range(start, end):
-        yield ts.date()
+    """Business days start..end inclusive (Mon–Fri; `stresswatch.bizdays`)."""
+    return business_days(start, end)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,8 +460,6 @@ PERIOD_ALLOWANCE = {"D": 0, "W": 7, "M": 62, "Q": 120, "A": 400}
 def series_stale(last: dt.date | None, frequency: str, lag_days: int, day: dt.date, limit_bdays: int) -> bool | None:
     """True when the next value of a series is overdue on D by more than `limit_bdays` business
     days: due = last observation + period allowance + publication lag."""
-    from stresswatch.status import business_days_between
-
     if last is None:
         return None
     due = last + dt.timedelta(days=PERIOD_ALLOWANCE.get(frequency, 0) + (lag_days or 0))
@@ -476,9 +470,7 @@ def freshness(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
     """Per source: last observation known on D, last success and last error of its fetches on or
     before D (run ledger, frozen after D), and a stale flag: the freshest series' next value is
     overdue by more than `[report] stale_days` business days, or no fetch succeeded within the
-    source's `stale_days`."""
-    from stresswatch.status import business_days_between
-
+    source's `stale_days`. Business days are counted with `stresswatch.bizdays` (as in `status`)."""
     settings = b.settings
     by_source: dict[str, list[Mapping[str, Any]]] = {}
     for row in b.reader.catalog():
