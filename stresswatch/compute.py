@@ -25,6 +25,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from stresswatch import regimes
 from stresswatch.errors import StresswatchError, UsageError
 from stresswatch.fetchers.base import SeriesInfo
 from stresswatch.indicators import Indicator, expand, resolve
@@ -254,32 +255,6 @@ def compute(store: Store, settings: Settings, asof: dt.date, run_regimes: bool =
     return res
 
 
-def stale_analysis(store: Store, settings: Settings, asof: dt.date) -> list[str]:
-    """Why the stored analysis does not cover the data known on `asof` (empty when it does): the
-    headline model has no run as of `asof` that saw its latest input, or the stress index stops
-    before the newest Bank of Russia rate. Commands that read the analysis (`events align`,
-    `report`) then run `compute` for that date first."""
-    from stresswatch import regimes
-
-    asof = pd.Timestamp(asof).date()
-    reasons = []
-    spec = regimes.get_spec(settings, regimes.headline(store, settings, asof))
-    known = store.observations.read_series(spec.series, end=asof, asof=asof)
-    if not known.empty:
-        run = regimes.latest_run(store, spec.id, asof)
-        if run is None:
-            reasons.append(f"model {spec.id} has no run as of {asof}")
-        elif run.data_last < known.index[-1].date():
-            reasons.append(f"model {spec.id}'s latest run as of {asof} ends {run.data_last}")
-    fx = store.observations.read_series("cbr.fx.USD", end=asof, asof=asof)
-    index = store.observations.read_series("stress.index", end=asof, asof=asof)
-    # the index lives on business days: a Saturday-dated fixing counts from the Friday before
-    due = pd.offsets.BDay().rollback(fx.index[-1]) if not fx.empty else None
-    if due is not None and (index.empty or index.index[-1] < due):
-        reasons.append(f"the stress index is not computed up to {due.date()}")
-    return reasons
-
-
 def _write(store: Store, res: ComputeResult, sid: str, values: pd.Series, name: str, unit: str, asof: dt.date,
            known_at: pd.Series | None = None, frequency: str = "D") -> None:
     info = SeriesInfo(sid, SOURCE, name[:200], unit, frequency, 0)
@@ -290,28 +265,19 @@ def _write(store: Store, res: ComputeResult, sid: str, values: pd.Series, name: 
 
 
 def _run_regimes(store: Store, settings: Settings, asof: dt.date, res: ComputeResult) -> None:
-    try:
-        from stresswatch import regimes  # noqa: PLC0415 - written by the regimes engineer
-    except ImportError:
-        res.regimes = "regimes module not available"
-        return
-    if not hasattr(regimes, "update_all"):
-        res.regimes = "regimes.update_all not available"
-        return
+    """Update every configured regime model to `asof`; a model that fails is a warning on the
+    result (`regimes_error`), not a failed compute: the index is still good for the day."""
     try:
         outcome = regimes.update_all(store, settings, asof)
-        if isinstance(outcome, list):
-            parts = [f"{getattr(o, 'model_id', '?')}: {getattr(o, 'status', '?')}" for o in outcome]
-            res.regimes = "; ".join(parts) or "no models"
-            failed = [o for o in outcome if getattr(o, "status", "") == "failed"]
-            if failed:
-                res.regimes_error = "; ".join(f"{o.model_id}: {getattr(o, 'message', '')}" for o in failed)
-        else:
-            res.regimes = "updated"
     except StresswatchError as exc:
         res.regimes = "failed"
         res.regimes_error = str(exc)
         log.error("regime update failed: %s", exc)
+        return
+    res.regimes = "; ".join(f"{o.model_id}: {o.status}" for o in outcome) or "no models"
+    failed = [o for o in outcome if o.status == "failed"]
+    if failed:
+        res.regimes_error = "; ".join(f"{o.model_id}: {o.message}" for o in failed)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from stresswatch import cli, daily, mail
+from stresswatch import cli, mail
+from stresswatch.app import daily
 from stresswatch.store import Store
 from tests.conftest import settings_for
 from tests.fakes.planted import business_days, episode, plant_probabilities
@@ -147,3 +148,4 @@ model = "ruble3"
     out = io.StringIO()
     assert cli.main(["--config", str(cfg), "alerts", "history", "--format", "json"], out=out) == 0
     assert [h["to_state"] for h in json.loads(out.getvalue())][:2] == ["firing", "pending"]
+
