@@ -11,6 +11,10 @@ reference date. Series written (source "compute"):
   stress.index, stress.index.pct (its recursive percentile), stress.corr (mean EWMA correlation),
   stress.segment.<name>, stress.contrib.<name>, stress.emp, and ind.<indicator id> for the
   indicators in STORED (FX, policy, markets, trade).
+
+The event-study alignment stored for a date is derived from that date's analysis: a compute as of
+D that changes it (derived rows written, or a new regime run) forgets the alignment stored for D
+(`store.alignments`), so the report aligns afresh until the daily cycle stores a new one.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ SOURCE = "compute"
 #: store series the indicators read (prefixes)
 INPUT_PREFIXES = ("cbr.fx.", "cbr.keyrate", "bis.cbpol.", "fred.DCOILBRENTEU", "moex.index.IMOEX",
                   "imf.imts.", "comtrade.")
+#: regime update outcomes that wrote a new run (see `regimes.RunSummary.status`)
+NEW_RUN_STATUSES = ("cold", "warm", "filter")
 #: carry-forward limits on the grid, in business days
 DAILY_LIMIT = 10
 MONTHLY_LIMIT = 70
@@ -60,6 +66,8 @@ class ComputeResult:
     written: dict[str, int] = field(default_factory=dict)
     regimes: str = "not run"
     regimes_error: str | None = None
+    #: a regime model got a new run as of the date
+    regimes_changed: bool = False
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -252,6 +260,8 @@ def compute(store: Store, settings: Settings, asof: dt.date, run_regimes: bool =
                    known_at=eff[keep], frequency="M" if ind.frequency == "M" else "D")
     if run_regimes:
         _run_regimes(store, settings, asof, res)
+    if res.rows or res.regimes_changed:
+        store.alignments.delete(asof)
     return res
 
 
@@ -275,6 +285,7 @@ def _run_regimes(store: Store, settings: Settings, asof: dt.date, res: ComputeRe
         log.error("regime update failed: %s", exc)
         return
     res.regimes = "; ".join(f"{o.model_id}: {o.status}" for o in outcome) or "no models"
+    res.regimes_changed = any(o.status in NEW_RUN_STATUSES for o in outcome)
     failed = [o for o in outcome if o.status == "failed"]
     if failed:
         res.regimes_error = "; ".join(f"{o.model_id}: {o.message}" for o in failed)

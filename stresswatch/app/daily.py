@@ -13,7 +13,8 @@ report -> alerts -> mail, each step recorded in the run ledger as job `day:<step
 - A step that raises fails alone, with its message recorded; the run goes on to the next step.
 - `stop` (a threading.Event) is checked between steps: SIGTERM finishes the step in flight.
 
-Time comes from the injected clock (`stresswatch.clock`).
+The events step stores the alignment it computes (`store.alignments`), and the report step reads
+it from there. Time comes from the injected clock (`stresswatch.clock`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any, Callable, Sequence
 
 from stresswatch.clock import Clock, system_clock
 from stresswatch.errors import StoreError, StresswatchError
+from stresswatch.events import align as ev_align
 from stresswatch.settings import Settings
 from stresswatch.store import Store
 
@@ -136,9 +138,15 @@ def step_compute(ctx: Context) -> StepOutput:
     return StepOutput(result.rows, True, None, detail)
 
 
-def step_events(ctx: Context) -> StepOutput:
-    from stresswatch.events import align_for_day
+def align_for_day(store: Store, settings: Settings, day: dt.date) -> int:
+    """Align the catalogue as of `day` and store the alignment as `day`'s (the report for `day`
+    reads it); returns how many statements got an event day."""
+    alignment = ev_align.align(store, settings, day)
+    ev_align.save(store, alignment)
+    return alignment.event_days()
 
+
+def step_events(ctx: Context) -> StepOutput:
     return StepOutput(align_for_day(ctx.store, ctx.settings, ctx.day), True, None, {})
 
 

@@ -32,7 +32,10 @@ def cmd_align(args, app: App) -> int:
     asof = args.asof or app.today()
     if not args.no_compute:
         compute_first(app, [asof])
-    result = align_mod.align(app.store(), app.settings, asof, k=args.k, placebos=args.placebos)
+    if args.k is None and args.placebos is None:  # the daily cycle's alignment for the date, if stored
+        result = align_mod.stored_or_align(app.store(), app.settings, asof)
+    else:
+        result = align_mod.align(app.store(), app.settings, asof, k=args.k, placebos=args.placebos)
     for w in result.warnings:
         print(f"stresswatch: warning: {w}", file=sys.stderr)
     if args.aggregate:

@@ -549,13 +549,9 @@ def add_change(head: dict[str, Any], prev: dict[str, Any]) -> None:
 
 
 def statements(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
-    """Statements near D and the whole catalogue aligned as of D (`stresswatch.events`)."""
-    try:
-        from stresswatch import events  # noqa: F401
-    except ImportError:
-        return {"available": False, "near": [], "catalogue": [], "aggregate": [],
-                "message": "the statement catalogue is not available in this installation"}
-    return _statements_from_events(b, events, day)
+    """Statements near D and the whole catalogue aligned as of D (`stresswatch.events`): the
+    alignment the daily cycle stored for D when there is one, else aligned here."""
+    return _statements_from_events(b, day)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -858,7 +854,7 @@ def _regime_state(b: "ContextBuilder", regimes: Any, model_id: str, day: dt.date
 NEAR_DAYS = 30
 
 
-def _statements_from_events(b: "ContextBuilder", events: Any, day: dt.date) -> dict[str, Any]:
+def _statements_from_events(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
     from stresswatch.events import align as ev_align
 
     stmts = b.memo("statements", lambda: ev_align.load_statements(b.settings))
@@ -873,7 +869,7 @@ def _statements_from_events(b: "ContextBuilder", events: Any, day: dt.date) -> d
     if not known:
         out["message"] = f"no catalogue statement is dated on or before {day}"
         return out
-    alignment = ev_align.align(b.store, b.settings, day, statements=known)
+    alignment = ev_align.stored_or_align(b.store, b.settings, day, statements=known)
     out["warnings"] = list(alignment.warnings)
     rows = []
     for r in alignment.rows():

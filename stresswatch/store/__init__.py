@@ -14,6 +14,7 @@ group, and each gateway module owns its tables:
     daemon_state    daemon_state.py   daemon_state
     reports         reports.py        report_index, report_ledger_snapshots
     candidates      candidates.py     gdelt_candidates, gdelt_candidate_queries
+    alignments      alignments.py     alignments, alignment_statements, alignment_aggregates
     (the store)     database.py       schema_migrations
 
 Migrations are `store/migrations/NNNN_*.sql`, applied in name order. Cross-table atomic writes:
@@ -34,6 +35,7 @@ from typing import Iterator
 
 from stresswatch.clock import Clock, system_clock
 from stresswatch.store.alerts import AlertTables
+from stresswatch.store.alignments import Alignments
 from stresswatch.store.candidates import Candidates
 from stresswatch.store.daemon_state import DaemonState
 from stresswatch.store.database import Database
@@ -61,6 +63,7 @@ class Store:
         self.daemon_state = DaemonState(db)
         self.reports = ReportTables(db)
         self.candidates = Candidates(db)
+        self.alignments = Alignments(db)
 
     @classmethod
     def open(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock) -> "Store":

@@ -1,5 +1,5 @@
 """"Compute what D needs": a date whose stored analysis does not cover the data known on it is
-computed once, and the caller is told before it starts."""
+computed once, the caller is told before it starts, and the date's stored alignment is dropped."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from stresswatch import settings as settings_mod
 from stresswatch.app.analysis import ensure_computed, stale_analysis
 from stresswatch.app.session import App
 from stresswatch.clock import FixedClock
+from stresswatch.events import align as ev_align
 from stresswatch.fetchers.base import Observation
 from stresswatch.store import Store
 from tests.fakes import report_data as R
@@ -32,11 +33,14 @@ def app(tmp_path):
 def test_a_date_without_a_model_run_is_computed_once(app):
     store = app.store()
     assert stale_analysis(store, app.settings, D) == [f"model t2 has no run as of {D}"]
+    ev_align.save(store, ev_align.align(store, app.settings, D))  # an alignment made before the analysis
+    assert store.alignments.get(D) is not None
     told = []
     done = ensure_computed(app, [D], before=lambda day, why: told.append((day, why)))
     assert told == [(D, [f"model t2 has no run as of {D}"])]
     assert [c.day for c in done] == [D] and done[0].reasons == told[0][1]
     assert done[0].result.regimes_error is None and done[0].result.rows > 0
+    assert store.alignments.get(D) is None  # it was made from the old analysis
     assert stale_analysis(store, app.settings, D) == []
     assert ensure_computed(app, [D]) == []
 
