@@ -166,11 +166,12 @@ def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: Ht
             outcome.warnings.extend(result.warnings)
             if result.follow_up is not None:
                 queue.insert(0, result.follow_up)
+        fetched_at = clock().astimezone(dt.timezone.utc).replace(microsecond=0)  # as the rows record it
         with store.transaction():
             store.observations.upsert_series(fetcher.series())
             rows = 0
             for payload_id, result in batches:
-                rows += store.observations.write_observations(result.observations, fetched_at=_now(clock),
+                rows += store.observations.write_observations(result.observations, fetched_at=fetched_at,
                                                               payload_id=payload_id)
                 if result.candidates:
                     rows += store.candidates.save(result.candidates)
@@ -186,11 +187,6 @@ def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: Ht
                             detail={"unreachable": True} if outcome.unreachable else None)
         log.error("%s %s failed: %s", fetcher.id, key, outcome.error)
     return outcome
-
-
-def _now(clock: Clock) -> dt.datetime:
-    """The clock's moment in UTC, whole seconds (as observations record their fetch)."""
-    return clock().astimezone(dt.timezone.utc).replace(microsecond=0)
 
 
 def _merge_cover(previous: Mapping[str, Any] | None, span: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
