@@ -11,6 +11,10 @@ reference date. Series written (source "compute"):
   stress.index, stress.index.pct (its recursive percentile), stress.corr (mean EWMA correlation),
   stress.segment.<name>, stress.contrib.<name>, stress.emp, and ind.<indicator id> for the
   indicators in STORED (FX, policy, markets, trade).
+
+The event-study alignment stored for a date is derived from that date's analysis: a compute as of
+D that changes it (derived rows written, or a new regime run) forgets the alignment stored for D
+(`store.alignments`), so the report aligns afresh until the daily cycle stores a new one.
 """
 
 from __future__ import annotations
@@ -31,8 +35,6 @@ from stresswatch.indicators import Indicator, expand, resolve
 from stresswatch.indicators.calendar import business_grid, effective_dates, place_on_grid
 from stresswatch.indicators.composite import FX_CODES, MEASURES, CompositeResult, composite
 from stresswatch.indicators.rates import MeetingSchedule, load_meetings
-from stresswatch.regimes.runs import latest_run
-from stresswatch.regimes.spec import get_spec, headline
 from stresswatch.regimes.update import update_all
 from stresswatch.settings import Settings
 from stresswatch.store import Store
@@ -43,6 +45,8 @@ SOURCE = "compute"
 #: store series the indicators read (prefixes)
 INPUT_PREFIXES = ("cbr.fx.", "cbr.keyrate", "bis.cbpol.", "fred.DCOILBRENTEU", "moex.index.IMOEX",
                   "imf.imts.", "comtrade.")
+#: regime update outcomes that wrote a new run (see `regimes.RunSummary.status`)
+NEW_RUN_STATUSES = ("cold", "warm", "filter")
 #: carry-forward limits on the grid, in business days
 DAILY_LIMIT = 10
 MONTHLY_LIMIT = 70
@@ -62,6 +66,8 @@ class ComputeResult:
     written: dict[str, int] = field(default_factory=dict)
     regimes: str = "not run"
     regimes_error: str | None = None
+    #: a regime model got a new run as of the date
+    regimes_changed: bool = False
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -254,31 +260,9 @@ def compute(store: Store, settings: Settings, asof: dt.date, run_regimes: bool =
                    known_at=eff[keep], frequency="M" if ind.frequency == "M" else "D")
     if run_regimes:
         _run_regimes(store, settings, asof, res)
+    if res.rows or res.regimes_changed:
+        store.alignments.delete(asof)
     return res
-
-
-def stale_analysis(store: Store, settings: Settings, asof: dt.date) -> list[str]:
-    """Why the stored analysis does not cover the data known on `asof` (empty when it does): the
-    headline model has no run as of `asof` that saw its latest input, or the stress index stops
-    before the newest Bank of Russia rate. Commands that read the analysis (`events align`,
-    `report`) then run `compute` for that date first."""
-    asof = pd.Timestamp(asof).date()
-    reasons = []
-    spec = get_spec(settings, headline(store, settings, asof))
-    known = store.observations.read_series(spec.series, end=asof, asof=asof)
-    if not known.empty:
-        run = latest_run(store, spec.id, asof)
-        if run is None:
-            reasons.append(f"model {spec.id} has no run as of {asof}")
-        elif run.data_last < known.index[-1].date():
-            reasons.append(f"model {spec.id}'s latest run as of {asof} ends {run.data_last}")
-    fx = store.observations.read_series("cbr.fx.USD", end=asof, asof=asof)
-    index = store.observations.read_series("stress.index", end=asof, asof=asof)
-    # the index lives on business days: a Saturday-dated fixing counts from the Friday before
-    due = pd.offsets.BDay().rollback(fx.index[-1]) if not fx.empty else None
-    if due is not None and (index.empty or index.index[-1] < due):
-        reasons.append(f"the stress index is not computed up to {due.date()}")
-    return reasons
 
 
 def _write(store: Store, res: ComputeResult, sid: str, values: pd.Series, name: str, unit: str, asof: dt.date,
@@ -291,16 +275,20 @@ def _write(store: Store, res: ComputeResult, sid: str, values: pd.Series, name: 
 
 
 def _run_regimes(store: Store, settings: Settings, asof: dt.date, res: ComputeResult) -> None:
+    """Update every configured regime model to `asof`; a model that fails is a warning on the
+    result (`regimes_error`), not a failed compute: the index is still good for the day."""
     try:
         outcome = update_all(store, settings, asof)
-        res.regimes = "; ".join(f"{o.model_id}: {o.status}" for o in outcome) or "no models"
-        failed = [o for o in outcome if o.status == "failed"]
-        if failed:
-            res.regimes_error = "; ".join(f"{o.model_id}: {o.message}" for o in failed)
     except StresswatchError as exc:
         res.regimes = "failed"
         res.regimes_error = str(exc)
         log.error("regime update failed: %s", exc)
+        return
+    res.regimes = "; ".join(f"{o.model_id}: {o.status}" for o in outcome) or "no models"
+    res.regimes_changed = any(o.status in NEW_RUN_STATUSES for o in outcome)
+    failed = [o for o in outcome if o.status == "failed"]
+    if failed:
+        res.regimes_error = "; ".join(f"{o.model_id}: {o.message}" for o in failed)
 
 
 # ---------------------------------------------------------------------------------------------

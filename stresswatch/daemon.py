@@ -1,5 +1,5 @@
-"""The daemon: an APScheduler 3.11 BlockingScheduler that runs the daily cycle on `[daemon]
-schedule`, catches up missed dates at start-up, retries undelivered mail between runs, and stops
+"""The daemon: an APScheduler 3.11 BlockingScheduler that runs the daily cycle
+(`stresswatch.app.daily`) on `[daemon] schedule`, catches up missed dates at start-up, retries undelivered mail between runs, and stops
 cleanly on SIGTERM / SIGINT.
 
 Locks (see docs/operations.md):
@@ -12,7 +12,8 @@ Locks (see docs/operations.md):
 
 Jobs live in the in-memory job store and are rebuilt from the settings at every start; the run
 ledger (`day:<step>` rows), not the scheduler, decides what is missing. `store.daemon_state`
-records the last and next run for `stresswatch status` (`status_extra`).
+records the last and next run for `stresswatch status` (`status_extra`). The time comes from the
+injected clock and the schedule's zone from `clock.timezone_of` (the zone that defines "today").
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Iterator
+from zoneinfo import ZoneInfo
 
-from stresswatch import daily
+from stresswatch.app import daily
+from stresswatch.clock import Clock, system_clock, timezone_of, today, utc_stamp
 from stresswatch.errors import ConfigError, LockError
 from stresswatch.lock import lock_path_for, single_instance
 from stresswatch.settings import Settings
@@ -45,15 +47,6 @@ def daemon_lock_target(store_path: Path) -> Path:
     """The path whose `.lock` sibling is the daemon lock: `<store>.daemon` -> `<store>.daemon.lock`."""
     store_path = Path(store_path)
     return store_path.with_name(store_path.name + ".daemon")
-
-
-def timezone_of(settings: Settings) -> ZoneInfo:
-    name = settings["daemon"]["timezone"]
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"[daemon] timezone = {name!r} is not a known IANA time zone "
-                          "(e.g. Europe/Moscow, UTC)") from None
 
 
 def cron_trigger(expression: str, tz: ZoneInfo):
@@ -93,9 +86,8 @@ def scheduled_dates(trigger: Any, tz: ZoneInfo, now: dt.datetime, count: int) ->
 # ---------------------------------------------------------------------------------------------
 # daemon_state
 # ---------------------------------------------------------------------------------------------
-def _put_state(store: Store, key: str, value: Any, clock: Callable[[], dt.datetime]) -> None:
-    now = clock().astimezone(dt.timezone.utc).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
-    store.daemon_state.put(key, value, now)
+def _put_state(store: Store, key: str, value: Any, clock: Clock) -> None:
+    store.daemon_state.put(key, value, utc_stamp(clock()))
 
 
 def get_state(store: Store) -> dict[str, Any]:
@@ -141,10 +133,10 @@ def status_extra(store: Store, settings: Settings) -> dict[str, Any]:
 # The daemon
 # ---------------------------------------------------------------------------------------------
 class Daemon:
-    def __init__(self, store: Store, settings: Settings, clock: Callable[[], dt.datetime] | None = None):
+    def __init__(self, store: Store, settings: Settings, clock: Clock | None = None):
         self.store = store
         self.settings = settings
-        self.clock = clock or daily.utc_clock
+        self.clock = clock or system_clock
         self.tz = timezone_of(settings)
         self.trigger = cron_trigger(settings["daemon"]["schedule"], self.tz)
         self.stop = threading.Event()
@@ -184,8 +176,8 @@ class Daemon:
                     result = daily.run_day(self.store, self.settings, day, self.clock, stop=self.stop)
                     log.info("%s %s: %s (%.2fs)", why, day, result.summary(), time.perf_counter() - t0)
                     _put_state(self.store, "last_run", {
-                        "date": day.isoformat(), "started_at": started.isoformat(timespec="seconds"),
-                        "finished_at": self.clock().isoformat(timespec="seconds"), "ok": result.ok,
+                        "date": day.isoformat(), "started_at": utc_stamp(started),
+                        "finished_at": utc_stamp(self.clock()), "ok": result.ok,
                         "interrupted": result.interrupted, "failed_steps": [s.name for s in result.failed],
                         "summary": result.summary()}, self.clock)
         self._record_next()
@@ -207,8 +199,7 @@ class Daemon:
     def daily_job(self) -> None:
         if self.stop.is_set():
             return
-        day = self.clock().astimezone(self.tz).date()
-        self.run_dates([day], "scheduled run")
+        self.run_dates([today(self.clock, self.settings)], "scheduled run")
 
     def outbox_job(self) -> None:
         from stresswatch import mail
@@ -226,7 +217,7 @@ class Daemon:
 
     def _record_next(self) -> None:
         nxt = self.trigger.get_next_fire_time(None, self.clock().astimezone(self.tz))
-        _put_state(self.store, "next_run", nxt.isoformat() if nxt else None, self.clock)
+        _put_state(self.store, "next_run", utc_stamp(nxt) if nxt else None, self.clock)
 
     def _on_signal(self, signum: int, frame: Any) -> None:  # noqa: ARG002
         # only set the event here: the shutdown happens in the watcher thread (never inside a
@@ -281,7 +272,7 @@ class Daemon:
             watcher = threading.Thread(target=self._shutdown_when_stopped, name="stresswatch-stop", daemon=True)
             try:
                 _put_state(self.store, "daemon", {"pid": os.getpid(),
-                                                  "started_at": self.clock().isoformat(timespec="seconds")},
+                                                  "started_at": utc_stamp(self.clock())},
                            self.clock)
                 sched = self.build_scheduler()
                 log.info("daemon started: pid %d, schedule %r (%s), store %s", os.getpid(),

@@ -5,7 +5,9 @@ Unit of work = one source's calendar window (a partition). For each partition: t
 marked running, every response body is archived before it is parsed, and the partition's
 observations commit in one transaction together with its ledger row — a crash leaves either
 nothing or a complete partition. A failing partition or source is recorded and the others go on.
-The date is always a parameter; nothing here reads "today".
+The date is always a parameter; nothing here reads "today". The time of a fetch (stamped on the
+archived payloads and the observations' fetched_at, and compared with the unreachable cooldown)
+comes from the injected `clock` (`stresswatch.clock`), never from the wall clock directly.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from stresswatch.errors import ConfigError, FetchError, ParseError, SourceUnavailable, StoreError
+from stresswatch.clock import Clock, system_clock, utc_stamp
+from stresswatch.errors import ConfigError, FetchError, ParseError, SourceUnavailable, StoreError, UsageError
 from stresswatch.fetchers.base import REGISTRY, Fetcher, ParseResult, Request, load_all, window_bounds
 from stresswatch.fetchers.http import HttpClient
 from stresswatch.settings import Settings
@@ -96,10 +99,11 @@ def select_sources(settings: Settings, sources: Iterable[str] | None) -> list[st
     return settings.enabled_sources()
 
 
-def _client(settings: Settings, fetcher: Fetcher, pacing_factor: float = 1.0) -> HttpClient:
+def _client(settings: Settings, fetcher: Fetcher, pacing_factor: float = 1.0,
+            clock: Clock = system_clock) -> HttpClient:
     src = settings.source(fetcher.id)
     return HttpClient(fetcher.id, timeout=src["timeout"], min_interval=src["min_interval"] * pacing_factor,
-                      http_settings=settings["http"])
+                      http_settings=settings["http"], clock=clock)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,7 +145,7 @@ def _fetch_one(store: Store, fetcher: Fetcher, client: HttpClient, request: Requ
 
 def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: HttpClient,
                   window: tuple[dt.date, dt.date], span: tuple[dt.date, dt.date],
-                  sleep: Callable[[float], None] = time.sleep) -> PartitionOutcome:
+                  sleep: Callable[[float], None] = time.sleep, clock: Clock = system_clock) -> PartitionOutcome:
     """Fetch `span` (inside the calendar `window`) and commit it with its ledger row."""
     job = job_name(fetcher.id)
     key = f"{window[0].isoformat()}..{window[1].isoformat()}"
@@ -162,11 +166,12 @@ def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: Ht
             outcome.warnings.extend(result.warnings)
             if result.follow_up is not None:
                 queue.insert(0, result.follow_up)
+        fetched_at = clock().astimezone(dt.timezone.utc).replace(microsecond=0)  # as the rows record it
         with store.transaction():
             store.observations.upsert_series(fetcher.series())
             rows = 0
             for payload_id, result in batches:
-                rows += store.observations.write_observations(result.observations, fetched_at=_now(),
+                rows += store.observations.write_observations(result.observations, fetched_at=fetched_at,
                                                               payload_id=payload_id)
                 if result.candidates:
                     rows += store.candidates.save(result.candidates)
@@ -182,10 +187,6 @@ def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: Ht
                             detail={"unreachable": True} if outcome.unreachable else None)
         log.error("%s %s failed: %s", fetcher.id, key, outcome.error)
     return outcome
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
 def _merge_cover(previous: Mapping[str, Any] | None, span: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
@@ -224,7 +225,7 @@ def plan(fetcher: Fetcher, start: dt.date, end: dt.date) -> list[tuple[tuple[dt.
 
 
 def _run(store: Store, settings: Settings, work: list[tuple[Fetcher, list]], dry_run: bool,
-         stop: threading.Event | None, progress: bool | None, pacing: float) -> FetchReport:
+         stop: threading.Event | None, progress: bool | None, pacing: float, clock: Clock) -> FetchReport:
     report = FetchReport()
     total = sum(len(parts) for _, parts in work)
     bar = None
@@ -243,7 +244,7 @@ def _run(store: Store, settings: Settings, work: list[tuple[Fetcher, list]], dry
                     report.outcomes.append(PartitionOutcome(fetcher.id, f"{window[0]}..{window[1]}", "planned",
                                                             planned=[redact(p) for p in planned]))
                 continue
-            client = _client(settings, fetcher, pacing)
+            client = _client(settings, fetcher, pacing, clock)
             unavailable = 0
             try:
                 for window, span in parts:
@@ -257,7 +258,7 @@ def _run(store: Store, settings: Settings, work: list[tuple[Fetcher, list]], dry
                     else:
                         if bar is not None:
                             bar.set_description(f"{fetcher.id} {window[0].year}")
-                        outcome = run_partition(store, settings, fetcher, client, window, span)
+                        outcome = run_partition(store, settings, fetcher, client, window, span, clock=clock)
                         report.outcomes.append(outcome)
                         unavailable = unavailable + 1 if outcome.unavailable else 0
                     if bar is not None:
@@ -272,12 +273,12 @@ def _run(store: Store, settings: Settings, work: list[tuple[Fetcher, list]], dry
 
 def backfill(store: Store, settings: Settings, start: dt.date, end: dt.date, sources: Iterable[str] | None = None,
              reprocess: str = "missing", dry_run: bool = False, stop: threading.Event | None = None,
-             progress: bool | None = None) -> FetchReport:
+             progress: bool | None = None, clock: Clock = system_clock) -> FetchReport:
     """Fetch every partition of [start, end] the ledger does not have (see `reprocess`)."""
     if reprocess not in REPROCESS:
-        raise ConfigError(f"--reprocess {reprocess!r} is not allowed; use one of {', '.join(REPROCESS)}")
+        raise UsageError(f"reprocess mode {reprocess!r} is not one of {', '.join(REPROCESS)}")
     if start > end:
-        raise ConfigError(f"start {start} is after end {end}")
+        raise UsageError(f"the backfill range starts {start}, after its end {end}")
     work = []
     report = FetchReport()
     for source_id in select_sources(settings, sources):
@@ -292,20 +293,22 @@ def backfill(store: Store, settings: Settings, start: dt.date, end: dt.date, sou
             else:
                 report.outcomes.append(PartitionOutcome(source_id, key, "skipped"))
         work.append((fetcher, todo))
-    run = _run(store, settings, work, dry_run, stop, progress, float(settings["backfill"]["min_interval_factor"]))
+    run = _run(store, settings, work, dry_run, stop, progress, float(settings["backfill"]["min_interval_factor"]),
+               clock)
     run.outcomes = report.outcomes + run.outcomes
     return run
 
 
 def fetch(store: Store, settings: Settings, asof: dt.date, sources: Iterable[str] | None = None,
-          dry_run: bool = False, stop: threading.Event | None = None, progress: bool | None = False) -> FetchReport:
+          dry_run: bool = False, stop: threading.Event | None = None, progress: bool | None = False,
+          clock: Clock = system_clock) -> FetchReport:
     """The incremental pull up to `asof`: each source asks only for what the ledger lacks
     (from its last covered date, less a few days for late revisions; from `history_start` when empty)."""
     work = []
     cooling: list[PartitionOutcome] = []
     for source_id in select_sources(settings, sources):
         fetcher = make_fetcher(settings, source_id)
-        unreachable_since = recently_unreachable(store, settings, source_id)
+        unreachable_since = recently_unreachable(store, settings, source_id, clock)
         if unreachable_since and not dry_run:
             cooling.append(PartitionOutcome(
                 source_id, "-", "abandoned",
@@ -317,12 +320,13 @@ def fetch(store: Store, settings: Settings, asof: dt.date, sources: Iterable[str
             work.append((fetcher, []))
             continue
         work.append((fetcher, plan(fetcher, start, asof)))
-    report = _run(store, settings, work, dry_run, stop, progress, 1.0)
+    report = _run(store, settings, work, dry_run, stop, progress, 1.0, clock)
     report.outcomes = cooling + report.outcomes
     return report
 
 
-def recently_unreachable(store: Store, settings: Settings, source_id: str) -> str | None:
+def recently_unreachable(store: Store, settings: Settings, source_id: str,
+                         clock: Clock = system_clock) -> str | None:
     """When the source's host could not be reached at all within the last `[http]
     unreachable_cooldown` minutes (and nothing succeeded since): the time of that failure. A daily
     run then does not spend the HTTP layer's retries on it again; `backfill` always asks."""
@@ -331,7 +335,7 @@ def recently_unreachable(store: Store, settings: Settings, source_id: str) -> st
         return None
     rows = store.ledger.rows(job_name(source_id))
     last_success = max((r["last_success"] or "" for r in rows), default="")
-    since = (_now() - dt.timedelta(minutes=minutes)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    since = utc_stamp(clock() - dt.timedelta(minutes=minutes))
     for row in rows:
         if row["status"] == "failed" and (row["finished_at"] or "") >= max(since, last_success) \
                 and '"unreachable": true' in (row["detail"] or ""):

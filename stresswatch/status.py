@@ -1,28 +1,23 @@
 """Freshness: per series (first/last date, count, last fetch, stale) and per source (last success,
-last error, stale). Used by `stresswatch status`, `stresswatch sources` and the report."""
+last error, stale). Used by `stresswatch status` and `stresswatch sources`; the report's freshness
+section applies the same rules as known on its date. Ages are counted in business days with
+`stresswatch.bizdays.business_days_between`, the calendar the alerts use too."""
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
-from typing import Any, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-import numpy as np
-
+from stresswatch.bizdays import business_days_between
+from stresswatch.errors import StresswatchError
 from stresswatch.settings import Settings
 from stresswatch.store import Store
 
 log = logging.getLogger(__name__)
 
-#: extra status providers, "module:function(store, settings) -> dict"; missing modules are skipped
-EXTRAS = ("stresswatch.trade_check:status_extra", "stresswatch.daemon:status_extra")
-
-
-def business_days_between(earlier: dt.date, later: dt.date) -> int:
-    if later <= earlier:
-        return 0
-    return int(np.busday_count(earlier, later))
+#: an extra status block: (store, settings) -> {block name: data}
+Extra = Callable[[Store, Settings], Mapping[str, Any]]
 
 
 def source_status(store: Store, settings: Settings, today: dt.date) -> list[dict[str, Any]]:
@@ -74,22 +69,15 @@ def series_status(store: Store, settings: Settings, today: dt.date) -> list[dict
     return out
 
 
-def extras(store: Store, settings: Settings) -> dict[str, Any]:
+def extras(store: Store, settings: Settings, providers: Iterable[Extra]) -> dict[str, Any]:
+    """The extra status blocks of `providers` (e.g. trade_check.status_extra, daemon.status_extra),
+    merged. A provider that fails shows its error in its own block instead of hiding the rest."""
     out: dict[str, Any] = {}
-    for ref in EXTRAS:
-        module_name, func_name = ref.split(":")
+    for provider in providers:
         try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        func = getattr(module, func_name, None)
-        if func is None:
-            continue
-        try:
-            out.update(func(store, settings) or {})
-        except Exception as exc:  # a broken extra must not hide the rest of the status
-            log.warning("status extra %s failed: %s", ref, exc)
-            out[module_name.rsplit(".", 1)[1]] = {"error": str(exc)}
+            out.update(provider(store, settings) or {})
+        except (StresswatchError, OSError, ValueError) as exc:
+            name = provider.__module__.rsplit(".", 1)[-1]
+            log.warning("status extra %s.%s failed: %s: %s", name, provider.__name__, type(exc).__name__, exc)
+            out[name] = {"error": f"{type(exc).__name__}: {exc}"}
     return out

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from stresswatch import clock
 from stresswatch import daemon as daemon_mod
 from stresswatch import settings as settings_mod
 from stresswatch.store import Store
@@ -223,7 +224,7 @@ def test_sigkill_mid_run_then_restart_catches_up_without_duplicate_mail(tmp_path
 
 
 def test_cron_trigger_fields_and_scheduled_dates(tmp_path):
-    tz = daemon_mod.timezone_of(settings_for(tmp_path))
+    tz = clock.timezone_of(settings_for(tmp_path))
     trig = daemon_mod.cron_trigger("0 30 16 * * mon-fri", tz)
     fire = trig.get_next_fire_time(None, dt.datetime(2022, 2, 25, 17, 0, tzinfo=tz))  # a Friday after 16:30
     assert fire == dt.datetime(2022, 2, 28, 16, 30, tzinfo=tz)  # Monday
@@ -239,4 +240,4 @@ def test_cron_trigger_fields_and_scheduled_dates(tmp_path):
     with pytest.raises(ConfigError, match="schedule"):
         daemon_mod.cron_trigger("0 99 * * *", tz)
     with pytest.raises(ConfigError, match="time zone"):
-        daemon_mod.timezone_of(settings_for(tmp_path, **{"daemon.timezone": "Mars/Olympus"}))
+        clock.timezone_of(settings_for(tmp_path, **{"daemon.timezone": "Mars/Olympus"}))

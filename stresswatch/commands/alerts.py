@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 
 from stresswatch import alerts, mail, output
-from stresswatch.cli import add_format, command, iso_date
+from stresswatch.app.session import App
+from stresswatch.commands import add_format, command, iso_date
 
 
-def _today(app) -> dt.date:
-    from stresswatch.daemon import timezone_of
-
-    return app.now().astimezone(timezone_of(app.settings)).date()
-
-
-def cmd_list(args, app) -> int:
-    rows = alerts.list_alerts(app.store(), app.settings, _today(app))
+def cmd_list(args, app: App) -> int:
+    rows = alerts.list_alerts(app.store(), app.settings, app.today())
     output.emit(rows, ["rule", "kind", "labels", "state", "since", "last_eval", "value", "summary",
                        "silenced_until", "muted_by"], args.format, app.out)
     return 0
 
 
-def cmd_history(args, app) -> int:
+def cmd_history(args, app: App) -> int:
     rows = alerts.history(app.store(), args.rule, args.limit)
     output.emit(rows, ["run_date", "rule_id", "labels", "from_state", "to_state", "value", "summary"], args.format,
                 app.out)
     return 0
 
 
-def cmd_silence(args, app) -> int:
+def cmd_silence(args, app: App) -> int:
     known = [r.id for r in alerts.load_rules(app.settings)]
-    starts = args.start or _today(app)
+    starts = args.start or app.today()
     store = app.store()
     with app.lock("alerts silence"):
         sid = alerts.add_silence(store, args.rule, args.until, starts, app.now, created_by=getpass.getuser(),
@@ -41,21 +35,21 @@ def cmd_silence(args, app) -> int:
     return 0
 
 
-def cmd_silences(args, app) -> int:
+def cmd_silences(args, app: App) -> int:
     rows = alerts.list_silences(app.store())
     output.emit(rows, ["id", "rule_id", "starts_on", "ends_on", "created_by", "comment"], args.format, app.out)
     return 0
 
 
-def cmd_test(args, app) -> int:
-    result = mail.send_test(app.store(), app.settings, _today(app), app.now)
+def cmd_test(args, app: App) -> int:
+    result = mail.send_test(app.store(), app.settings, app.today(), app.now)
     output.emit([{"subject": result["subject"], "accepted": ", ".join(result["accepted"]),
                   "refused": "; ".join(f"{k} {v}" for k, v in result["refused"].items())}],
                 ["subject", "accepted", "refused"], args.format, app.out)
     return 0 if not result["refused"] else 1
 
 
-def cmd_outbox(args, app) -> int:
+def cmd_outbox(args, app: App) -> int:
     rows = mail.outbox_rows(app.store(), args.status)
     output.emit(rows, ["id", "dedup_key", "status", "attempts", "subject", "pending_recipients", "next_attempt_at",
                        "sent_at", "last_error"], args.format, app.out)

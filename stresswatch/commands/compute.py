@@ -3,16 +3,20 @@ a date, written to the store) and `indicators list|show` (computed on the fly fr
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
+from typing import Iterable
 
 from stresswatch import output
-from stresswatch.cli import add_format, command, iso_date
+from stresswatch.app.analysis import ensure_computed
+from stresswatch.app.session import App
+from stresswatch.commands import add_format, command, iso_date
+from stresswatch.compute import compute, show
 from stresswatch.errors import UsageError
+from stresswatch.indicators import expand, load_all
 
 
-def cmd_compute(args, app) -> int:
-    from stresswatch.compute import compute
-
+def cmd_compute(args, app: App) -> int:
     day = args.asof or app.today()
     with app.lock("compute"):
         result = compute(app.store(), app.settings, day)
@@ -38,9 +42,7 @@ def cmd_compute(args, app) -> int:
     return 0 if result.composite is not None else 1
 
 
-def cmd_list(args, app) -> int:
-    from stresswatch.indicators import expand, load_all
-
+def cmd_list(args, app: App) -> int:
     registry = load_all()
     available: set[str] = set()
     concrete: dict[str, list[str]] = {}
@@ -61,9 +63,7 @@ def cmd_list(args, app) -> int:
     return 0
 
 
-def cmd_show(args, app) -> int:
-    from stresswatch.compute import show
-
+def cmd_show(args, app: App) -> int:
     day = args.asof or app.today()
     if args.start and args.end and args.start > args.end:
         raise UsageError(f"--start {args.start} is after --end {args.end}")
@@ -78,21 +78,15 @@ def cmd_show(args, app) -> int:
     return 0
 
 
-def ensure_computed(app, days) -> None:
-    """Run `compute --asof D` for each of `days` whose stored analysis does not cover the data
-    known on D (the daily cycle computes before it aligns and reports; one-off commands do it here)."""
-    from stresswatch.compute import compute, stale_analysis
+def compute_first(app: App, days: Iterable[dt.date]) -> None:
+    """Before a command reads the analysis for `days`: compute the dates the stored analysis does
+    not cover (`app.analysis.ensure_computed`), saying so on stderr."""
+    def announce(day: dt.date, why: list[str]) -> None:
+        print(f"stresswatch: computing the analysis as of {day} first ({'; '.join(why)})", file=sys.stderr)
 
-    store = app.store()
-    todo = [(d, why) for d in days if (why := stale_analysis(store, app.settings, d))]
-    if not todo:
-        return
-    with app.lock():
-        for day, why in todo:
-            print(f"stresswatch: computing the analysis as of {day} first ({'; '.join(why)})", file=sys.stderr)
-            result = compute(store, app.settings, day)
-            if result.regimes_error:
-                print(f"stresswatch: warning: regimes as of {day}: {result.regimes_error}", file=sys.stderr)
+    for done in ensure_computed(app, days, before=announce):
+        if done.result.regimes_error:
+            print(f"stresswatch: warning: regimes as of {done.day}: {done.result.regimes_error}", file=sys.stderr)
 
 
 def register(sub) -> None:

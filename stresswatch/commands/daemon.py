@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 
-from stresswatch import daily, output
-from stresswatch.cli import add_format, command, iso_date
+from stresswatch import output
+from stresswatch.app import daily
+from stresswatch.app.session import App
+from stresswatch.bizdays import business_days
+from stresswatch.commands import add_format, command, iso_date
+from stresswatch.commands.data import stop_on_signals
+from stresswatch.daemon import Daemon
 from stresswatch.errors import UsageError
 
 COLUMNS = ["date", "step", "status", "seconds", "rows", "error"]
 
 
-def _today(app) -> dt.date:
-    from stresswatch.daemon import timezone_of
-
-    return app.now().astimezone(timezone_of(app.settings)).date()
-
-
-def cmd_run(args, app) -> int:
-    from stresswatch.commands.data import stop_on_signals
-
+def cmd_run(args, app: App) -> int:
     if args.date and (args.start or args.end):
         raise UsageError("use either --date or --start/--end")
     if bool(args.start) != bool(args.end):
@@ -28,12 +24,12 @@ def cmd_run(args, app) -> int:
     if args.start:
         if args.end < args.start:
             raise UsageError(f"--end {args.end} is before --start {args.start}")
-        days = [d.date() for d in __import__("pandas").bdate_range(args.start, args.end)]
+        days = business_days(args.start, args.end)
     else:
-        days = [args.date or _today(app)]
+        days = [args.date or app.today()]
     store = app.store()
     with app.lock("run"), stop_on_signals() as stop:
-        results = daily.run_range(store, app.settings, days, app.now, stop=stop)
+        results = daily.run_range(store, app.settings, days, app.clock, stop=stop)
     if args.format == "json":
         payload = [r.as_dict() for r in results]
         app.out.write(output.to_json(payload[0] if len(payload) == 1 and not args.start else payload) + "\n")
@@ -49,10 +45,8 @@ def cmd_run(args, app) -> int:
     return 1 if bad or len(results) < len(days) else 0
 
 
-def cmd_daemon(args, app) -> int:
-    from stresswatch.daemon import Daemon
-
-    return Daemon(app.store(), app.settings, app.now).serve()
+def cmd_daemon(args, app: App) -> int:
+    return Daemon(app.store(), app.settings, app.clock).serve()
 
 
 def register(sub) -> None:

@@ -8,9 +8,13 @@ import sys
 import threading
 from typing import Iterator
 
-from stresswatch import output, pipeline, status
-from stresswatch.cli import add_format, command, iso_date
+from stresswatch import daemon, output, pipeline, status, trade_check
+from stresswatch.app.session import App
+from stresswatch.commands import add_format, command, iso_date
 from stresswatch.errors import UsageError
+
+#: the extra blocks `status` shows after sources and series
+STATUS_EXTRAS = (trade_check.status_extra, daemon.status_extra)
 
 
 @contextlib.contextmanager
@@ -35,7 +39,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(s, h)
 
 
-def _print_report(app, report: pipeline.FetchReport, fmt: str) -> int:
+def _print_report(app: App, report: pipeline.FetchReport, fmt: str) -> int:
     planned = [o for o in report.outcomes if o.status == "planned"]
     if planned:
         rows = [{"source": o.source, "partition": o.partition, "request": r} for o in planned for r in o.planned]
@@ -52,35 +56,38 @@ def _print_report(app, report: pipeline.FetchReport, fmt: str) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_fetch(args, app) -> int:
+def cmd_fetch(args, app: App) -> int:
     day = args.date or app.today()
     store = app.store()
     if args.dry_run:
-        return _print_report(app, pipeline.fetch(store, app.settings, day, args.source, dry_run=True), args.format)
+        return _print_report(app, pipeline.fetch(store, app.settings, day, args.source, dry_run=True,
+                                                 clock=app.clock), args.format)
     with app.lock(), stop_on_signals() as stop:
-        report = pipeline.fetch(store, app.settings, day, args.source, stop=stop, progress=None)
+        report = pipeline.fetch(store, app.settings, day, args.source, stop=stop, progress=None, clock=app.clock)
     return _print_report(app, report, args.format)
 
 
-def cmd_backfill(args, app) -> int:
+def cmd_backfill(args, app: App) -> int:
+    if args.start > args.end:
+        raise UsageError(f"--start {args.start} is after --end {args.end}")
     store = app.store()
     if args.dry_run:
         report = pipeline.backfill(store, app.settings, args.start, args.end, args.source, args.reprocess,
-                                   dry_run=True)
+                                   dry_run=True, clock=app.clock)
         return _print_report(app, report, args.format)
     with app.lock(), stop_on_signals() as stop:
         report = pipeline.backfill(store, app.settings, args.start, args.end, args.source, args.reprocess,
-                                   stop=stop, progress=None)
+                                   stop=stop, progress=None, clock=app.clock)
     return _print_report(app, report, args.format)
 
 
-def cmd_series_list(args, app) -> int:
+def cmd_series_list(args, app: App) -> int:
     rows = status.series_status(app.store(), app.settings, app.today())
     output.emit(rows, ["series", "source", "unit", "frequency", "first", "last", "count"], args.format, app.out)
     return 0
 
 
-def cmd_series_show(args, app) -> int:
+def cmd_series_show(args, app: App) -> int:
     store = app.store()
     if store.observations.series_info(args.id) is None:
         raise UsageError(f"no series {args.id!r}; see `stresswatch series list`")
@@ -90,7 +97,7 @@ def cmd_series_show(args, app) -> int:
     return 0
 
 
-def cmd_status(args, app) -> int:
+def cmd_status(args, app: App) -> int:
     store = app.store()
     today = args.date or app.today()
     data = {
@@ -99,7 +106,7 @@ def cmd_status(args, app) -> int:
         "sources": status.source_status(store, app.settings, today),
         "series": status.series_status(store, app.settings, today),
     }
-    data.update(status.extras(store, app.settings))
+    data.update(status.extras(store, app.settings, STATUS_EXTRAS))
     if args.format == "json":
         app.out.write(output.to_json(output.clean(data)) + "\n")
         return 0
@@ -113,7 +120,7 @@ def cmd_status(args, app) -> int:
     return 0
 
 
-def cmd_reparse(args, app) -> int:
+def cmd_reparse(args, app: App) -> int:
     with app.lock():
         reports = pipeline.reparse(app.store(), app.settings, args.source)
     rows = [{"source": r.source, "payloads": r.payloads, "parsed": r.parsed, "unparseable": r.unparseable,
@@ -122,7 +129,7 @@ def cmd_reparse(args, app) -> int:
     return 0
 
 
-def cmd_config_show(args, app) -> int:
+def cmd_config_show(args, app: App) -> int:
     if args.defaults:
         from stresswatch.settings import render_defaults_toml
 

@@ -8,7 +8,9 @@ import re
 import sys
 
 from stresswatch import output
-from stresswatch.cli import add_format, command, iso_date
+from stresswatch.app.session import App
+from stresswatch.commands import add_format, command, iso_date
+from stresswatch.commands.compute import compute_first
 from stresswatch.errors import UsageError
 from stresswatch.events import align as align_mod
 from stresswatch.events import catalogue as cat
@@ -20,19 +22,20 @@ AGG_FIELDS = ("group", "n", "n_used", "mean_abnormal", "mean_d_index", "mean_car
 CANDIDATE_FIELDS = ("seen_at", "title", "domain", "language", "source_country", "query_id", "url")
 
 
-def cmd_list(args, app) -> int:
+def cmd_list(args, app: App) -> int:
     statements = cat.filter_tag(align_mod.load_statements(app.settings), args.tag)
     output.emit([s.as_row() for s in statements], LIST_FIELDS, args.format, app.out)
     return 0
 
 
-def cmd_align(args, app) -> int:
-    from stresswatch.commands.compute import ensure_computed
-
+def cmd_align(args, app: App) -> int:
     asof = args.asof or app.today()
     if not args.no_compute:
-        ensure_computed(app, [asof])
-    result = align_mod.align(app.store(), app.settings, asof, k=args.k, placebos=args.placebos)
+        compute_first(app, [asof])
+    if args.k is None and args.placebos is None:  # the daily cycle's alignment for the date, if stored
+        result = align_mod.stored_or_align(app.store(), app.settings, asof)
+    else:
+        result = align_mod.align(app.store(), app.settings, asof, k=args.k, placebos=args.placebos)
     for w in result.warnings:
         print(f"stresswatch: warning: {w}", file=sys.stderr)
     if args.aggregate:
@@ -42,7 +45,7 @@ def cmd_align(args, app) -> int:
     return 0
 
 
-def cmd_check(args, app) -> int:
+def cmd_check(args, app: App) -> int:
     path = args.file or app.settings["events"]["catalogue"] or None
     statements = cat.load_catalogue(path)
     cpath = args.confounders or app.settings["events"]["confounders"] or None
@@ -90,7 +93,7 @@ def draft_entry(candidate: CandidateRow) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_promote(args, app) -> int:
+def cmd_promote(args, app: App) -> int:
     found = app.store().candidates.get(args.url)
     if found is None:
         raise UsageError(f"no GDELT candidate with url {args.url}; list them with `stresswatch events candidates`")
@@ -98,7 +101,7 @@ def cmd_promote(args, app) -> int:
     return 0
 
 
-def cmd_candidates(args, app) -> int:
+def cmd_candidates(args, app: App) -> int:
     rows = app.store().candidates.rows(start=args.start, end=args.end)
     output.emit(rows, CANDIDATE_FIELDS, args.format, app.out)
     return 0

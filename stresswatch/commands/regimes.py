@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from stresswatch import output
-from stresswatch.cli import add_format, iso_date
+from stresswatch.commands import add_format, iso_date
 from stresswatch.errors import UsageError
 from stresswatch.regimes.runs import get_run, list_runs
 from stresswatch.regimes.spec import get_spec, headline

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sys
 
-import pandas as pd
-
-from stresswatch.cli import command, iso_date
+from stresswatch.app.session import App
+from stresswatch.bizdays import business_days
+from stresswatch.commands import command, iso_date
+from stresswatch.commands.compute import compute_first
 from stresswatch.errors import UsageError
 
 
-def cmd_report(args, app) -> int:
-    from stresswatch.reports import render
+def cmd_report(args, app: App) -> int:
+    from stresswatch.reports import render  # matplotlib: loaded only when a report is drawn
 
     formats = render.parse_formats(args.format, app.settings["report"]["formats"])
     if args.date and (args.start or args.end):
@@ -24,10 +25,7 @@ def cmd_report(args, app) -> int:
         raise UsageError(f"{last} is in the future (today is {today}); a report uses data known on its date")
     store = app.store()
     if not args.no_compute:
-        from stresswatch.commands.compute import ensure_computed
-
-        days = ([d.date() for d in pd.bdate_range(args.start, args.end)] if args.start else [args.date or today])
-        ensure_computed(app, days)
+        compute_first(app, business_days(args.start, args.end) if args.start else [args.date or today])
     with app.lock():
         if args.start:
             result = render.render_range(store, app.settings, args.start, args.end, out=args.out, formats=formats,

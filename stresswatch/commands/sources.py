@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from stresswatch import output
-from stresswatch.cli import add_format, command
+from stresswatch import output, status
+from stresswatch.app.session import App
+from stresswatch.commands import add_format, command
 from stresswatch.fetchers.base import REGISTRY, load_all
 from stresswatch.settings import Settings
 from stresswatch.store import Store
@@ -24,8 +25,6 @@ def source_rows(settings: Settings, store: Store | None = None,
     load_all()
     ledger: dict[str, dict[str, Any]] = {}
     if store is not None and today is not None:
-        from stresswatch import status
-
         ledger = {r["source"]: r for r in status.source_status(store, settings, today)}
     rows = []
     for source_id in sorted(REGISTRY):
@@ -46,7 +45,7 @@ def source_rows(settings: Settings, store: Store | None = None,
     return rows
 
 
-def cmd_sources(args, app) -> int:
+def cmd_sources(args, app: App) -> int:
     store = app.store() if app.settings.store_path.exists() else None
     rows = source_rows(app.settings, store, app.today())
     if args.format != "json":

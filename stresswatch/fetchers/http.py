@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from stresswatch import __version__
+from stresswatch.clock import Clock, system_clock
 from stresswatch.errors import SourceRejected, SourceUnavailable
 from stresswatch.fetchers.base import Request
 from stresswatch.redaction import redact
@@ -102,8 +103,10 @@ class HttpClient:
     """One source's session. `send(Request) -> Response` (any status; transport failures raise
     SourceUnavailable), then `raise_for_status(response)`; `fetch` does both."""
 
-    def __init__(self, source_id: str, *, timeout: float, min_interval: float, http_settings: Mapping[str, Any]):
+    def __init__(self, source_id: str, *, timeout: float, min_interval: float, http_settings: Mapping[str, Any],
+                 clock: Clock = system_clock):
         self.source_id = source_id
+        self.clock = clock  # stamps Response.fetched_at
         self.timeout = (float(http_settings.get("connect_timeout", 10.0)), float(timeout))
         self.min_interval = float(min_interval)
         self.session = requests.Session()
@@ -145,7 +148,7 @@ class HttpClient:
                                     retried=False) from None
         finally:
             resp.close()
-        fetched_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        fetched_at = self.clock().astimezone(dt.timezone.utc).replace(microsecond=0)
         content_type = resp.headers.get("Content-Type", "")
         return Response(status=resp.status_code, content_type=content_type, body=body, url=display,
                         fetched_at=fetched_at, headers=dict(resp.headers))

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from stresswatch.indicators import register
+from stresswatch.indicators.registry import register
 from stresswatch.indicators.calendar import to_business_days
 from stresswatch.indicators.rates import BIS_RUSSIA, KEYRATE, policy_rate
 

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from stresswatch.indicators import register
+from stresswatch.indicators.registry import register
 from stresswatch.indicators.calendar import BDAYS_PER_YEAR, to_business_days
 
 CMAX_WINDOW = 504  # business days, ~2 years (CISS)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from stresswatch.errors import ConfigError
 from stresswatch.settings import shipped_text
-from stresswatch.indicators import register
+from stresswatch.indicators.registry import register
 from stresswatch.indicators.calendar import to_business_days
 
 KEYRATE = "cbr.keyrate"

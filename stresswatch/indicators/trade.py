@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from stresswatch.indicators import register
+from stresswatch.indicators.registry import register
 
 EXPORTS = ("imf.imts.CHN_RUS.XG_FOB_USD", "comtrade.CHN_RUS.X")
 IMPORTS = ("imf.imts.CHN_RUS.MG_CIF_USD", "imf.imts.CHN_RUS.MG_FOB_USD", "comtrade.CHN_RUS.M")

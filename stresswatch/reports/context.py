@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from stresswatch.bizdays import business_days, business_days_between, previous_business_day
 from stresswatch.regimes.state import RegimeState, regime_state
 from stresswatch.reports.charts import ChartSpec
 from stresswatch.settings import Settings
@@ -104,10 +105,6 @@ class SeriesReader:
 # ---------------------------------------------------------------------------------------------
 # Small pure helpers (tested directly)
 # ---------------------------------------------------------------------------------------------
-def previous_business_day(day: dt.date) -> dt.date:
-    return (pd.Timestamp(day) - pd.offsets.BDay(1)).date()
-
-
 def value_on_or_before(series: pd.Series, day: dt.date) -> tuple[dt.date | None, float | None]:
     """The last observation dated on or before `day`."""
     if series.empty:
@@ -247,9 +244,8 @@ def build_context(store: Store, settings: Settings, day: dt.date, **kwargs: Any)
 
 
 def daterange(start: dt.date, end: dt.date) -> Iterable[dt.date]:
-    """Business days start..end inclusive (Mon–Fri)."""
-    for ts in pd.bdate_range(start, end):
-        yield ts.date()
+    """Business days start..end inclusive (Mon–Fri; `stresswatch.bizdays`)."""
+    return business_days(start, end)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -472,8 +468,6 @@ PERIOD_ALLOWANCE = {"D": 0, "W": 7, "M": 62, "Q": 120, "A": 400}
 def series_stale(last: dt.date | None, frequency: str, lag_days: int, day: dt.date, limit_bdays: int) -> bool | None:
     """True when the next value of a series is overdue on D by more than `limit_bdays` business
     days: due = last observation + period allowance + publication lag."""
-    from stresswatch.status import business_days_between
-
     if last is None:
         return None
     due = last + dt.timedelta(days=PERIOD_ALLOWANCE.get(frequency, 0) + (lag_days or 0))
@@ -484,9 +478,7 @@ def freshness(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
     """Per source: last observation known on D, last success and last error of its fetches on or
     before D (run ledger, frozen after D), and a stale flag: the freshest series' next value is
     overdue by more than `[report] stale_days` business days, or no fetch succeeded within the
-    source's `stale_days`."""
-    from stresswatch.status import business_days_between
-
+    source's `stale_days`. Business days are counted with `stresswatch.bizdays` (as in `status`)."""
     settings = b.settings
     by_source: dict[str, list[Mapping[str, Any]]] = {}
     for row in b.reader.catalog():
@@ -562,13 +554,9 @@ def add_change(head: dict[str, Any], prev: dict[str, Any]) -> None:
 
 
 def statements(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
-    """Statements near D and the whole catalogue aligned as of D (`stresswatch.events`)."""
-    try:
-        from stresswatch import events  # noqa: F401
-    except ImportError:
-        return {"available": False, "near": [], "catalogue": [], "aggregate": [],
-                "message": "the statement catalogue is not available in this installation"}
-    return _statements_from_events(b, events, day)
+    """Statements near D and the whole catalogue aligned as of D (`stresswatch.events`): the
+    alignment the daily cycle stored for D when there is one, else aligned here."""
+    return _statements_from_events(b, day)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -849,7 +837,7 @@ def _headline_from_state(b: "ContextBuilder", state: RegimeState, base: dict[str
 NEAR_DAYS = 30
 
 
-def _statements_from_events(b: "ContextBuilder", events: Any, day: dt.date) -> dict[str, Any]:
+def _statements_from_events(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
     from stresswatch.events import align as ev_align
 
     stmts = b.memo("statements", lambda: ev_align.load_statements(b.settings))
@@ -864,7 +852,7 @@ def _statements_from_events(b: "ContextBuilder", events: Any, day: dt.date) -> d
     if not known:
         out["message"] = f"no catalogue statement is dated on or before {day}"
         return out
-    alignment = ev_align.align(b.store, b.settings, day, statements=known, state=b.regime(day))
+    alignment = ev_align.stored_or_align(b.store, b.settings, day, statements=known, state=b.regime(day))
     out["warnings"] = list(alignment.warnings)
     rows = []
     for r in alignment.rows():

@@ -1,6 +1,7 @@
 """The SQLite store: the only door to the database.
 
-`Store.open(path)` opens (WAL) and migrates one database; `Store` composes one gateway per table
+`Store.open(path, busy_timeout, clock)` opens (WAL) and migrates one database; its `*_at` stamps
+(written_at, finished_at, created_at, ...) come from `clock` (default: the system clock); `Store` composes one gateway per table
 group, and each gateway module owns its tables:
 
     attribute       module            tables
@@ -13,6 +14,7 @@ group, and each gateway module owns its tables:
     daemon_state    daemon_state.py   daemon_state
     reports         reports.py        report_index, report_ledger_snapshots
     candidates      candidates.py     gdelt_candidates, gdelt_candidate_queries
+    alignments      alignments.py     alignments, alignment_statements, alignment_aggregates
     (the store)     database.py       schema_migrations
 
 Migrations are `store/migrations/NNNN_*.sql`, applied in name order. Cross-table atomic writes:
@@ -31,7 +33,9 @@ import contextlib
 from pathlib import Path
 from typing import Iterator
 
+from stresswatch.clock import Clock, system_clock
 from stresswatch.store.alerts import AlertTables
+from stresswatch.store.alignments import Alignments
 from stresswatch.store.candidates import Candidates
 from stresswatch.store.daemon_state import DaemonState
 from stresswatch.store.database import Database
@@ -59,10 +63,12 @@ class Store:
         self.daemon_state = DaemonState(db)
         self.reports = ReportTables(db)
         self.candidates = Candidates(db)
+        self.alignments = Alignments(db)
 
     @classmethod
-    def open(cls, path: str | Path, busy_timeout: float = 30.0) -> "Store":
-        db = Database.open(path, busy_timeout)
+    def open(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock) -> "Store":
+        """Open and migrate the database at `path`; `clock` stamps what the gateways write."""
+        db = Database.open(path, busy_timeout, clock)
         try:
             db.migrate()
         except BaseException:
@@ -73,6 +79,11 @@ class Store:
     @property
     def path(self) -> Path:
         return self._db.path
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the store stamps its writes with."""
+        return self._db.clock
 
     def close(self) -> None:
         self._db.close()

@@ -15,11 +15,11 @@ import datetime as dt
 import sqlite3
 from typing import Any, Iterable, Mapping, TypedDict
 
+from stresswatch.clock import utc_stamp
 from stresswatch.errors import StoreError
 from stresswatch.fetchers.base import Candidate
 from stresswatch.store.database import Database
 
-SEEN_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _FIELDS = ("url", "title", "seen_at", "domain", "language", "source_country", "query_id")
 
 #: a bound of a date filter: a date (whole day), a datetime, or their ISO text
@@ -44,9 +44,7 @@ def format_seen(moment: dt.datetime | str) -> str:
     """UTC text `YYYY-MM-DDTHH:MM:SSZ`; naive datetimes are taken as UTC."""
     if isinstance(moment, str):
         moment = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return moment.strftime(SEEN_FORMAT)
+    return utc_stamp(moment)
 
 
 class Candidates:
@@ -67,7 +65,7 @@ class Candidates:
                 queries.add((rec["url"], rec["query_id"]))
         if not batch:
             return 0
-        stamp = format_seen(stored_at or dt.datetime.now(dt.timezone.utc))
+        stamp = format_seen(stored_at) if stored_at else self._db.now_text()
         new = 0
         try:
             with self._db.transaction(), self._db.savepoint("candidates"):

@@ -5,6 +5,9 @@ Owns no table of its own except `schema_migrations` (which migration files were 
 Gateways receive one `Database` and never see the connection's life cycle; nothing outside
 `stresswatch.store` touches it.
 
+Time: the database carries the injected clock (`stresswatch.clock`); `now_text()` is the stamp
+gateways write into their `*_at` columns, so a fixed clock gives fixed stamps.
+
 Transactions: `transaction()` is `BEGIN IMMEDIATE ... COMMIT` (ROLLBACK on error). Nested calls
 join the outer transaction, so a gateway write called inside `Store.transaction()` commits (or
 rolls back) together with everything else written there. Outside a transaction each gateway
@@ -21,16 +24,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+from stresswatch.clock import Clock, system_clock, utc_stamp
 from stresswatch.errors import StoreError
 
 #: the package whose *.sql files are the migrations, applied in name order
 MIGRATIONS = "stresswatch.store.migrations"
 
 Args = Sequence[Any]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
 def iso(value: dt.date | dt.datetime | str | None) -> str | None:
@@ -40,9 +40,7 @@ def iso(value: dt.date | dt.datetime | str | None) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.isoformat(timespec="seconds") + "Z"
+        return utc_stamp(value)
     return value.isoformat()
 
 
@@ -54,21 +52,17 @@ def as_date(value: dt.date | dt.datetime | str) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def now_text() -> str:
-    """The current UTC time as stored in `*_at` columns."""
-    return iso(utcnow()) or ""
-
-
 class Database:
     """One sqlite3 connection (autocommit mode; writes go through `transaction()`)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock = system_clock):
         self._conn = conn
         self.path = path
+        self.clock = clock
         self._in_tx = False
 
     @classmethod
-    def open(cls, path: str | Path, busy_timeout: float = 30.0) -> "Database":
+    def open(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock) -> "Database":
         path = Path(path).expanduser()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +79,11 @@ class Database:
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(f"{path} is not a usable SQLite database: {exc}") from None
-        return cls(conn, path)
+        return cls(conn, path, clock)
+
+    def now_text(self) -> str:
+        """The clock's current time as stored in `*_at` columns (`YYYY-MM-DDTHH:MM:SSZ`)."""
+        return utc_stamp(self.clock())
 
     def close(self) -> None:
         self._conn.close()
@@ -167,7 +165,7 @@ class Database:
                 # executescript would COMMIT first; run statements one by one instead
                 for statement in _split_sql(sql):
                     self._conn.execute(statement)
-                self._conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (f.name, now_text()))
+                self._conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (f.name, self.now_text()))
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._conn.execute("ROLLBACK")

@@ -13,7 +13,7 @@ import json
 from typing import Any, Mapping, TypedDict
 
 from stresswatch.redaction import redact
-from stresswatch.store.database import Database, iso, now_text
+from stresswatch.store.database import Database, iso
 
 
 class LedgerRow(TypedDict):
@@ -65,13 +65,13 @@ class Ledger:
                      started_at = excluded.started_at,
                      window_start = COALESCE(excluded.window_start, runs.window_start),
                      window_end = COALESCE(excluded.window_end, runs.window_end)""",
-                (job, partition, iso(window_start), iso(window_end), now_text()))
+                (job, partition, iso(window_start), iso(window_end), self._db.now_text()))
 
     def finish(self, job: str, partition: str, status: str, rows: int = 0, error: str | None = None,
                detail: Mapping[str, Any] | None = None, covered: tuple[dt.date, dt.date] | None = None) -> None:
         """Record the outcome of a unit (the error text redacted). Inside `Store.transaction()` it
         commits together with the unit's data. `covered` (fetch jobs): the date range now complete."""
-        now = now_text()
+        now = self._db.now_text()
         with self._db.transaction():
             self._db.execute(
                 """INSERT INTO runs (job, partition, status, attempts, rows, error, detail, started_at, finished_at,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stresswatch.store.database import Database, now_text
+from stresswatch.store.database import Database
 
 MAX_REGIMES = 4
 
@@ -118,7 +118,7 @@ class ModelRuns:
                              (run.model_id, run.asof.isoformat()))
             cur = self._db.execute(
                 f"INSERT INTO model_runs ({', '.join(_COLUMNS)}, created_at) "
-                f"VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})", (*_values(run), now_text()))
+                f"VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})", (*_values(run), self._db.now_text()))
             run_id = int(cur.lastrowid or 0)
             self._db.executemany("INSERT INTO regime_probs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                  _prob_rows(run_id, run.model_id, probabilities, k))

@@ -16,7 +16,7 @@ import pandas as pd
 
 from stresswatch.errors import StoreError
 from stresswatch.fetchers.base import Observation, SeriesInfo
-from stresswatch.store.database import Database, as_date, iso, now_text
+from stresswatch.store.database import Database, as_date, iso
 
 DateLike = dt.date | str
 
@@ -63,7 +63,7 @@ class Observations:
 
     # -- writes ---------------------------------------------------------------------------------
     def upsert_series(self, infos: Iterable[SeriesInfo]) -> None:
-        now = now_text()
+        now = self._db.now_text()
         with self._db.transaction():
             self._db.executemany(
                 """INSERT INTO series (id, source, name, unit, frequency, publication_lag_days, updated_at)
@@ -132,6 +132,7 @@ class Observations:
         revision_day = asof or max(dates)
         latest = self._latest_vintages(info.id, min(dates).isoformat(), max(dates).isoformat())
         rows = []
+        written_at = self._db.now_text()
         for date, known, value in zip(dates, knowns, values.to_numpy(dtype=float)):
             previous = latest.get(date.isoformat())
             if previous is None:
@@ -140,7 +141,7 @@ class Observations:
                 continue
             else:
                 k = max(revision_day, dt.date.fromisoformat(previous[1]))
-            rows.append((info.id, date.isoformat(), k.isoformat(), float(value), now_text(), None))
+            rows.append((info.id, date.isoformat(), k.isoformat(), float(value), written_at, None))
         with self._db.transaction():
             self._db.executemany(_UPSERT_OBSERVATION.format(payload=""), rows)
         return len(rows)

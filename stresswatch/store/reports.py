@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Mapping, TypedDict
 
-from stresswatch.store.database import Database, now_text
+from stresswatch.store.database import Database
 
 
 class ReportIndexRow(TypedDict):
@@ -67,7 +67,7 @@ class ReportTables:
 
     def save_snapshot(self, day: dt.date, facts: Mapping[str, Mapping[str, Any]], taken_at: str | None = None) -> None:
         """Insert or replace the facts of each source in `facts` for `day` (taken now, unless given)."""
-        taken_at = taken_at or now_text()
+        taken_at = taken_at or self._db.now_text()
         with self._db.transaction():
             for source, f in facts.items():
                 self._db.execute(

@@ -129,7 +129,7 @@ def test_align_real_history_flags_shoigu_as_confounded(tmp_path):
     _real_history(store)
     summaries = update_all(store, settings, dt.date.fromisoformat(ASOF))
     assert [s.status for s in summaries if s.model_id == "ruble2"] == ["cold"]
-    from stresswatch.events import align_for_day
+    from stresswatch.app.daily import align_for_day
 
     # the daily pipeline's step: statements with an event day inside the 2021-2023 data
     assert align_for_day(store, settings, dt.date.fromisoformat(ASOF)) == 15

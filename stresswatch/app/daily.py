@@ -12,6 +12,9 @@ report -> alerts -> mail, each step recorded in the run ledger as job `day:<step
   mail step has no dependency: it always drains the outbox.
 - A step that raises fails alone, with its message recorded; the run goes on to the next step.
 - `stop` (a threading.Event) is checked between steps: SIGTERM finishes the step in flight.
+
+The events step stores the alignment it computes (`store.alignments`), and the report step reads
+it from there. Time comes from the injected clock (`stresswatch.clock`).
 """
 
 from __future__ import annotations
@@ -25,17 +28,13 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from stresswatch.errors import StresswatchError
+from stresswatch.clock import Clock, system_clock
+from stresswatch.errors import StoreError, StresswatchError
+from stresswatch.events import align as ev_align
 from stresswatch.settings import Settings
 from stresswatch.store import Store
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], dt.datetime]
-
-
-def utc_clock() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclass
@@ -112,7 +111,7 @@ class DayResult:
 def step_fetch(ctx: Context) -> StepOutput:
     from stresswatch import pipeline
 
-    report = pipeline.fetch(ctx.store, ctx.settings, asof=ctx.day, stop=ctx.stop, progress=False)
+    report = pipeline.fetch(ctx.store, ctx.settings, asof=ctx.day, stop=ctx.stop, progress=False, clock=ctx.clock)
     failed = sorted({o.source for o in report.outcomes if o.status in ("failed", "abandoned")})
     rows = sum(o.rows for o in report.outcomes)
     detail = {"failed_sources": failed, "sources": report.summary()}
@@ -139,9 +138,15 @@ def step_compute(ctx: Context) -> StepOutput:
     return StepOutput(result.rows, True, None, detail)
 
 
-def step_events(ctx: Context) -> StepOutput:
-    from stresswatch.events import align_for_day
+def align_for_day(store: Store, settings: Settings, day: dt.date) -> int:
+    """Align the catalogue as of `day` and store the alignment as `day`'s (the report for `day`
+    reads it); returns how many statements got an event day."""
+    alignment = ev_align.align(store, settings, day)
+    ev_align.save(store, alignment)
+    return alignment.event_days()
 
+
+def step_events(ctx: Context) -> StepOutput:
     return StepOutput(align_for_day(ctx.store, ctx.settings, ctx.day), True, None, {})
 
 
@@ -215,7 +220,7 @@ def is_complete(store: Store, settings: Settings, day: dt.date) -> bool:
 def run_day(store: Store, settings: Settings, day: dt.date, clock: Clock | None = None, *,
             stop: threading.Event | None = None) -> DayResult:
     """Run the configured steps for `day` (see the module docstring); never raises for a step."""
-    clock = clock or utc_clock
+    clock = clock or system_clock
     ctx = Context(store, settings, day, clock, stop)
     result = DayResult(day)
     partition = day.isoformat()
@@ -244,11 +249,14 @@ def run_day(store: Store, settings: Settings, day: dt.date, clock: Clock | None 
         started = time.perf_counter()
         try:
             out = step.func(ctx)
-        except Exception as exc:  # noqa: BLE001 - a step's failure is recorded, the run goes on
-            message = str(exc) if isinstance(exc, StresswatchError) else f"{exc.__class__.__name__}: {exc}"
-            out = StepOutput(0, False, message, {})
-            if not isinstance(exc, StresswatchError):
-                log.debug("day %s %s traceback:\n%s", partition, step.name, traceback.format_exc())
+        except StresswatchError as exc:  # a failure the step names: recorded, the run goes on
+            out = StepOutput(0, False, str(exc), {"error_type": type(exc).__name__})
+        except Exception as exc:  # noqa: BLE001
+            # The one broad catch, on purpose: this is the boundary between steps, and one step's
+            # unexpected failure (a bug, a library error) must not stop the others or the daemon.
+            # The error type is recorded with the message; the traceback goes to the DEBUG log.
+            out = StepOutput(0, False, f"{exc.__class__.__name__}: {exc}", {"error_type": type(exc).__name__})
+            log.debug("day %s %s traceback:\n%s", partition, step.name, traceback.format_exc())
         seconds = time.perf_counter() - started
         status = "success" if out.ok else "failed"
         detail = dict(out.detail)
@@ -256,7 +264,7 @@ def run_day(store: Store, settings: Settings, day: dt.date, clock: Clock | None 
         try:
             store.ledger.finish(job_name(step.name), partition, status, rows=out.rows, error=out.error,
                                 detail=json.loads(json.dumps(detail, default=str)))
-        except Exception as exc:  # noqa: BLE001
+        except StoreError as exc:  # the step's outcome is still returned to the caller
             log.error("day %s %s: cannot record the step in the ledger: %s", partition, step.name, exc)
         state[step.name] = status
         fresh_rows[step.name] = out.rows

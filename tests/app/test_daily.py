@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from stresswatch import cli, daily, mail
+from stresswatch import cli, mail
+from stresswatch.app import daily
 from stresswatch.store import Store
 from tests.conftest import settings_for
 from tests.fakes.planted import business_days, episode, plant_probabilities
@@ -147,3 +148,37 @@ model = "ruble3"
     out = io.StringIO()
     assert cli.main(["--config", str(cfg), "alerts", "history", "--format", "json"], out=out) == 0
     assert [h["to_state"] for h in json.loads(out.getvalue())][:2] == ["firing", "pending"]
+
+
+def test_events_step_stores_the_alignment_the_report_then_reads(filled, tmp_path):
+    from stresswatch import settings as settings_mod
+    from stresswatch.clock import FixedClock
+    from stresswatch.events import align as ev_align
+    from stresswatch.reports.context import ContextBuilder, statements
+    from tests.fakes.report_data import REPORT_DAY as D
+
+    store = filled["store"]
+    s = settings_mod.load(filled["config"], environ={}, overrides={
+        "daemon.steps": ["events", "report"], "report.out": str(tmp_path / "reports")})
+    clock = FixedClock("2023-08-16T18:00:00Z")
+    assert store.alignments.get(D) is None
+    result = daily.run_day(store, s, D, clock)
+    assert result.ok, result.summary()
+    assert [st.rows for st in result.steps][0] == 2  # both catalogue statements have an event day
+    saved = store.alignments.get(D)
+    assert [r["id"] for r in saved.statements] == ["early-statement-2022", "hostile-text-2023"]
+    assert saved.model_id == "t2" and saved.statistic == "abnormal"
+    assert ev_align.stored(store, s, D).stored
+    # the report written by the cycle shows what the stored alignment holds, and the section is the
+    # same as one aligned from scratch
+    written = json.loads((tmp_path / "reports" / D.isoformat() / "report.json").read_text())
+    builder = ContextBuilder(store, s, now=clock, today=D, write_snapshots=False)
+    from_stored = statements(builder, D)
+    assert written["statements"] == json.loads(json.dumps(from_stored))
+    store.alignments.delete(D)
+    assert ev_align.stored(store, s, D) is None
+    assert statements(builder, D) == from_stored
+    # an alignment made with other study settings (or another catalogue) is not used
+    daily.align_for_day(store, s, D)
+    other = settings_mod.load(filled["config"], environ={}, overrides={"events.placebos": 300})
+    assert ev_align.stored(store, s, D) is not None and ev_align.stored(store, other, D) is None
