@@ -381,14 +381,8 @@ def _extraordinary_flags(rate: pd.Series, settings: Settings, min_change: float)
     try:
         from stresswatch.indicators import rates
 
-        path = None
-        try:
-            from stresswatch import compute
-
-            path = compute._meetings_path(settings)
-        except Exception:  # noqa: BLE001 - default shipped schedule
-            path = None
-        return rates.extraordinary_flags(rate, rates.load_meetings(path), threshold_bp=min_change * 100.0)
+        return rates.extraordinary_flags(rate, rates.load_meetings(rates.meetings_path(settings)),
+                                         threshold_bp=min_change * 100.0)
     except Exception as exc:  # noqa: BLE001
         log.debug("extraordinary key-rate classifier unavailable (%s); judging by size only", exc)
         return None
