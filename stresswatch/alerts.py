@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 
 from stresswatch.errors import ConfigError, UsageError
+from stresswatch.mail.delivery import enqueue
+from stresswatch.mail.message import build_digest_message
 from stresswatch.regimes.spec import get_spec, headline
 from stresswatch.regimes.state import regime_state
 from stresswatch.settings import Settings
@@ -543,8 +545,6 @@ def run_alerts(store: Store, settings: Settings, day: dt.date, clock: Callable[[
                rules: Sequence[Rule] | None = None) -> Evaluation:
     """Evaluate, advance and store the alert states for `day`; when the digest should be sent,
     queue its message in the outbox in the same transaction (dedup key `digest:<day>`)."""
-    from stresswatch import mail
-
     states, transitions, by_id = evaluate(store, settings, day, rules=rules)
     silenced = active_silences(store, day)
     digest, states = plan_digest(states, by_id, day, silenced, settings["alerts"]["repeat_interval_days"],
@@ -553,7 +553,7 @@ def run_alerts(store: Store, settings: Settings, day: dt.date, clock: Callable[[
     recipients = list(settings["mail"]["recipients"])
     if digest.should_send and recipients:
         if build_message is None:
-            message = mail.build_digest_message(store, settings, digest, clock)
+            message = build_digest_message(store, settings, digest, clock)
         else:
             message, recipients = build_message(digest)
     now = _ts(clock())
@@ -565,7 +565,7 @@ def run_alerts(store: Store, settings: Settings, day: dt.date, clock: Callable[[
                                        run_date=day, from_state=prev.state, to_state=new.state,
                                        value=new.last_value, summary=new.summary, recorded_at=now)
         if message is not None:
-            queued = mail.enqueue(store, f"digest:{day.isoformat()}", day, message, recipients, clock)
+            queued = enqueue(store, f"digest:{day.isoformat()}", day, message, recipients, clock)
     for prev, new in transitions:
         log.info("alert %s %s: %s -> %s (%s)", new.rule_id, labels_json(new.labels), prev.state, new.state,
                  new.summary)

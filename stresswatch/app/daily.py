@@ -171,13 +171,13 @@ def step_alerts(ctx: Context) -> StepOutput:
 
 
 def step_mail(ctx: Context) -> StepOutput:
-    from stresswatch import mail
+    from stresswatch.mail.delivery import deliver, outbox_rows
 
-    result = mail.deliver(ctx.store, ctx.settings, ctx.clock, respect_backoff=False)
+    result = deliver(ctx.store, ctx.settings, ctx.clock, respect_backoff=False)
     detail = result.as_dict()
     if result.ok:
         return StepOutput(result.sent, True, None, detail)
-    pending = len(mail.outbox_rows(ctx.store, "pending"))
+    pending = len(outbox_rows(ctx.store, "pending"))
     error = f"{pending} message(s) queued for retry" if pending else "delivery failed"
     if result.errors:
         error += ": " + result.errors[0]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import getpass
 
-from stresswatch import alerts, mail, output
+from stresswatch import alerts, output
 from stresswatch.app.session import App
 from stresswatch.commands import add_format, command, iso_date
+from stresswatch.mail.delivery import outbox_rows, send_test
 
 
 def cmd_list(args, app: App) -> int:
@@ -42,7 +43,7 @@ def cmd_silences(args, app: App) -> int:
 
 
 def cmd_test(args, app: App) -> int:
-    result = mail.send_test(app.store(), app.settings, app.today(), app.now)
+    result = send_test(app.store(), app.settings, app.today(), app.now)
     output.emit([{"subject": result["subject"], "accepted": ", ".join(result["accepted"]),
                   "refused": "; ".join(f"{k} {v}" for k, v in result["refused"].items())}],
                 ["subject", "accepted", "refused"], args.format, app.out)
@@ -50,7 +51,7 @@ def cmd_test(args, app: App) -> int:
 
 
 def cmd_outbox(args, app: App) -> int:
-    rows = mail.outbox_rows(app.store(), args.status)
+    rows = outbox_rows(app.store(), args.status)
     output.emit(rows, ["id", "dedup_key", "status", "attempts", "subject", "pending_recipients", "next_attempt_at",
                        "sent_at", "last_error"], args.format, app.out)
     return 0
