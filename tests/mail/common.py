@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from stresswatch.alerts import AlertState, Rule, plan_digest
+from stresswatch.alerts.machine import AlertState, plan_digest
+from stresswatch.alerts.rules import Rule
 from stresswatch.mail.delivery import enqueue
 from stresswatch.mail.message import build_digest_message
 from tests.conftest import settings_for
