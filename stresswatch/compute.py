@@ -23,7 +23,6 @@ import datetime as dt
 import logging
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -34,7 +33,7 @@ from stresswatch.fetchers.base import SeriesInfo
 from stresswatch.indicators import Indicator, expand, resolve
 from stresswatch.indicators.calendar import business_grid, effective_dates, place_on_grid
 from stresswatch.indicators.composite import FX_CODES, MEASURES, CompositeResult, composite
-from stresswatch.indicators.rates import MeetingSchedule, load_meetings
+from stresswatch.indicators.rates import MeetingSchedule, load_meetings, meetings_path
 from stresswatch.regimes.update import update_all
 from stresswatch.settings import Settings
 from stresswatch.store import Store
@@ -200,7 +199,7 @@ def compute_all(inputs: Inputs, settings: Settings, asof: dt.date,
     start = pd.Timestamp(cfg["start"])
     end = pd.Timestamp(asof)
     grid = business_grid(start, end) if start <= end else pd.DatetimeIndex([], name="date")
-    ctx = {"meetings": meetings or load_meetings(_meetings_path(settings))}
+    ctx = {"meetings": meetings or load_meetings(meetings_path(settings))}
     cache: dict[str, tuple[pd.Series, pd.Series]] = {}
     measures = build_measures(inputs, grid, ctx, cache)
     result = None
@@ -219,11 +218,6 @@ def compute_all(inputs: Inputs, settings: Settings, asof: dt.date,
         values, eff = cache.get(cid) or evaluate(ind, params, inputs, ctx)
         indicators[cid] = (ind, values, eff)
     return result, emp_series, indicators
-
-
-def _meetings_path(settings: Settings) -> Path | None:
-    raw = settings["compute"].get("meetings", "")
-    return Path(raw).expanduser() if raw else None
 
 
 def compute(store: Store, settings: Settings, asof: dt.date, run_regimes: bool = True) -> ComputeResult:
@@ -315,7 +309,7 @@ def show(store: Store, settings: Settings, indicator_id: str, asof: dt.date) -> 
     if missing:
         raise UsageError(f"{indicator_id} needs {', '.join(missing)}, which the store does not hold as of "
                          f"{asof.isoformat()}")
-    values, eff = evaluate(ind, params, inputs, {"meetings": load_meetings(_meetings_path(settings))})
+    values, eff = evaluate(ind, params, inputs, {"meetings": load_meetings(meetings_path(settings))})
     values = values.dropna()
     eff = eff.reindex(values.index)
     keep = (eff <= pd.Timestamp(asof)).to_numpy()

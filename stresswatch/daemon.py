@@ -202,14 +202,14 @@ class Daemon:
         self.run_dates([today(self.clock, self.settings)], "scheduled run")
 
     def outbox_job(self) -> None:
-        from stresswatch import mail
+        from stresswatch.mail.delivery import deliver
 
         if self.stop.is_set() or not self._run_lock.acquire(blocking=False):
             return
         try:
             with self.writer_lock(wait=False) as got:
                 if got:
-                    result = mail.deliver(self.store, self.settings, self.clock, respect_backoff=True)
+                    result = deliver(self.store, self.settings, self.clock, respect_backoff=True)
                     if result.sent or result.errors:
                         log.info("mail retry: %s", result.as_dict())
         finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 
 class StresswatchError(Exception):
     """Base of every error stresswatch raises on purpose."""
@@ -74,3 +76,15 @@ class ModelError(StresswatchError):
 
 class DeliveryError(StresswatchError):
     """Mail could not be delivered (after the outbox recorded it)."""
+
+
+class AlertRuleError(StresswatchError):
+    """Alert rules could not be evaluated for a run date. The other rules were evaluated and their
+    states (and the digest) stored; the failed rules' alerts keep the state they had, so running the
+    date again evaluates them again. `failures`: rule id -> what went wrong."""
+
+    def __init__(self, day: dt.date, failures: dict[str, str]):
+        self.day = day
+        self.failures = dict(failures)
+        super().__init__(f"alert rule(s) failed on {day}: "
+                         + "; ".join(f"{rule}: {why}" for rule, why in self.failures.items()))

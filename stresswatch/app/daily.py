@@ -158,9 +158,9 @@ def step_report(ctx: Context) -> StepOutput:
 
 
 def step_alerts(ctx: Context) -> StepOutput:
-    from stresswatch import alerts
+    from stresswatch.alerts.run import run_alerts
 
-    ev = alerts.run_alerts(ctx.store, ctx.settings, ctx.day, ctx.clock)
+    ev = run_alerts(ctx.store, ctx.settings, ctx.day, ctx.clock)
     detail = {
         "queued": ev.queued,
         "transitions": [f"{new.rule_id}: {prev.state} -> {new.state}" for prev, new in ev.transitions],
@@ -171,13 +171,13 @@ def step_alerts(ctx: Context) -> StepOutput:
 
 
 def step_mail(ctx: Context) -> StepOutput:
-    from stresswatch import mail
+    from stresswatch.mail.delivery import deliver, outbox_rows
 
-    result = mail.deliver(ctx.store, ctx.settings, ctx.clock, respect_backoff=False)
+    result = deliver(ctx.store, ctx.settings, ctx.clock, respect_backoff=False)
     detail = result.as_dict()
     if result.ok:
         return StepOutput(result.sent, True, None, detail)
-    pending = len(mail.outbox_rows(ctx.store, "pending"))
+    pending = len(outbox_rows(ctx.store, "pending"))
     error = f"{pending} message(s) queued for retry" if pending else "delivery failed"
     if result.errors:
         error += ": " + result.errors[0]
@@ -189,7 +189,7 @@ STEPS: dict[str, Step] = {
     "compute": Step("compute", step_compute, inputs=("fetch",)),
     "events": Step("events", step_events, needs=("compute",), inputs=("compute",)),
     "report": Step("report", step_report, needs=("compute",), inputs=("compute", "events")),
-    # no hard dependency: a stale model holds the regime alerts (see alerts.py), while the
+    # no hard dependency: a stale model holds the regime alerts (see alerts/evaluators.py), while the
     # source-staleness alerts must still run when compute failed
     "alerts": Step("alerts", step_alerts),
     "mail": Step("mail", step_mail),

@@ -4,45 +4,51 @@ from __future__ import annotations
 
 import getpass
 
-from stresswatch import alerts, mail, output
+from stresswatch import output
+from stresswatch.alerts.rules import load_rules
+from stresswatch.alerts.run import add_silence, history, list_alerts, list_silences
 from stresswatch.app.session import App
 from stresswatch.commands import add_format, command, iso_date
+from stresswatch.errors import UsageError
+from stresswatch.mail.delivery import outbox_rows, send_test
 
 
 def cmd_list(args, app: App) -> int:
-    rows = alerts.list_alerts(app.store(), app.settings, app.today())
+    rows = list_alerts(app.store(), app.settings, app.today())
     output.emit(rows, ["rule", "kind", "labels", "state", "since", "last_eval", "value", "summary",
                        "silenced_until", "muted_by"], args.format, app.out)
     return 0
 
 
 def cmd_history(args, app: App) -> int:
-    rows = alerts.history(app.store(), args.rule, args.limit)
+    rows = history(app.store(), args.rule, args.limit)
     output.emit(rows, ["run_date", "rule_id", "labels", "from_state", "to_state", "value", "summary"], args.format,
                 app.out)
     return 0
 
 
 def cmd_silence(args, app: App) -> int:
-    known = [r.id for r in alerts.load_rules(app.settings)]
+    known = [r.id for r in load_rules(app.settings)]
     starts = args.start or app.today()
+    if args.until < starts:
+        raise UsageError(f"--until {args.until} is before the silence starts ({starts})")
     store = app.store()
     with app.lock("alerts silence"):
-        sid = alerts.add_silence(store, args.rule, args.until, starts, app.now, created_by=getpass.getuser(),
-                                 comment=args.comment or "", known_rules=known)
+        sid = add_silence(store, args.rule, args.until, starts, app.now, created_by=getpass.getuser(),
+                          comment=args.comment or "", known_rules=known)
     output.emit([{"id": sid, "rule": args.rule, "from": starts, "until": args.until, "comment": args.comment or ""}],
                 ["id", "rule", "from", "until", "comment"], args.format, app.out)
     return 0
 
 
 def cmd_silences(args, app: App) -> int:
-    rows = alerts.list_silences(app.store())
+    rows = list_silences(app.store())
     output.emit(rows, ["id", "rule_id", "starts_on", "ends_on", "created_by", "comment"], args.format, app.out)
     return 0
 
 
 def cmd_test(args, app: App) -> int:
-    result = mail.send_test(app.store(), app.settings, app.today(), app.now)
+    result = send_test(app.store(), app.settings, app.today(), app.now)
     output.emit([{"subject": result["subject"], "accepted": ", ".join(result["accepted"]),
                   "refused": "; ".join(f"{k} {v}" for k, v in result["refused"].items())}],
                 ["subject", "accepted", "refused"], args.format, app.out)
@@ -50,7 +56,7 @@ def cmd_test(args, app: App) -> int:
 
 
 def cmd_outbox(args, app: App) -> int:
-    rows = mail.outbox_rows(app.store(), args.status)
+    rows = outbox_rows(app.store(), args.status)
     output.emit(rows, ["id", "dedup_key", "status", "attempts", "subject", "pending_recipients", "next_attempt_at",
                        "sent_at", "last_error"], args.format, app.out)
     return 0

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from stresswatch.errors import ConfigError
-from stresswatch.settings import shipped_text
+from stresswatch.settings import Settings, shipped_text
 from stresswatch.indicators.registry import register
 from stresswatch.indicators.calendar import to_business_days
 
@@ -61,6 +61,13 @@ def load_meetings(path: str | Path | None = None) -> MeetingSchedule:
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: expected covered_until and [scheduled] lists of dates ({exc})") from None
     return MeetingSchedule(tuple(dates), covered, lag, tuple(extra))
+
+
+def meetings_path(settings: Settings) -> Path | None:
+    """The meeting schedule file named by `[compute] meetings` (None = the shipped one), for
+    `load_meetings`: the one reading of that setting (compute and the key-rate alert use it)."""
+    raw = settings["compute"].get("meetings", "")
+    return Path(raw).expanduser() if raw else None
 
 
 def policy_rate(keyrate: pd.Series, fallback: pd.Series | None = None) -> pd.Series:

@@ -4,11 +4,15 @@ A `ChartSpec` carries everything a chart needs (kind, data as lists of ISO dates
 source note, as-of date), so it pickles cheaply and `render_chart(spec, folder)` can run in a worker
 process. Every chart gets a title, axis labels with units, a footer naming its sources and the
 date the data were known on. Nothing here reads the store: `reports.context` builds the specs.
+
+The alert e-mail's chart is drawn here too: `regime_probability_png` (P(stress) as PNG bytes, for
+a mail sent when the report for the day does not exist).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,6 +23,7 @@ matplotlib.use("Agg")
 
 import matplotlib.dates as mdates  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 #: colours shared by all charts (colour-blind friendly: Okabe–Ito)
@@ -358,6 +363,29 @@ def _bars(fig: Figure, spec: ChartSpec) -> None:
     ax.set_xlim(min(0, values.min()) - 0.15 * span, max(0, values.max()) + 0.15 * span)
     ax.set_xlabel(spec.xlabel, color=MUTED, fontsize=8.5)
     ax.set_ylabel(spec.ylabel, fontsize=9)
+
+
+#: the mail chart's colour
+MAIL_LINE = "#c0392b"
+
+
+def regime_probability_png(probs: pd.Series, title: str, ylabel: str = "P(stress), filtered") -> bytes:
+    """The alert e-mail's small chart: a probability series (indexed by date; the caller chooses
+    the window, e.g. `RegimeState.stress_probability("filtered")` over the year to D) as a filled
+    line on a 0..1 axis, PNG bytes. ValueError when `probs` is empty."""
+    if probs.empty:
+        raise ValueError("no probabilities to draw")
+    fig = Figure(figsize=(7.2, 2.6), dpi=100)
+    ax = fig.add_axes((0.08, 0.18, 0.9, 0.7))
+    ax.fill_between(probs.index, probs.to_numpy(), color=MAIL_LINE, alpha=0.35, linewidth=0)
+    ax.plot(probs.index, probs.to_numpy(), color=MAIL_LINE, linewidth=1.2)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
 
 
 _DRAWERS = {"line": _line, "step": _line, "stack": _stack, "fx": _fx, "bars": _bars, "trade": _line}

@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from stresswatch import cli, mail
+from stresswatch import cli
 from stresswatch.app import daily
+from stresswatch.mail.delivery import outbox_rows
 from stresswatch.store import Store
 from tests.conftest import settings_for
 from tests.fakes.planted import business_days, episode, plant_probabilities
@@ -87,7 +88,7 @@ def test_smtp_down_for_two_runs_then_up_delivers_queued_mail_once(tmp_path, plan
     assert "queued for retry" in r.summary() and "mail failed" in r.summary()
     r2 = daily.run_day(planted, s, DAYS[FIRST_HIGH + 2], CLOCK)  # second run with the server down
     assert [st.name for st in r2.failed] == ["mail"]
-    assert [row["status"] for row in mail.outbox_rows(planted)] == ["pending"]
+    assert [row["status"] for row in outbox_rows(planted)] == ["pending"]
     smtp.start()
     r3 = daily.run_day(planted, s, DAYS[FIRST_HIGH + 3], CLOCK)
     assert r3.ok

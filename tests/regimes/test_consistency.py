@@ -15,7 +15,7 @@ import io
 import pandas as pd
 import pytest
 
-from stresswatch import alerts
+from stresswatch.alerts.run import read_states, run_alerts
 from stresswatch.events.align import align
 from stresswatch.fetchers.base import Observation, SeriesInfo
 from stresswatch.regimes.spec import DEFAULT_MODELS
@@ -79,8 +79,8 @@ def test_show_report_event_study_and_alerts_name_the_same_regime(real, monkeypat
     # the event study as of D
     rows = {r["id"]: r for r in align(store, settings, D, placebos=200).rows()}
     # the alert evaluated on D
-    alerts.run_alerts(store, settings, D, CLOCK)
-    alert = next(iter(alerts.read_states(store).values()))
+    run_alerts(store, settings, D, CLOCK)
+    alert = next(iter(read_states(store).values()))
 
     last = state.last_observation
     assert head["regime"] == state.regime == shown_on(last) == shown_on(D)

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from aiosmtpd.controller import Controller
 
-from stresswatch import mail
+from stresswatch.mail.delivery import send_test
 from stresswatch.errors import DeliveryError
 from tests.conftest import settings_for
 from tests.fakes.smtp import Mailbox, free_port
@@ -69,7 +69,7 @@ def test_starttls_refuses_an_untrusted_certificate(tmp_path, store, starttls_ser
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     port, box = starttls_server
     with pytest.raises(DeliveryError, match="(?i)certificate"):
-        mail.send_test(store, _settings(tmp_path, port, **{"mail.starttls": True}), dt.date(2022, 3, 1), CLOCK)
+        send_test(store, _settings(tmp_path, port, **{"mail.starttls": True}), dt.date(2022, 3, 1), CLOCK)
     assert box.received == []
 
 
@@ -77,7 +77,7 @@ def test_starttls_delivers_once_the_certificate_is_trusted(tmp_path, store, star
                                                            monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     port, box = starttls_server
-    out = mail.send_test(store, _settings(tmp_path, port, **{"mail.starttls": True}), dt.date(2022, 3, 1), CLOCK)
+    out = send_test(store, _settings(tmp_path, port, **{"mail.starttls": True}), dt.date(2022, 3, 1), CLOCK)
     assert out["accepted"] == ["a@example.org"] and len(box.received) == 1
 
 
@@ -86,7 +86,7 @@ def test_implicit_tls_verifies_too(tmp_path, store, implicit_tls_server, certifi
     settings = _settings(tmp_path, port, **{"mail.ssl": True, "mail.starttls": False})
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     with pytest.raises(DeliveryError, match="(?i)certificate"):
-        mail.send_test(store, settings, dt.date(2022, 3, 1), CLOCK)
+        send_test(store, settings, dt.date(2022, 3, 1), CLOCK)
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
-    assert mail.send_test(store, settings, dt.date(2022, 3, 1), CLOCK)["accepted"] == ["a@example.org"]
+    assert send_test(store, settings, dt.date(2022, 3, 1), CLOCK)["accepted"] == ["a@example.org"]
     assert len(box.received) == 1
