@@ -23,6 +23,11 @@ def business_days_between(earlier: dt.date, later: dt.date) -> int:
     return int(np.busday_count(earlier + _DAY, later + _DAY))
 
 
+def business_days_in(start: dt.date, end: dt.date) -> int:
+    """Business days from `start` to `end`, both included (0 when end < start)."""
+    return business_days_between(start - _DAY, end)
+
+
 def is_business_day(day: dt.date) -> bool:
     return bool(np.is_busday(day))
 

@@ -64,3 +64,27 @@ def test_status_command_judges_as_of_the_date_given(tmp_path):
     assert data["asof"] == MON.isoformat()
     assert {r["series"]: r["stale"] for r in data["series"]}["cbr.fx.USD"] is False
     assert "daemon" in data and "trade_check" in data
+
+
+def test_status_and_the_staleness_alert_count_business_days_the_same_way(tmp_path):
+    """Saturday's rate seen from Friday, Saturday, Monday and Tuesday: `status` and the cbr-stale
+    alert give the same age and the same verdict (the old status counter said Saturday -> Tuesday
+    is 1 business day, the alerts 2; now both say 2)."""
+    from stresswatch.alerts.evaluators import eval_source_stale
+    from stresswatch.alerts.rules import Rule
+
+    settings = settings_for(tmp_path, **{"sources.cbr.stale_days": STALE_DAYS})
+    store = _store(tmp_path)
+    rule = Rule("cbr-stale", "source_stale", source="cbr", days=STALE_DAYS)
+    try:
+        seen = {}
+        for day in (FRI, SAT, MON, TUE):
+            [signal] = eval_source_stale(rule, store, settings, day)
+            series = {r["series"]: r for r in status.series_status(store, settings, day)}["cbr.fx.USD"]
+            last = dt.date.fromisoformat(series["last"]) if day >= SAT else FRI
+            assert signal.value == business_days_between(last, day), day
+            assert signal.high is series["stale"], day
+            seen[day] = (signal.value, signal.high)
+        assert seen == {FRI: (0.0, False), SAT: (0.0, False), MON: (1.0, False), TUE: (2.0, True)}
+    finally:
+        store.close()

@@ -21,11 +21,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 
 from stresswatch.alerts.machine import Signal
 from stresswatch.alerts.rules import Rule
+from stresswatch.bizdays import business_days_between
 from stresswatch.errors import ConfigError
 from stresswatch.indicators import rates
 from stresswatch.regimes.spec import get_spec, headline
@@ -34,16 +34,6 @@ from stresswatch.settings import Settings
 from stresswatch.store import Store
 
 Evaluator = Callable[[Rule, Store, Settings, dt.date], list[Signal]]
-
-
-def _bdays_between(earlier: dt.date, later: dt.date) -> int:
-    """Business days after `earlier` up to and including `later` (0 when same day or before).
-
-    TO BE REPLACED by `stresswatch.bizdays.business_days_between` (same rule) when the application
-    layer lands: this is the alerts package's only business-day counter."""
-    if later <= earlier:
-        return 0
-    return int(np.busday_count(earlier + dt.timedelta(days=1), later + dt.timedelta(days=1)))
 
 
 def _source_of(series_id: str) -> str:
@@ -71,7 +61,7 @@ def eval_regime(rule: Rule, store: Store, settings: Settings, day: dt.date) -> l
     on = last_day.isoformat()
     regime = state.label_on(last_day)
     limit = int(settings["report"]["stale_days"])
-    if _bdays_between(last_day, day) > limit:
+    if business_days_between(last_day, day) > limit:
         # the model did not update (fit failed, data missing): hold, never read it as "all clear"
         return [Signal(rule.id, labels, p, False, False,
                        f"{model} P(stress) last known for {on}, more than {limit} business days before {day}",
@@ -123,7 +113,7 @@ def eval_keyrate(rule: Rule, store: Store, settings: Settings, day: dt.date) -> 
     signals = []
     for when, delta in changes.items():
         when_d = when.date()
-        if _bdays_between(when_d, day) >= rule.days:
+        if business_days_between(when_d, day) >= rule.days:
             continue  # outside the alert window: the alert (if any) resolves silently
         if flags.get(when, 0.0) < 1.0:
             continue  # a regular decision
@@ -165,7 +155,7 @@ def eval_source_stale(rule: Rule, store: Store, settings: Settings, day: dt.date
         high = True
         summary = f"no {source} data known on {day}"
     else:
-        age = _bdays_between(last_obs, day)
+        age = business_days_between(last_obs, day)
         high = age > rule.days
         summary = f"{source}: last observation {last_obs} ({age} business days before {day}; limit {rule.days})"
     if failing:

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Sequence
 from stresswatch.alerts.evaluators import EVALUATORS
 from stresswatch.alerts.machine import AlertState, Digest, Signal, advance, plan_digest
 from stresswatch.alerts.rules import Rule, load_rules
+from stresswatch.clock import utc_stamp
 from stresswatch.errors import AlertRuleError, StresswatchError, UsageError
 from stresswatch.mail.delivery import enqueue
 from stresswatch.mail.message import build_digest_message
@@ -33,15 +34,6 @@ from stresswatch.store.alerts import AlertStateRow, HistoryRow, SilenceRow, labe
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-
-
-def _ts(value: dt.datetime) -> str:
-    """`YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds): the alerts package's only timestamp helper.
-
-    TO BE REPLACED by `stresswatch.clock.utc_stamp` (same text) when the application layer lands."""
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value.replace(microsecond=0).isoformat() + "Z"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,7 +66,7 @@ def add_silence(store: Store, rule_id: str, until: dt.date, starts: dt.date, clo
         raise UsageError(f"no alert rule {rule_id!r}; rules: {', '.join(sorted(known_rules))}")
     if until < starts:
         raise UsageError(f"the silence would end ({until}) before it starts ({starts})")
-    return store.alerts.add_silence(rule_id, starts, until, _ts(clock()), created_by, comment)
+    return store.alerts.add_silence(rule_id, starts, until, utc_stamp(clock()), created_by, comment)
 
 
 def list_silences(store: Store) -> list[SilenceRow]:
@@ -190,7 +182,7 @@ def run_alerts(store: Store, settings: Settings, day: dt.date, clock: Clock, *,
             message = build_digest_message(store, settings, digest, clock)
         else:
             message, recipients = build_message(digest)
-    now = _ts(clock())
+    now = utc_stamp(clock())
     queued = False
     with store.transaction():
         store.alerts.save_states([_to_row(st) for st in states], now)

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from typing import Any, Callable, Mapping, Sequence
 
 from stresswatch.errors import DeliveryError
-from stresswatch.mail._stamp import stamp
+from stresswatch.clock import utc_stamp
 from stresswatch.mail.message import build_test_message
 from stresswatch.mail.smtp import Transient, close, connect, reply_text, scrub
 from stresswatch.settings import Settings
@@ -42,7 +42,7 @@ def enqueue(store: Store, dedup_key: str, run_date: dt.date | None, msg: EmailMe
         raise DeliveryError("no recipients: set [mail] recipients")
     return store.outbox.enqueue(dedup_key=dedup_key, run_date=run_date, sender=str(msg["From"]),
                                 recipients=recipients, subject=str(msg["Subject"]),
-                                mime=msg.as_bytes(policy=policy.SMTP), now=stamp(clock()))
+                                mime=msg.as_bytes(policy=policy.SMTP), now=utc_stamp(clock()))
 
 
 def outbox_rows(store: Store, status: str | None = None) -> list[OutboxRow]:
@@ -71,7 +71,7 @@ class DeliveryResult:
 
 def _next_attempt(now: dt.datetime, attempts: int) -> str:
     minutes = BACKOFF_MINUTES[min(attempts, len(BACKOFF_MINUTES)) - 1] if attempts > 0 else 0
-    return stamp(now + dt.timedelta(minutes=minutes))
+    return utc_stamp(now + dt.timedelta(minutes=minutes))
 
 
 def deliver(store: Store, settings: Settings, clock: Clock, *, respect_backoff: bool = True,
@@ -84,7 +84,7 @@ def deliver(store: Store, settings: Settings, clock: Clock, *, respect_backoff: 
     """
     result = DeliveryResult()
     now = clock()
-    rows = store.outbox.due(stamp(now) if respect_backoff else None)
+    rows = store.outbox.due(utc_stamp(now) if respect_backoff else None)
     if not rows:
         return result
     max_attempts = settings["mail"]["max_attempts"]
@@ -148,7 +148,7 @@ def _send_row(store: Store, smtp: smtplib.SMTP, row: OutboxMessage, now: dt.date
     retry = [r for r, (code, _msg) in refused.items() if code < 500]
     rejected = {r: f"{code} {reply_text(msg)}" for r, (code, msg) in refused.items() if code >= 500}
     if not refused:
-        store.outbox.mark_sent(row.id, stamp(now))
+        store.outbox.mark_sent(row.id, utc_stamp(now))
         result.sent += 1
         log.info("mail %s sent to %d recipient(s): %s", row.dedup_key, len(pending), row.subject)
         return
@@ -158,7 +158,7 @@ def _send_row(store: Store, smtp: smtplib.SMTP, row: OutboxMessage, now: dt.date
         if accepted:
             result.partial += 1
     else:
-        store.outbox.mark_failed(row.id, text, stamp(now) if accepted else None)
+        store.outbox.mark_failed(row.id, text, utc_stamp(now) if accepted else None)
         result.failed += 1
     log.warning("mail %s: accepted for %d, %s", row.dedup_key, len(accepted), text)
     if rejected:

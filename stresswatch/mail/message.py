@@ -26,7 +26,7 @@ import jinja2
 import pandas as pd
 
 from stresswatch.errors import StresswatchError
-from stresswatch.mail._stamp import stamp
+from stresswatch.clock import utc_stamp
 from stresswatch.regimes.state import regime_state
 from stresswatch.settings import Settings
 from stresswatch.store import Store
@@ -212,4 +212,4 @@ def build_test_message(store: Store | None, settings: Settings, day: dt.date, cl
     sections = [("Test", [{"rule_id": "test", "labels": {}, "labels_text": "",
                            "summary": "this is a test of the alert mail settings", "since": None,
                            "muted_by": None}])]
-    return _with_chart(store, settings, day, f"[stresswatch] test message ({stamp(clock())})", sections, [], clock)
+    return _with_chart(store, settings, day, f"[stresswatch] test message ({utc_stamp(clock())})", sections, [], clock)

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from stresswatch.bizdays import business_days_in
 from stresswatch.regimes.episodes import find_episodes
 from stresswatch.regimes.matrices import forecast_probabilities
 from stresswatch.regimes.runs import RunRecord, as_date, get_run, latest_run, run_frame
@@ -234,7 +235,7 @@ def regime_state(store: Store, settings: Settings, asof: dt.date | str, model_id
         regime_since=since, regime_periods=periods,
         # business days from the first observation in the regime to the last, both counted (a weekly
         # model's periods are weeks; the headline speaks of days)
-        days_in_regime=int(np.busday_count(since, last + dt.timedelta(days=1))),
+        days_in_regime=business_days_in(since, last),
         expected_duration=float(run.durations[i_now]),
         forecast={h: tuple(float(p) for p in run_forecast(run, steps[h])) for h in HORIZONS},
         forecast_steps=steps, episode_rules=rules)

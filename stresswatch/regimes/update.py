@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass
 from typing import Iterable
 
-import numpy as np
 import pandas as pd
 
+from stresswatch.bizdays import business_days_between
 from stresswatch.errors import ModelError
 from stresswatch.regimes.fit import FitOutcome, evaluate, fit_robust
 from stresswatch.regimes.runs import RunRecord, as_date, get_run, record_or_none, run_frame, save_run, to_record
@@ -113,7 +113,7 @@ def update_model(store: Store, settings: Settings, spec: RegimeSpec, asof: dt.da
     outcome: FitOutcome | None = None
     if kind == "filter":
         outcome = evaluate(y, spec, base.param_vector, kind="filter")
-        due = int(np.busday_count(base.asof, asof)) >= int(cfg["refit_every"])
+        due = business_days_between(base.asof, asof) >= int(cfg["refit_every"])
         new = outcome.nobs - base.n
         degraded = False
         if new > 0 and force is None:
