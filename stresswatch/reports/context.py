@@ -28,11 +28,12 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from stresswatch.bizdays import business_days, business_days_between, previous_business_day
+from stresswatch.bizdays import business_days, previous_business_day
 from stresswatch.regimes.state import RegimeState, regime_state
 from stresswatch.reports.charts import ChartSpec
 from stresswatch.settings import Settings
 from stresswatch.store import Store
+from stresswatch.status import fetch_age, series_stale
 from stresswatch.store.observations import SeriesListing
 
 SCHEMA_VERSION = 1
@@ -461,24 +462,12 @@ def trade(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # Data freshness as known on D
 # ---------------------------------------------------------------------------------------------
-#: calendar days a value may lag its period before its next one is due, by frequency
-PERIOD_ALLOWANCE = {"D": 0, "W": 7, "M": 62, "Q": 120, "A": 400}
-
-
-def series_stale(last: dt.date | None, frequency: str, lag_days: int, day: dt.date, limit_bdays: int) -> bool | None:
-    """True when the next value of a series is overdue on D by more than `limit_bdays` business
-    days: due = last observation + period allowance + publication lag."""
-    if last is None:
-        return None
-    due = last + dt.timedelta(days=PERIOD_ALLOWANCE.get(frequency, 0) + (lag_days or 0))
-    return business_days_between(due, day) > limit_bdays
-
-
 def freshness(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
     """Per source: last observation known on D, last success and last error of its fetches on or
     before D (run ledger, frozen after D), and a stale flag: the freshest series' next value is
     overdue by more than `[report] stale_days` business days, or no fetch succeeded within the
-    source's `stale_days`. Business days are counted with `stresswatch.bizdays` (as in `status`)."""
+    source's `stale_days`. The rules are `stresswatch.status`'s (`series_stale`, `fetch_age`), applied
+    to what is known on D."""
     settings = b.settings
     by_source: dict[str, list[Mapping[str, Any]]] = {}
     for row in b.reader.catalog():
@@ -503,7 +492,7 @@ def freshness(b: "ContextBuilder", day: dt.date) -> dict[str, Any]:
         if with_data and all(p["stale"] for p in with_data):
             reasons.append(f"newest observation {last_obs} is overdue by more than {limit} business days")
         if f.get("last_success"):
-            gap = business_days_between(dt.date.fromisoformat(f["last_success"][:10]), day)
+            gap = fetch_age(f["last_success"], day)
             if gap > conf["stale_days"]:
                 reasons.append(f"no successful fetch for {gap} business days")
         stale_series = [p["series"] for p in with_data if p["stale"]]
