@@ -11,6 +11,9 @@ import pytest
 
 from stresswatch.fetchers.base import Observation
 from stresswatch.reports import context as C
+from stresswatch.reports.reader import SeriesReader
+from stresswatch.reports.sections.fx import pct_change_per_unit, pct_value_change
+from stresswatch.reports.sections.stress_index import recursive_percentile
 from stresswatch.store import Store
 from tests.fakes import report_data as R
 from tests.reports.conftest import fixed_clock
@@ -153,9 +156,9 @@ def test_freshness_flags_stale_sources(ctx):
 
 
 def test_depreciation_conventions_differ():
-    assert C.pct_change_per_unit(70.34, 101.04) == pytest.approx(43.645, abs=1e-3)
-    assert C.pct_value_change(70.34, 101.04) == pytest.approx(-30.384, abs=1e-3)
-    assert C.pct_change_per_unit(None, 1.0) is None and C.pct_value_change(1.0, 0.0) is None
+    assert pct_change_per_unit(70.34, 101.04) == pytest.approx(43.645, abs=1e-3)
+    assert pct_value_change(70.34, 101.04) == pytest.approx(-30.384, abs=1e-3)
+    assert pct_change_per_unit(None, 1.0) is None and pct_value_change(1.0, 0.0) is None
 
 
 def test_series_reader_cache_matches_store_reads_with_vintages(tmp_path):
@@ -171,8 +174,8 @@ def test_series_reader_cache_matches_store_reads_with_vintages(tmp_path):
                                           fetched_at=dt.datetime(2023, 3, 5, tzinfo=t))
     store.observations.write_observations([Observation("x.m", dt.date(2023, 3, 1), 3.0)],
                                           fetched_at=dt.datetime(2023, 3, 20, tzinfo=t))
-    cached = C.SeriesReader(store, cache=True)
-    plain = C.SeriesReader(store, cache=False)
+    cached = SeriesReader(store, cache=True)
+    plain = SeriesReader(store, cache=False)
     for day in pd.date_range("2022-12-30", "2023-04-01", freq="D"):
         d = day.date()
         a, b = cached.read("x.m", d), store.observations.read_series("x.m", end=d, asof=d)
@@ -185,5 +188,5 @@ def test_series_reader_cache_matches_store_reads_with_vintages(tmp_path):
 
 def test_recursive_percentile_uses_only_the_past():
     s = pd.Series([1.0, 3.0, 2.0, np.nan])
-    assert C.recursive_percentile(s) == pytest.approx(2 / 3)
-    assert C.recursive_percentile(pd.Series(dtype=float)) is None
+    assert recursive_percentile(s) == pytest.approx(2 / 3)
+    assert recursive_percentile(pd.Series(dtype=float)) is None
