@@ -11,9 +11,10 @@ function of D and the data known on D:
 - statements are aligned as of D (`stresswatch.events.align`; the stored alignment when present);
 - the run ledger is not versioned, so its freshness facts (last success, last error) are taken
   from ledger rows finished on or before D and frozen once D is over (`reports.archive`), so a
-  later fetch cannot change D's report.
+  later fetch cannot change D's report. "Over" is judged against the one definition of today,
+  `stresswatch.clock.today(clock, settings)`.
 
-The only value that is not a function of D is the top-level `generated_at`.
+The only value that is not a function of D is the top-level `generated_at` (`clock.utc_stamp`).
 
 For a range of dates build one `ContextBuilder(..., cache=True)` and call `build` per date: series
 vintages are read once per series and each as-of view is cut in memory; the previous day's
@@ -24,9 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
-from stresswatch.bizdays import business_days, previous_business_day
+from stresswatch import clock as clock_mod
+from stresswatch.bizdays import previous_business_day
+from stresswatch.clock import Clock
 from stresswatch.events import align as ev_align
 from stresswatch.events.catalogue import Statement
 from stresswatch.indicators import rates
@@ -63,19 +66,16 @@ class ReportData:
 class ContextBuilder:
     """Builds `ReportData` for dates; reuse one instance (cache=True) for a range of dates.
 
-    `now` gives `generated_at`; `today` (else now's UTC date) decides whether D is over (ledger
-    snapshots are frozen after D). `write_snapshots=False` for read-only previews.
+    `clock` gives `generated_at` and, through `clock.today(clock, settings)`, decides whether D is
+    over (ledger snapshots are frozen after D). `write_snapshots=False` for read-only previews.
     """
 
-    def __init__(self, store: Store, settings: Settings, *, cache: bool = False,
-                 now: Callable[[], dt.datetime] | None = None, today: dt.date | None = None,
+    def __init__(self, store: Store, settings: Settings, *, cache: bool = False, clock: Clock | None = None,
                  write_snapshots: bool = True):
         self.store = store
         self.settings = settings
         self.reader = SeriesReader(store, cache=cache)
-        self.now = now or (lambda: dt.datetime.now(dt.timezone.utc))
-        #: the clock's date: decides whether D is over (ledger snapshots are frozen after D)
-        self.today = today
+        self.clock: Clock = clock or clock_mod.system_clock
         #: store ledger snapshots (report_ledger_snapshots); False for read-only previews
         self.write_snapshots = write_snapshots
         self._headline_memo: dict[dt.date, dict[str, Any]] = {}
@@ -97,7 +97,7 @@ class ContextBuilder:
 
     def ledger_facts(self, sources: list[str], day: dt.date) -> Mapping[str, Mapping[str, Any]]:
         """Fetch facts per source as known on `day` (frozen once `day` is before today)."""
-        today = self.today or self.now().astimezone(dt.timezone.utc).date()
+        today = clock_mod.today(self.clock, self.settings)
         return archive.ledger_snapshot(self.store, sources, day, today, write=self.write_snapshots)
 
     def regime(self, day: dt.date) -> RegimeState:
@@ -118,8 +118,7 @@ class ContextBuilder:
             day = day.date()
         ctx: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
-            "generated_at": self.now().astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
-            .replace("+00:00", "Z"),
+            "generated_at": clock_mod.utc_stamp(self.clock()),
             "date": day.isoformat(),
             "previous_date": previous_business_day(day).isoformat(),
             "warnings": [],
@@ -145,11 +144,7 @@ class ContextBuilder:
         return ReportData(date=day, context=ctx, charts=charts)
 
 
-def build_context(store: Store, settings: Settings, day: dt.date, **kwargs: Any) -> ReportData:
+def build_context(store: Store, settings: Settings, day: dt.date, *, cache: bool = False, clock: Clock | None = None,
+                  write_snapshots: bool = True) -> ReportData:
     """One date's report data (convenience wrapper around `ContextBuilder`)."""
-    return ContextBuilder(store, settings, **kwargs).build(day)
-
-
-def daterange(start: dt.date, end: dt.date) -> list[dt.date]:
-    """Business days start..end inclusive (Mon–Fri; `stresswatch.bizdays`)."""
-    return business_days(start, end)
+    return ContextBuilder(store, settings, cache=cache, clock=clock, write_snapshots=write_snapshots).build(day)

@@ -27,15 +27,17 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import jinja2
 from markupsafe import Markup
 
+from stresswatch.bizdays import business_days
+from stresswatch.clock import Clock, system_clock
 from stresswatch.errors import UsageError
 from stresswatch.output import clean
 from stresswatch.reports.charts import ChartSpec, render_chart
-from stresswatch.reports.context import ContextBuilder, ReportData, daterange
+from stresswatch.reports.context import ContextBuilder, ReportData
 from stresswatch.settings import Settings
 from stresswatch.store import Store
 
@@ -255,19 +257,15 @@ class RenderResult:
         return f"{len(self.folders)} reports, index {self.index}"
 
 
-def _clock(clock: Callable[[], dt.datetime] | None) -> Callable[[], dt.datetime]:
-    return clock or (lambda: dt.datetime.now(dt.timezone.utc))
-
-
 def render_day(store: Store, settings: Settings, day: dt.date, out: str | Path | None = None,
-               formats: str | Sequence[str] | None = None, *, clock: Callable[[], dt.datetime] | None = None,
+               formats: str | Sequence[str] | None = None, *, clock: Clock | None = None,
                builder: ContextBuilder | None = None, update_archive: bool = True) -> RenderResult:
     """Render the report for `day` into `out/<day>/` (default `settings.reports_dir`) and update
-    the index. `clock` gives generated_at and decides whether D is over (ledger snapshots)."""
+    the index. `clock` (default: the system clock) gives generated_at and, through
+    `clock.today(clock, settings)`, decides whether D is over (ledger snapshots)."""
     out_dir = Path(out or settings.reports_dir)
     formats = parse_formats(formats, settings["report"]["formats"])
-    clock = _clock(clock)
-    builder = builder or ContextBuilder(store, settings, now=clock, today=clock().astimezone(dt.timezone.utc).date())
+    builder = builder or ContextBuilder(store, settings, clock=clock or system_clock)
     data = builder.build(day)
     folder = out_dir / day.isoformat()
     if _needs_charts(formats):
@@ -306,7 +304,7 @@ def default_workers() -> int:
 
 
 def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date, out: str | Path | None = None,
-                 formats: str | Sequence[str] | None = None, *, clock: Callable[[], dt.datetime] | None = None,
+                 formats: str | Sequence[str] | None = None, *, clock: Clock | None = None,
                  progress: bool | None = None, workers: int | None = None,
                  update_archive: bool = True) -> RenderResult:
     """Render every business day start..end. One cached ContextBuilder reads each series' vintages
@@ -318,9 +316,8 @@ def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date,
         raise UsageError(f"--end {end} is before --start {start}")
     out_dir = Path(out or settings.reports_dir)
     formats = parse_formats(formats, settings["report"]["formats"])
-    days = list(daterange(start, end))
-    clock = _clock(clock)
-    builder = ContextBuilder(store, settings, cache=True, now=clock, today=clock().astimezone(dt.timezone.utc).date())
+    days = business_days(start, end)
+    builder = ContextBuilder(store, settings, cache=True, clock=clock or system_clock)
     workers = default_workers() if workers is None else workers
     show = sys.stderr.isatty() if progress is None else progress
     result = RenderResult()

@@ -173,7 +173,7 @@ def test_events_step_stores_the_alignment_the_report_then_reads(filled, tmp_path
     # the report written by the cycle shows what the stored alignment holds, and the section is the
     # same as one aligned from scratch
     written = json.loads((tmp_path / "reports" / D.isoformat() / "report.json").read_text())
-    builder = ContextBuilder(store, s, now=clock, today=D, write_snapshots=False)
+    builder = ContextBuilder(store, s, clock=clock, write_snapshots=False)
     from_stored = statements(store, s, D, builder.regime(D), builder.catalogue())
     assert written["statements"] == json.loads(json.dumps(from_stored))
     store.alignments.delete(D)

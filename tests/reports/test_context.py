@@ -23,7 +23,7 @@ D = R.REPORT_DAY
 
 @pytest.fixture(scope="module")
 def ctx(filled):
-    builder = C.ContextBuilder(filled["store"], filled["settings"], now=fixed_clock(), write_snapshots=False)
+    builder = C.ContextBuilder(filled["store"], filled["settings"], clock=fixed_clock(), write_snapshots=False)
     return builder.build(D).context
 
 
@@ -136,7 +136,7 @@ def test_statements_aligned_as_of_d(ctx):
 
 
 def test_no_model_run_is_said_clearly(filled):
-    builder = C.ContextBuilder(filled["store"], filled["settings"], now=fixed_clock(), write_snapshots=False)
+    builder = C.ContextBuilder(filled["store"], filled["settings"], clock=fixed_clock(), write_snapshots=False)
     ctx = builder.build(dt.date(2023, 8, 1)).context
     head = ctx["headline"]
     assert head["available"] is False
@@ -190,3 +190,23 @@ def test_recursive_percentile_uses_only_the_past():
     s = pd.Series([1.0, 3.0, 2.0, np.nan])
     assert recursive_percentile(s) == pytest.approx(2 / 3)
     assert recursive_percentile(pd.Series(dtype=float)) is None
+
+
+def test_d_is_over_at_midnight_in_the_daemon_timezone(tmp_path):
+    """The builder judges "is D over?" (frozen ledger facts) with the one definition of today,
+    `clock.today(clock, settings)`: the clock's date in the [daemon] time zone, not the UTC date."""
+    from stresswatch.clock import FixedClock
+    from tests.conftest import settings_for
+
+    store = Store.open(tmp_path / "sw.db", clock=FixedClock("2023-08-16T09:00:00Z"))
+    store.ledger.start("fetch:cbr", "2023")
+    store.ledger.finish("fetch:cbr", "2023", "success", rows=1)
+    late = FixedClock("2023-08-16T22:00:00Z")  # 01:00 on 17 August in Moscow, still the 16th in UTC
+    moscow = C.ContextBuilder(store, settings_for(tmp_path, **{"daemon.timezone": "Europe/Moscow"}), clock=late)
+    first = moscow.ledger_facts(["cbr"], D)
+    store.ledger.finish("fetch:cbr", "2023", "failed", error="HTTP 503")
+    assert moscow.ledger_facts(["cbr"], D) == first and first["cbr"]["last_error"] is None  # D is over: frozen
+    utc = C.ContextBuilder(store, settings_for(tmp_path, **{"daemon.timezone": "UTC"}), clock=late,
+                           write_snapshots=False)
+    assert utc.ledger_facts(["cbr"], D)["cbr"]["last_error"] == "HTTP 503"  # D is today in UTC: live facts
+    store.close()
