@@ -280,13 +280,12 @@ def render_day(store: Store, settings: Settings, day: dt.date, out: str | Path |
 
 
 def _record(store: Store, out_dir: Path, entries: Sequence[dict[str, Any]], enabled: bool) -> None:
+    """Record rendered reports in the store's report index (`store.reports`)."""
     if not enabled:
         return
-    from stresswatch.reports import archive
-
     for e in entries:
-        archive.record_report(store, dt.date.fromisoformat(e["date"]), str(out_dir.resolve()), e["generated_at"],
-                              e["regime"], e["p_stress_filtered"], e["formats"], e["warnings"])
+        store.reports.record(dt.date.fromisoformat(e["date"]), str(out_dir.resolve()), e["generated_at"],
+                             e["regime"], e["p_stress_filtered"], e["formats"], e["warnings"])
 
 
 def _pool(workers: int) -> cf.ProcessPoolExecutor:

@@ -137,9 +137,7 @@ def test_formats_and_records(filled, tmp_path):
     folder = result.folders[0]
     assert (folder / "report.json").exists() and not (folder / "report.html").exists()
     assert not (folder / "charts").exists()
-    from stresswatch.reports import archive
-
-    rows = archive.reports(filled["store"], str(out.resolve()))
+    rows = filled["store"].reports.index(str(out.resolve()))
     assert rows and rows[0]["date"] == "2023-08-16" and rows[0]["formats"] == "json"
     with pytest.raises(Exception, match="unknown report format"):
         render.parse_formats("html,pdf")
