@@ -50,11 +50,11 @@ def ledger_facts(store: Store, sources: Iterable[str], day: dt.date) -> dict[str
     return out
 
 
-def ledger_snapshot(store: Store, sources: list[str], day: dt.date, today: dt.date | None,
+def ledger_snapshot(store: Store, sources: list[str], day: dt.date, today: dt.date,
                     write: bool = True) -> dict[str, dict[str, Any]]:
-    """Ledger facts for D: the frozen copy when D is over and one exists, else computed now (and
-    stored when `write`; frozen from then on if D is over)."""
-    frozen = today is not None and today > day
+    """Ledger facts for D: the frozen copy when D is over (`today > day`) and one exists, else
+    computed now (and stored when `write`; frozen from then on if D is over)."""
+    frozen = today > day
     stored = store.reports.snapshot(day)
     if frozen and stored and all(s in stored for s in sources):
         return {s: dict(stored[s]) for s in sources}
