@@ -1,19 +1,15 @@
 """The report context from a real store with known data: every section, numbers equal to the
-store's, depreciation conventions, the headline from a real regime run, statements aligned as of D."""
+store's, the headline from a real regime run, statements aligned as of D, and the builder's
+"today" (the one definition, in the [daemon] time zone)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from stresswatch.fetchers.base import Observation
 from stresswatch.reports import context as C
-from stresswatch.reports.reader import SeriesReader
-from stresswatch.reports.sections.fx import pct_change_per_unit, pct_value_change
-from stresswatch.reports.sections.stress_index import recursive_percentile
 from stresswatch.store import Store
 from tests.fakes import report_data as R
 from tests.reports.conftest import fixed_clock
@@ -153,43 +149,6 @@ def test_freshness_flags_stale_sources(ctx):
     assert rows["bis"]["stale"] is True and "overdue" in rows["bis"]["stale_reason"]
     assert rows["moex"]["status"] == "no data"
     assert any(w["topic"] == "freshness" and "bis" in w["text"] for w in ctx["warnings"])
-
-
-def test_depreciation_conventions_differ():
-    assert pct_change_per_unit(70.34, 101.04) == pytest.approx(43.645, abs=1e-3)
-    assert pct_value_change(70.34, 101.04) == pytest.approx(-30.384, abs=1e-3)
-    assert pct_change_per_unit(None, 1.0) is None and pct_value_change(1.0, 0.0) is None
-
-
-def test_series_reader_cache_matches_store_reads_with_vintages(tmp_path):
-    store = Store.open(tmp_path / "v.db")
-    from stresswatch.fetchers.base import SeriesInfo
-
-    store.observations.upsert_series([SeriesInfo("x.m", "x", "x", "u", "M", 10)])
-    t = dt.timezone.utc
-    store.observations.write_observations([Observation("x.m", dt.date(2023, 1, 1), 1.0),
-                                           Observation("x.m", dt.date(2023, 2, 1), 2.0)],
-                                          fetched_at=dt.datetime(2023, 3, 1, tzinfo=t))
-    store.observations.write_observations([Observation("x.m", dt.date(2023, 1, 1), 1.5)],
-                                          fetched_at=dt.datetime(2023, 3, 5, tzinfo=t))
-    store.observations.write_observations([Observation("x.m", dt.date(2023, 3, 1), 3.0)],
-                                          fetched_at=dt.datetime(2023, 3, 20, tzinfo=t))
-    cached = SeriesReader(store, cache=True)
-    plain = SeriesReader(store, cache=False)
-    for day in pd.date_range("2022-12-30", "2023-04-01", freq="D"):
-        d = day.date()
-        a, b = cached.read("x.m", d), store.observations.read_series("x.m", end=d, asof=d)
-        pd.testing.assert_series_equal(a, b, check_freq=False)
-        pd.testing.assert_series_equal(plain.read("x.m", d), b, check_freq=False)
-    assert cached.read("x.m", dt.date(2023, 3, 4)).tolist() == [1.0, 2.0]
-    assert cached.read("x.m", dt.date(2023, 3, 5)).tolist() == [1.5, 2.0]
-    store.close()
-
-
-def test_recursive_percentile_uses_only_the_past():
-    s = pd.Series([1.0, 3.0, 2.0, np.nan])
-    assert recursive_percentile(s) == pytest.approx(2 / 3)
-    assert recursive_percentile(pd.Series(dtype=float)) is None
 
 
 def test_d_is_over_at_midnight_in_the_daemon_timezone(tmp_path):
