@@ -1,6 +1,10 @@
 """Freshness: per series (first/last date, count, last fetch, stale) and per source (last success,
-last error, stale). Used by `stresswatch status` and `stresswatch sources`; the report's freshness
-section applies the same rules as known on its date. Ages are counted in business days with
+last error, stale). Used by `stresswatch status` and `stresswatch sources`.
+
+The staleness rules themselves are `series_stale` (is a series' next value overdue?) and
+`fetch_age` (business days since the last successful fetch). They take plain facts as known on a
+day, so the report's freshness section (`reports.sections.freshness`) applies the very same rules
+to its as-of-D view. Ages are counted in business days with
 `stresswatch.bizdays.business_days_between`, the calendar the alerts use too."""
 
 from __future__ import annotations
@@ -18,6 +22,26 @@ log = logging.getLogger(__name__)
 
 #: an extra status block: (store, settings) -> {block name: data}
 Extra = Callable[[Store, Settings], Mapping[str, Any]]
+
+#: calendar days a value may lag its period before its next one is due, by frequency
+PERIOD_ALLOWANCE = {"D": 0, "W": 7, "M": 62, "Q": 120, "A": 400}
+
+
+def series_stale(last: dt.date | None, frequency: str, lag_days: int | None, day: dt.date,
+                 limit_bdays: int) -> bool | None:
+    """True when the next value of a series is overdue on `day` by more than `limit_bdays` business
+    days: due = last observation + period allowance (`PERIOD_ALLOWANCE`) + publication lag. None
+    when the series has no observation. `last` is the last observation as known on `day`."""
+    if last is None:
+        return None
+    due = last + dt.timedelta(days=PERIOD_ALLOWANCE.get(frequency, 0) + (lag_days or 0))
+    return business_days_between(due, day) > limit_bdays
+
+
+def fetch_age(last_success: str, day: dt.date) -> int:
+    """Business days from the last successful fetch (a ledger stamp, `YYYY-MM-DDTHH:MM:SSZ`) to
+    `day`; a source is stale when this exceeds its `stale_days`."""
+    return business_days_between(dt.date.fromisoformat(last_success[:10]), day)
 
 
 def source_status(store: Store, settings: Settings, today: dt.date) -> list[dict[str, Any]]:
@@ -41,7 +65,7 @@ def source_status(store: Store, settings: Settings, today: dt.date) -> list[dict
             if last_success is None:
                 stale = True
             else:
-                stale = business_days_between(dt.date.fromisoformat(last_success[:10]), today) > conf["stale_days"]
+                stale = fetch_age(last_success, today) > conf["stale_days"]
         out.append({
             "source": source_id, "enabled": conf["enabled"], "base_url": conf["base_url"] or None,
             "last_success": last_success, "last_error": current_error["error"] if current_error else None,
@@ -53,16 +77,14 @@ def source_status(store: Store, settings: Settings, today: dt.date) -> list[dict
 
 
 def series_status(store: Store, settings: Settings, today: dt.date) -> list[dict[str, Any]]:
+    """One row per stored series: first/last date, count, last fetch and the `series_stale` flag
+    (limit: the source's `stale_days`, 5 for a source not in the settings)."""
     out = []
     for row in store.observations.list_series():
         last = row["last"]
         stale_limit = settings.source(row["source"])["stale_days"] if row["source"] in settings.source_ids else 5
-        allowance = {"D": 0, "W": 7, "M": 62, "Q": 120, "A": 400}.get(row["frequency"], 0)
-        lag = row["publication_lag_days"] or 0
-        stale = None
-        if last:
-            due = dt.date.fromisoformat(last) + dt.timedelta(days=allowance + lag)
-            stale = business_days_between(due, today) > stale_limit
+        stale = series_stale(dt.date.fromisoformat(last) if last else None, row["frequency"],
+                             row["publication_lag_days"], today, stale_limit)
         out.append({"series": row["id"], "source": row["source"], "unit": row["unit"],
                     "frequency": row["frequency"], "first": row["first"], "last": last, "count": row["count"],
                     "last_fetched": row["last_fetched"], "stale": stale})

@@ -13,7 +13,6 @@ from stresswatch import cli, status
 from stresswatch.bizdays import business_days_between
 from stresswatch.clock import FixedClock
 from stresswatch.fetchers.base import SeriesInfo
-from stresswatch.reports.context import series_stale
 from stresswatch.store import Store
 from tests.conftest import settings_for
 
@@ -44,7 +43,7 @@ def test_source_and_series_staleness_over_a_weekend(tmp_path):
             assert series["last"] == "2024-03-02"
             assert series["stale"] is (business_days_between(SAT, day) > STALE_DAYS), day
             # the report's freshness section judges a series the same way
-            assert series_stale(SAT, "D", 0, day, STALE_DAYS) is series["stale"]
+            assert status.series_stale(SAT, "D", 0, day, STALE_DAYS) is series["stale"]
         # spelled out: Friday's fetch is not stale on Saturday (0 days) nor on Monday (1 day), it is on
         # Tuesday (2); Saturday's rate is 1 business day old on Monday and 2 on Tuesday
         stale = {day: {r["source"]: r for r in status.source_status(store, settings, day)}["cbr"]["stale"]

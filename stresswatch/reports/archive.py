@@ -1,11 +1,13 @@
-"""What the reports keep (rows in `store.reports`, migration 0006): the index of rendered reports
-with their headline state, and point-in-time snapshots of the run ledger.
+"""The ledger-snapshot policy: which run-ledger facts (last success, last error per source) a
+report for D shows, and when they are frozen. The rows live in `store.reports`
+(report_ledger_snapshots, migration 0006); the report index is written by `reports.render`
+straight through `store.reports.record`.
 
 Why snapshots: the run ledger keeps one row per (job, partition) and a later fetch overwrites it,
 so "last success / last error as known on D" cannot be recovered from it after the fact. The first
 render of D after D is over freezes the facts (taken from ledger rows finished on or before D);
 later renders of D read the frozen copy. Renders on D itself recompute and overwrite, since data
-for D may still arrive that day.
+for D may still arrive that day. "Today" is the caller's: `clock.today(clock, settings)`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import datetime as dt
 from typing import Any, Iterable, Mapping
 
 from stresswatch.store import Store
-from stresswatch.store.reports import ReportIndexRow
 
 
 def _day_end(day: dt.date) -> str:
@@ -49,11 +50,11 @@ def ledger_facts(store: Store, sources: Iterable[str], day: dt.date) -> dict[str
     return out
 
 
-def ledger_snapshot(store: Store, sources: list[str], day: dt.date, today: dt.date | None,
+def ledger_snapshot(store: Store, sources: list[str], day: dt.date, today: dt.date,
                     write: bool = True) -> dict[str, dict[str, Any]]:
-    """Ledger facts for D: the frozen copy when D is over and one exists, else computed now (and
-    stored when `write`; frozen from then on if D is over)."""
-    frozen = today is not None and today > day
+    """Ledger facts for D: the frozen copy when D is over (`today > day`) and one exists, else
+    computed now (and stored when `write`; frozen from then on if D is over)."""
+    frozen = today > day
     stored = store.reports.snapshot(day)
     if frozen and stored and all(s in stored for s in sources):
         return {s: dict(stored[s]) for s in sources}
@@ -65,12 +66,3 @@ def ledger_snapshot(store: Store, sources: list[str], day: dt.date, today: dt.da
             if frozen and source in stored:
                 facts[source] = dict(stored[source])
     return facts
-
-
-def record_report(store: Store, day: dt.date, out_dir: str, generated_at: str, regime: str | None,
-                  p_stress: float | None, formats: Iterable[str], warnings: int) -> None:
-    store.reports.record(day, out_dir, generated_at, regime, p_stress, formats, warnings)
-
-
-def reports(store: Store, out_dir: str | None = None) -> list[ReportIndexRow]:
-    return store.reports.index(out_dir)

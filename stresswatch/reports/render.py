@@ -27,15 +27,17 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import jinja2
 from markupsafe import Markup
 
+from stresswatch.bizdays import business_days
+from stresswatch.clock import Clock, system_clock
 from stresswatch.errors import UsageError
 from stresswatch.output import clean
-from stresswatch.reports.charts import ChartSpec, render_chart
-from stresswatch.reports.context import ContextBuilder, ReportData, daterange
+from stresswatch.reports.charts import render_chart
+from stresswatch.reports.context import ContextBuilder, ReportData
 from stresswatch.settings import Settings
 from stresswatch.store import Store
 
@@ -46,10 +48,12 @@ FORMATS = ("html", "md", "json")
 # Formatting filters (shared by HTML and Markdown)
 # ---------------------------------------------------------------------------------------------
 def _missing(value: Any) -> bool:
+    """None or a non-finite float: shown as a dash."""
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
 def f_num(value: Any, digits: int = 2, sign: bool = False) -> str:
+    """A number with thousands separators and a true minus sign (— when missing)."""
     if _missing(value):
         return "—"
     text = f"{float(value):+,.{digits}f}" if sign else f"{float(value):,.{digits}f}"
@@ -57,6 +61,7 @@ def f_num(value: Any, digits: int = 2, sign: bool = False) -> str:
 
 
 def f_pct(value: Any, digits: int = 1, sign: bool = True) -> str:
+    """A percentage, signed by default."""
     return "—" if _missing(value) else f_num(value, digits, sign) + "%"
 
 
@@ -66,10 +71,12 @@ def f_prob(value: Any) -> str:
 
 
 def f_pp(value: Any, digits: int = 2) -> str:
+    """A change in percentage points, signed."""
     return "—" if _missing(value) else f_num(value, digits, True) + " pp"
 
 
 def f_pval(value: Any) -> str:
+    """A p-value with three decimals (<0.001 below that)."""
     if _missing(value):
         return "—"
     v = float(value)
@@ -118,20 +125,24 @@ _ENVS: dict[str, jinja2.Environment] = {}
 
 
 def env(kind: str) -> jinja2.Environment:
+    """The Jinja2 environment for "html" (autoescaped) or "md" (Markdown-escaped), built once."""
     if kind not in _ENVS:
         _ENVS[kind] = _environment(kind)
     return _ENVS[kind]
 
 
 def render_html(ctx: dict[str, Any]) -> str:
+    """report.html for a context."""
     return env("html").get_template("report.html.j2").render(c=ctx)
 
 
 def render_md(ctx: dict[str, Any]) -> str:
+    """report.md for a context."""
     return env("md").get_template("report.md.j2").render(c=ctx)
 
 
 def render_json(ctx: dict[str, Any]) -> str:
+    """report.json for a context (non-finite numbers cleaned to null)."""
     return json.dumps(clean(ctx), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
@@ -146,6 +157,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def parse_formats(value: str | Sequence[str] | None, default: Sequence[str] = FORMATS) -> list[str]:
+    """Formats from "html,json" or a list (in FORMATS order); UsageError for an unknown one."""
     if value is None:
         items = list(default)
     elif isinstance(value, str):
@@ -190,6 +202,7 @@ def _needs_charts(formats: Sequence[str]) -> bool:
 # The archive index
 # ---------------------------------------------------------------------------------------------
 def index_entry(ctx: dict[str, Any], formats: Sequence[str]) -> dict[str, Any]:
+    """One report's line in the archive index: its date, formats and headline state."""
     head = ctx["headline"]
     idx = ctx.get("stress_index") or {}
     return {
@@ -241,6 +254,8 @@ def update_index(out_dir: Path, new_entries: Iterable[dict[str, Any]]) -> Path:
 # ---------------------------------------------------------------------------------------------
 @dataclass
 class RenderResult:
+    """What a render wrote: the dates, their folders, their index entries and the index page."""
+
     dates: list[dt.date] = field(default_factory=list)
     folders: list[Path] = field(default_factory=list)
     #: index entries (headline state) of the rendered reports
@@ -255,19 +270,15 @@ class RenderResult:
         return f"{len(self.folders)} reports, index {self.index}"
 
 
-def _clock(clock: Callable[[], dt.datetime] | None) -> Callable[[], dt.datetime]:
-    return clock or (lambda: dt.datetime.now(dt.timezone.utc))
-
-
 def render_day(store: Store, settings: Settings, day: dt.date, out: str | Path | None = None,
-               formats: str | Sequence[str] | None = None, *, clock: Callable[[], dt.datetime] | None = None,
+               formats: str | Sequence[str] | None = None, *, clock: Clock | None = None,
                builder: ContextBuilder | None = None, update_archive: bool = True) -> RenderResult:
     """Render the report for `day` into `out/<day>/` (default `settings.reports_dir`) and update
-    the index. `clock` gives generated_at and decides whether D is over (ledger snapshots)."""
+    the index. `clock` (default: the system clock) gives generated_at and, through
+    `clock.today(clock, settings)`, decides whether D is over (ledger snapshots)."""
     out_dir = Path(out or settings.reports_dir)
     formats = parse_formats(formats, settings["report"]["formats"])
-    clock = _clock(clock)
-    builder = builder or ContextBuilder(store, settings, now=clock, today=clock().astimezone(dt.timezone.utc).date())
+    builder = builder or ContextBuilder(store, settings, clock=clock or system_clock)
     data = builder.build(day)
     folder = out_dir / day.isoformat()
     if _needs_charts(formats):
@@ -282,13 +293,12 @@ def render_day(store: Store, settings: Settings, day: dt.date, out: str | Path |
 
 
 def _record(store: Store, out_dir: Path, entries: Sequence[dict[str, Any]], enabled: bool) -> None:
+    """Record rendered reports in the store's report index (`store.reports`)."""
     if not enabled:
         return
-    from stresswatch.reports import archive
-
     for e in entries:
-        archive.record_report(store, dt.date.fromisoformat(e["date"]), str(out_dir.resolve()), e["generated_at"],
-                              e["regime"], e["p_stress_filtered"], e["formats"], e["warnings"])
+        store.reports.record(dt.date.fromisoformat(e["date"]), str(out_dir.resolve()), e["generated_at"],
+                             e["regime"], e["p_stress_filtered"], e["formats"], e["warnings"])
 
 
 def _pool(workers: int) -> cf.ProcessPoolExecutor:
@@ -302,11 +312,12 @@ def _pool(workers: int) -> cf.ProcessPoolExecutor:
 
 
 def default_workers() -> int:
+    """Chart worker processes for a range: the CPU count, at most 4."""
     return max(1, min(4, os.cpu_count() or 1))
 
 
 def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date, out: str | Path | None = None,
-                 formats: str | Sequence[str] | None = None, *, clock: Callable[[], dt.datetime] | None = None,
+                 formats: str | Sequence[str] | None = None, *, clock: Clock | None = None,
                  progress: bool | None = None, workers: int | None = None,
                  update_archive: bool = True) -> RenderResult:
     """Render every business day start..end. One cached ContextBuilder reads each series' vintages
@@ -318,9 +329,8 @@ def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date,
         raise UsageError(f"--end {end} is before --start {start}")
     out_dir = Path(out or settings.reports_dir)
     formats = parse_formats(formats, settings["report"]["formats"])
-    days = list(daterange(start, end))
-    clock = _clock(clock)
-    builder = ContextBuilder(store, settings, cache=True, now=clock, today=clock().astimezone(dt.timezone.utc).date())
+    days = business_days(start, end)
+    builder = ContextBuilder(store, settings, cache=True, clock=clock or system_clock)
     workers = default_workers() if workers is None else workers
     show = sys.stderr.isatty() if progress is None else progress
     result = RenderResult()
@@ -349,7 +359,3 @@ def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date,
     _record(store, out_dir, result.entries, update_archive)
     result.index = update_index(out_dir, result.entries)
     return result
-
-
-def render_charts(specs: Sequence[ChartSpec], folder: Path) -> list[Path]:
-    return [render_chart(s, folder) for s in specs]

@@ -155,7 +155,8 @@ def test_events_step_stores_the_alignment_the_report_then_reads(filled, tmp_path
     from stresswatch import settings as settings_mod
     from stresswatch.clock import FixedClock
     from stresswatch.events import align as ev_align
-    from stresswatch.reports.context import ContextBuilder, statements
+    from stresswatch.reports.context import ContextBuilder
+    from stresswatch.reports.sections.statements import statements
     from tests.fakes.report_data import REPORT_DAY as D
 
     store = filled["store"]
@@ -173,12 +174,12 @@ def test_events_step_stores_the_alignment_the_report_then_reads(filled, tmp_path
     # the report written by the cycle shows what the stored alignment holds, and the section is the
     # same as one aligned from scratch
     written = json.loads((tmp_path / "reports" / D.isoformat() / "report.json").read_text())
-    builder = ContextBuilder(store, s, now=clock, today=D, write_snapshots=False)
-    from_stored = statements(builder, D)
+    builder = ContextBuilder(store, s, clock=clock, write_snapshots=False)
+    from_stored = statements(store, s, D, builder.regime(D), builder.catalogue())
     assert written["statements"] == json.loads(json.dumps(from_stored))
     store.alignments.delete(D)
     assert ev_align.stored(store, s, D) is None
-    assert statements(builder, D) == from_stored
+    assert statements(store, s, D, builder.regime(D), builder.catalogue()) == from_stored
     # an alignment made with other study settings (or another catalogue) is not used
     daily.align_for_day(store, s, D)
     other = settings_mod.load(filled["config"], environ={}, overrides={"events.placebos": 300})

@@ -1,15 +1,14 @@
 """The report context from a real store with known data: every section, numbers equal to the
-store's, depreciation conventions, the headline from a real regime run, statements aligned as of D."""
+store's, the headline from a real regime run, statements aligned as of D, and the builder's
+"today" (the one definition, in the [daemon] time zone)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from stresswatch.fetchers.base import Observation
 from stresswatch.reports import context as C
 from stresswatch.store import Store
 from tests.fakes import report_data as R
@@ -20,7 +19,7 @@ D = R.REPORT_DAY
 
 @pytest.fixture(scope="module")
 def ctx(filled):
-    builder = C.ContextBuilder(filled["store"], filled["settings"], now=fixed_clock(), write_snapshots=False)
+    builder = C.ContextBuilder(filled["store"], filled["settings"], clock=fixed_clock(), write_snapshots=False)
     return builder.build(D).context
 
 
@@ -133,7 +132,7 @@ def test_statements_aligned_as_of_d(ctx):
 
 
 def test_no_model_run_is_said_clearly(filled):
-    builder = C.ContextBuilder(filled["store"], filled["settings"], now=fixed_clock(), write_snapshots=False)
+    builder = C.ContextBuilder(filled["store"], filled["settings"], clock=fixed_clock(), write_snapshots=False)
     ctx = builder.build(dt.date(2023, 8, 1)).context
     head = ctx["headline"]
     assert head["available"] is False
@@ -152,38 +151,21 @@ def test_freshness_flags_stale_sources(ctx):
     assert any(w["topic"] == "freshness" and "bis" in w["text"] for w in ctx["warnings"])
 
 
-def test_depreciation_conventions_differ():
-    assert C.pct_change_per_unit(70.34, 101.04) == pytest.approx(43.645, abs=1e-3)
-    assert C.pct_value_change(70.34, 101.04) == pytest.approx(-30.384, abs=1e-3)
-    assert C.pct_change_per_unit(None, 1.0) is None and C.pct_value_change(1.0, 0.0) is None
+def test_d_is_over_at_midnight_in_the_daemon_timezone(tmp_path):
+    """The builder judges "is D over?" (frozen ledger facts) with the one definition of today,
+    `clock.today(clock, settings)`: the clock's date in the [daemon] time zone, not the UTC date."""
+    from stresswatch.clock import FixedClock
+    from tests.conftest import settings_for
 
-
-def test_series_reader_cache_matches_store_reads_with_vintages(tmp_path):
-    store = Store.open(tmp_path / "v.db")
-    from stresswatch.fetchers.base import SeriesInfo
-
-    store.observations.upsert_series([SeriesInfo("x.m", "x", "x", "u", "M", 10)])
-    t = dt.timezone.utc
-    store.observations.write_observations([Observation("x.m", dt.date(2023, 1, 1), 1.0),
-                                           Observation("x.m", dt.date(2023, 2, 1), 2.0)],
-                                          fetched_at=dt.datetime(2023, 3, 1, tzinfo=t))
-    store.observations.write_observations([Observation("x.m", dt.date(2023, 1, 1), 1.5)],
-                                          fetched_at=dt.datetime(2023, 3, 5, tzinfo=t))
-    store.observations.write_observations([Observation("x.m", dt.date(2023, 3, 1), 3.0)],
-                                          fetched_at=dt.datetime(2023, 3, 20, tzinfo=t))
-    cached = C.SeriesReader(store, cache=True)
-    plain = C.SeriesReader(store, cache=False)
-    for day in pd.date_range("2022-12-30", "2023-04-01", freq="D"):
-        d = day.date()
-        a, b = cached.read("x.m", d), store.observations.read_series("x.m", end=d, asof=d)
-        pd.testing.assert_series_equal(a, b, check_freq=False)
-        pd.testing.assert_series_equal(plain.read("x.m", d), b, check_freq=False)
-    assert cached.read("x.m", dt.date(2023, 3, 4)).tolist() == [1.0, 2.0]
-    assert cached.read("x.m", dt.date(2023, 3, 5)).tolist() == [1.5, 2.0]
+    store = Store.open(tmp_path / "sw.db", clock=FixedClock("2023-08-16T09:00:00Z"))
+    store.ledger.start("fetch:cbr", "2023")
+    store.ledger.finish("fetch:cbr", "2023", "success", rows=1)
+    late = FixedClock("2023-08-16T22:00:00Z")  # 01:00 on 17 August in Moscow, still the 16th in UTC
+    moscow = C.ContextBuilder(store, settings_for(tmp_path, **{"daemon.timezone": "Europe/Moscow"}), clock=late)
+    first = moscow.ledger_facts(["cbr"], D)
+    store.ledger.finish("fetch:cbr", "2023", "failed", error="HTTP 503")
+    assert moscow.ledger_facts(["cbr"], D) == first and first["cbr"]["last_error"] is None  # D is over: frozen
+    utc = C.ContextBuilder(store, settings_for(tmp_path, **{"daemon.timezone": "UTC"}), clock=late,
+                           write_snapshots=False)
+    assert utc.ledger_facts(["cbr"], D)["cbr"]["last_error"] == "HTTP 503"  # D is today in UTC: live facts
     store.close()
-
-
-def test_recursive_percentile_uses_only_the_past():
-    s = pd.Series([1.0, 3.0, 2.0, np.nan])
-    assert C.recursive_percentile(s) == pytest.approx(2 / 3)
-    assert C.recursive_percentile(pd.Series(dtype=float)) is None

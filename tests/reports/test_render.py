@@ -1,5 +1,5 @@
 """Rendering to files: as-of reproducibility after newer data arrives, escaping of statement text,
-the archive index, range renders equal to single renders, frozen ledger facts."""
+the archive index, range renders equal to single renders, formats and the report index."""
 
 from __future__ import annotations
 
@@ -137,31 +137,7 @@ def test_formats_and_records(filled, tmp_path):
     folder = result.folders[0]
     assert (folder / "report.json").exists() and not (folder / "report.html").exists()
     assert not (folder / "charts").exists()
-    from stresswatch.reports import archive
-
-    rows = archive.reports(filled["store"], str(out.resolve()))
+    rows = filled["store"].reports.index(str(out.resolve()))
     assert rows and rows[0]["date"] == "2023-08-16" and rows[0]["formats"] == "json"
     with pytest.raises(Exception, match="unknown report format"):
         render.parse_formats("html,pdf")
-
-
-def test_ledger_facts_are_frozen_once_the_day_is_over(tmp_path):
-    store = Store.open(tmp_path / "l.db")
-    settings = settings_mod.load(environ={}, overrides={"store.path": str(tmp_path / "l.db")})
-    from stresswatch.reports import archive
-
-    today = dt.datetime.now(dt.timezone.utc).date()
-    store.ledger.finish("fetch:cbr", "2026", "success", rows=3)
-    live = archive.ledger_snapshot(store, ["cbr"], today, today)
-    assert live["cbr"]["last_success"] is not None and live["cbr"]["last_error"] is None
-    # the next day: the snapshot is frozen; a later failure on the same partition does not change it
-    tomorrow = today + dt.timedelta(days=1)
-    frozen = archive.ledger_snapshot(store, ["cbr"], today, tomorrow)
-    store.ledger.finish("fetch:cbr", "2026", "failed", error="HTTP 503")
-    again = archive.ledger_snapshot(store, ["cbr"], today, tomorrow)
-    assert again == frozen == live
-    # while D is not over, the facts follow the ledger
-    moving = archive.ledger_snapshot(store, ["cbr"], tomorrow, tomorrow)
-    assert moving["cbr"]["last_error"] == "HTTP 503"
-    store.close()
-    assert settings.store_path == tmp_path / "l.db"

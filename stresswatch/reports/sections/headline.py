@@ -1,0 +1,101 @@
+"""The headline section: what the headline model says on D, read from the regime read model
+(`stresswatch.regimes.state.RegimeState` as of D) — the regime of the run's last period by the
+filtered probabilities, P(stress), how long the regime has lasted, its expected duration, the 5-
+and 20-business-day forecast, the stress episodes and the model description — and `add_change`,
+the change since the previous report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from stresswatch.regimes.state import RegimeState
+from stresswatch.reports.values import iso, num
+
+
+def regime_headline(state: RegimeState, day: dt.date) -> dict[str, Any]:
+    """The headline model's state on D (the regime read model as of D) as report data."""
+    base = {"model_id": state.model_id, "available": False, "date": day.isoformat()}
+    if not state.available:
+        base["message"] = (f"{state.message}; run `stresswatch compute --asof {day}` and render the report again"
+                           if state.run is None else state.message)
+        return base
+    return _headline_from_state(state, base)
+
+
+def _headline_from_state(state: RegimeState, base: dict[str, Any]) -> dict[str, Any]:
+    """Headline from the regime state as of D: the regime of the run's last period (most likely by
+    filtered probability), its run length, expected duration, the 5- and 20-business-day forecast,
+    stress episodes (smoothed) and the model description."""
+    run, fit, spec = state.run, state.fit, state.spec
+    assert run is not None and fit is not None and spec is not None
+    k = spec.k_regimes
+    names = list(spec.regime_names)
+    episodes_out = [{"start": iso(e.start), "end": iso(e.end), "peak": iso(e.peak), "peak_p": num(e.peak_p),
+                     "mean_p": num(e.mean_p), "length": int(e.length), "ongoing": e.ongoing}
+                    for e in state.episodes("smoothed")]
+    params = run.params
+
+    def param(name: str) -> float | None:
+        return num(params.get(name))
+
+    regimes_out = []
+    for i, label in enumerate(names):
+        regimes_out.append({
+            "label": label,
+            "mean": param(f"const[{i}]") if f"const[{i}]" in params else param("const"),
+            "variance": param(f"sigma2[{i}]") if f"sigma2[{i}]" in params else param("sigma2"),
+            "p_stay": num(run.transition[i, i]), "expected_duration": num(run.durations[i])})
+    switches = [w for w, on in (("mean", spec.switching_mean), ("variance", spec.switching_variance)) if on]
+    model = {
+        "id": state.model_id, "series": spec.series, "transform": spec.transform, "k_regimes": k,
+        "frequency": spec.frequency, "frequency_name": "weekly" if state.weekly else "daily (observation calendar)",
+        "spec_text": (f"Markov-switching {'autoregression of order ' + str(spec.order) if spec.order else 'regression'} "
+                      f"with {k} regimes, switching {' and '.join(switches) or 'nothing'}"),
+        "run_id": run.id, "run_asof": iso(run.asof), "run_kind": run.kind, "fit_run_id": fit.id,
+        "fitted_on": iso(fit.asof), "sample_start": iso(run.data_first), "sample_end": iso(run.data_last),
+        "nobs": run.n, "data_asof": iso(run.data_vintage), "llf": num(run.llf), "aic": num(run.aic),
+        "bic": num(run.bic), "converged": bool(run.converged), "accepted": bool(run.accepted),
+        "fallback": bool(run.fallback or fit.fallback),
+        "rejection": "; ".join(list(run.reasons) or list(fit.reasons)) if (run.fallback or fit.fallback) else "",
+        "regimes": regimes_out,
+    }
+    previous = state.previous()
+    base.update({
+        "available": True, "message": "", "run_asof": iso(run.asof), "last_observation": iso(state.last_observation),
+        "k_regimes": k, "regimes": names, "regime": state.regime, "regime_index": state.regime_index,
+        "is_stress": state.is_stress,
+        "p_stress_filtered": num(state.p_stress_filtered),
+        "p_stress_smoothed": num(state.p_stress_smoothed),
+        "p_filtered": {name: num(p) for name, p in state.p_filtered.items()},
+        "days_in_regime": state.days_in_regime,
+        "regime_periods": state.regime_periods,
+        "regime_since": iso(state.regime_since),
+        "expected_duration": num(state.expected_duration),
+        "period_unit": state.period_unit,
+        "p_stress_h5": num(state.p_stress_in(5)), "p_stress_h20": num(state.p_stress_in(20)),
+        "forecast_steps": {str(h): n for h, n in state.forecast_steps.items()},
+        "previous_observation": ({"date": iso(previous["date"]), "regime": previous["regime"],
+                                  "p_stress_filtered": num(previous["p_stress_filtered"])} if previous else None),
+        "episodes": episodes_out, "model": model,
+    })
+    return base
+
+
+def add_change(head: dict[str, Any], prev: dict[str, Any]) -> None:
+    """Change since the previous report: the previous business day's headline (its own run as of
+    that day). When no run existed then, the previous observation of D's run is used instead and
+    `basis` says so."""
+    if prev.get("available") or not head.get("previous_observation"):
+        head["previous"] = {"date": prev.get("date"), "available": bool(prev.get("available")),
+                            "regime": prev.get("regime"), "p_stress_filtered": prev.get("p_stress_filtered"),
+                            "basis": "previous report"}
+    else:
+        po = head["previous_observation"]
+        prev = {"available": True, **po}
+        head["previous"] = {**po, "available": True, "basis": f"previous observation of the run as of "
+                                                              f"{head.get('run_asof')} (no run existed on {po['date']})"}
+    p1, p0 = head.get("p_stress_filtered"), prev.get("p_stress_filtered")
+    head["p_stress_change"] = (p1 - p0) if p1 is not None and p0 is not None else None
+    head["regime_changed"] = (head.get("regime") != prev.get("regime")) if head.get("available") and prev.get(
+        "available") else None

@@ -1,0 +1,36 @@
+"""reports.reader: the cached as-of view equals the store's own as-of reads, vintages included."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from stresswatch.fetchers.base import Observation
+from stresswatch.reports.reader import SeriesReader
+from stresswatch.store import Store
+
+
+def test_series_reader_cache_matches_store_reads_with_vintages(tmp_path):
+    store = Store.open(tmp_path / "v.db")
+    from stresswatch.fetchers.base import SeriesInfo
+
+    store.observations.upsert_series([SeriesInfo("x.m", "x", "x", "u", "M", 10)])
+    t = dt.timezone.utc
+    store.observations.write_observations([Observation("x.m", dt.date(2023, 1, 1), 1.0),
+                                           Observation("x.m", dt.date(2023, 2, 1), 2.0)],
+                                          fetched_at=dt.datetime(2023, 3, 1, tzinfo=t))
+    store.observations.write_observations([Observation("x.m", dt.date(2023, 1, 1), 1.5)],
+                                          fetched_at=dt.datetime(2023, 3, 5, tzinfo=t))
+    store.observations.write_observations([Observation("x.m", dt.date(2023, 3, 1), 3.0)],
+                                          fetched_at=dt.datetime(2023, 3, 20, tzinfo=t))
+    cached = SeriesReader(store, cache=True)
+    plain = SeriesReader(store, cache=False)
+    for day in pd.date_range("2022-12-30", "2023-04-01", freq="D"):
+        d = day.date()
+        a, b = cached.read("x.m", d), store.observations.read_series("x.m", end=d, asof=d)
+        pd.testing.assert_series_equal(a, b, check_freq=False)
+        pd.testing.assert_series_equal(plain.read("x.m", d), b, check_freq=False)
+    assert cached.read("x.m", dt.date(2023, 3, 4)).tolist() == [1.0, 2.0]
+    assert cached.read("x.m", dt.date(2023, 3, 5)).tolist() == [1.5, 2.0]
+    store.close()
