@@ -35,8 +35,7 @@ from validate_episodes import SHARED, load_usd  # noqa: E402
 
 def hmm_params_as_statsmodels(hmm, names, k):
     """hmmlearn's fitted parameters in statsmodels' layout (column-stochastic transitions)."""
-    from stresswatch.regimes import fit as R_fit, matrices as R_matrices, spec as R_spec
-    from stresswatch.regimes import transform as R_transform
+    from stresswatch.regimes import matrices as R_matrices
 
     params = np.zeros(len(names))
     R_matrices._set_transition(params, names, hmm.transmat_.T)

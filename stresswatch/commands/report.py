@@ -19,6 +19,8 @@ def cmd_report(args, app: App) -> int:
         raise UsageError("use either --date or --start/--end, not both")
     if bool(args.start) != bool(args.end):
         raise UsageError("--start and --end go together")
+    if args.start and args.end < args.start:
+        raise UsageError(f"--end {args.end} is before --start {args.start}")
     today = app.today()
     last = args.end or args.date or today
     if last > today:

@@ -326,7 +326,7 @@ def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date,
     from tqdm import tqdm
 
     if end < start:
-        raise UsageError(f"--end {end} is before --start {start}")
+        raise UsageError(f"the range ends ({end}) before it starts ({start})")
     out_dir = Path(out or settings.reports_dir)
     formats = parse_formats(formats, settings["report"]["formats"])
     days = business_days(start, end)
