@@ -145,15 +145,17 @@ class Database:
             rows = self._conn.execute("PRAGMA quick_check(5)").fetchall()
         except sqlite3.Error as exc:
             rows = [(str(exc),)]
-        found = "; ".join(str(r[0]) for r in rows)
-        if found != "ok":
-            self._damage = found
+        found = [line.strip() for r in rows for line in str(r[0]).splitlines()
+                 if line.strip() and not line.startswith("***")]
+        if found != ["ok"]:
+            self._damage = "; ".join(found) or "no answer"
             raise StoreCorrupt(self._damage_text())
         self._verified_at = time.monotonic()
 
     def _damage_text(self) -> str:
-        first = (self._damage or "").split("; ")[0][:160]
-        return f"the store {self.path} is damaged (quick_check: {first}); {RECOVER_HINT}"
+        problems = (self._damage or "").split("; ")
+        more = f" and {len(problems) - 1} more problem(s)" if len(problems) > 1 else ""
+        return f"the store {self.path} is damaged (quick_check: {problems[0][:160]}{more}); {RECOVER_HINT}"
 
     def _before_write(self) -> None:
         if self.read_only is not None:
@@ -419,8 +421,9 @@ def _typed(exc: sqlite3.Error, path: Path, doing: str) -> StoreError:
     if name.startswith("SQLITE_FULL"):
         return StoreFull(f"disk full {where}: nothing of this write was saved; free space and run the command again")
     if name.startswith("SQLITE_IOERR"):
-        return StoreIOError(f"I/O error {where} ({name}: the disk may be full, over a file-size limit or failing); "
-                            "nothing of this write was saved")
+        lost = "; nothing of this write was saved" if doing not in ("opening", "reading") else ""
+        return StoreIOError(f"I/O error {where} ({name}: the disk may be full, over a file-size limit or "
+                            f"failing){lost}")
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
         return StoreCorrupt(f"the store is damaged ({exc}) {where}; {RECOVER_HINT}")
     if name.startswith("SQLITE_READONLY"):
