@@ -152,6 +152,7 @@ class Daemon:
         while True:
             try:
                 with single_instance(self.settings.store_path, wait=0.0, holder="stresswatch daemon (daily run)"):
+                    self.store.ledger.close_interrupted()  # rows a dead writer left running
                     yield True
                     return
             except LockHeld as exc:  # another writer: wait; a broken lock path is an error, not a wait
