@@ -110,7 +110,7 @@ def _message_ids(server: SmtpServer) -> list[str]:
 
 
 @pytest.mark.slow
-def test_sigkill_after_the_server_saved_the_mail_delivers_exactly_one_copy_in_5_trials(tmp_path, monkeypatch):
+def test_sigkill_after_the_server_saved_the_mail_delivers_exactly_one_copy_in_5_trials(tmp_path, monkeypatch, capsys):
     copies = []
     for trial in range(TRIALS):
         folder = tmp_path / f"trial{trial}"
@@ -137,14 +137,18 @@ def test_sigkill_after_the_server_saved_the_mail_delivers_exactly_one_copy_in_5_
                 (held,) = store.outbox.rows()
             assert held["status"] == "in_doubt" and held["message_id"] == row["message_id"]
             if trial == 0:
-                _operator_sees_and_drops_it(folder, cfg, held, server, monkeypatch)
+                _operator_sees_and_drops_it(folder, cfg, held, server, monkeypatch, capsys)
         finally:
             server.stop()
     assert copies == [1] * TRIALS
 
 
-def _operator_sees_and_drops_it(folder: Path, cfg: Path, held: dict, server: SmtpServer, monkeypatch) -> None:
+def _operator_sees_and_drops_it(folder: Path, cfg: Path, held: dict, server: SmtpServer, monkeypatch,
+                                capsys) -> None:
     env = {"STRESSWATCH_CONFIG": str(cfg)}
+    capsys.readouterr()
+    code, _out = run_cli(monkeypatch, env, "alerts", "list")
+    assert code == 0 and "is in doubt" in capsys.readouterr().err
     code, out = run_cli(monkeypatch, env, "alerts", "outbox", "--status", "in_doubt", "--format", "json")
     assert code == 0 and [r["message_id"] for r in json.loads(out)] == [held["message_id"]]
     code, out = run_cli(monkeypatch, env, "status", "--format", "json")
