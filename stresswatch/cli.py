@@ -16,7 +16,7 @@ import sys
 from typing import Sequence, TextIO
 
 from stresswatch import __version__
-from stresswatch.app.session import App
+from stresswatch.app.session import STORE_CREATING_COMMANDS, App
 from stresswatch.errors import StresswatchError
 from stresswatch.redaction import redact
 from stresswatch.settings import load
@@ -66,6 +66,16 @@ def setup_logging(level: str) -> None:
     logging.captureWarnings(True)
 
 
+def command_name(args: argparse.Namespace) -> str:
+    """The command as typed, without options: "stresswatch alerts silence" (subcommands live in
+    `<command>_command`); it names the writer lock's holder."""
+    parts = ["stresswatch", args.command]
+    sub = getattr(args, f"{args.command}_command", None)
+    if isinstance(sub, str):
+        parts.append(sub)
+    return " ".join(parts)
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     parser = build_parser()
@@ -77,7 +87,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         settings = load(args.config, overrides={"store.path": args.store, "log.level": args.log_level})
         setup_logging(settings["log"]["level"])
-        app = App(settings, out)
+        app = App(settings, out, command=command_name(args), creates_store=args.command in STORE_CREATING_COMMANDS)
         return int(args.handler(args, app) or 0)
     except StresswatchError as exc:
         print(f"stresswatch: error: {exc}", file=sys.stderr)

@@ -63,11 +63,41 @@ class ParseError(StresswatchError):
 
 
 class StoreError(StresswatchError):
-    """The SQLite store is unusable (bad schema, integrity problem, locked beyond the timeout)."""
+    """The SQLite store is unusable (bad schema, integrity problem, locked beyond the timeout).
+
+    Every sqlite3 error is turned into this or one of the subclasses below by the store
+    (`stresswatch.store.database`), with one line naming the file and what to do."""
+
+
+class StoreNotFound(StoreError):
+    """No store at the path (or its folder does not exist) and the command does not create one (exit 2)."""
+
+    exit_code = 2
+
+
+class StoreCorrupt(StoreError):
+    """The file is not a usable stresswatch store: damaged pages, an empty (0-byte) file, not SQLite."""
+
+
+class StoreReadOnly(StoreError):
+    """The store (or its folder) cannot be written: reads work, writes say why."""
+
+
+class StoreFull(StoreError):
+    """The disk (or a file-size limit) left no room to write; nothing partial was committed."""
+
+
+class StoreIOError(StoreError):
+    """The operating system reported an I/O error reading or writing the store."""
 
 
 class LockError(StresswatchError):
-    """Another stresswatch writer (daemon or CLI) holds the single-instance lock."""
+    """The single-instance lock cannot be taken: held by another writer (LockHeld), or its path is
+    unusable (a folder in its place, no permission, a read-only file system)."""
+
+
+class LockHeld(LockError):
+    """Another stresswatch writer (daemon or CLI) holds the single-instance lock; the message names it."""
 
 
 class ModelError(StresswatchError):

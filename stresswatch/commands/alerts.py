@@ -1,8 +1,9 @@
-"""Command `alerts`: list, history, silence, test."""
+"""Command `alerts`: list, history, silence, outbox, resend, drop, test."""
 
 from __future__ import annotations
 
 import getpass
+import sys
 
 from stresswatch import output
 from stresswatch.alerts.rules import load_rules
@@ -10,13 +11,21 @@ from stresswatch.alerts.run import add_silence, history, list_alerts, list_silen
 from stresswatch.app.session import App
 from stresswatch.commands import add_format, command, iso_date
 from stresswatch.errors import UsageError
-from stresswatch.mail.delivery import outbox_rows, send_test
+from stresswatch.mail import delivery
+from stresswatch.mail.delivery import in_doubt_text, outbox_rows, send_test
+
+
+def _warn_in_doubt(app: App) -> None:
+    """Mail in doubt needs a person: say so wherever alerts are listed."""
+    for row in outbox_rows(app.store(), "in_doubt"):
+        print(f"stresswatch: warning: {in_doubt_text(row)}", file=sys.stderr)
 
 
 def cmd_list(args, app: App) -> int:
     rows = list_alerts(app.store(), app.settings, app.today())
     output.emit(rows, ["rule", "kind", "labels", "state", "since", "last_eval", "value", "summary",
                        "silenced_until", "muted_by"], args.format, app.out)
+    _warn_in_doubt(app)
     return 0
 
 
@@ -58,7 +67,29 @@ def cmd_test(args, app: App) -> int:
 def cmd_outbox(args, app: App) -> int:
     rows = outbox_rows(app.store(), args.status)
     output.emit(rows, ["id", "dedup_key", "status", "attempts", "subject", "pending_recipients", "next_attempt_at",
-                       "sent_at", "last_error"], args.format, app.out)
+                       "sent_at", "message_id", "last_error"], args.format, app.out)
+    if args.status != "in_doubt":
+        _warn_in_doubt(app)
+    return 0
+
+
+def cmd_resend(args, app: App) -> int:
+    store = app.store()
+    with app.lock():
+        row = delivery.resend(store, args.message, app.now, who=getpass.getuser())
+        result = delivery.deliver(store, app.settings, app.now, respect_backoff=False)
+    after = store.outbox.find(str(row["id"]))
+    app.out.write(f"mail {row['dedup_key']} (id {row['id']}): {after['status'] if after else '?'}\n")
+    for error in result.errors:
+        print(f"stresswatch: {error}", file=sys.stderr)
+    return 0 if after is not None and after["status"] == "sent" else 1
+
+
+def cmd_drop(args, app: App) -> int:
+    store = app.store()
+    with app.lock():
+        row = delivery.drop(store, args.message, app.now, who=getpass.getuser(), reason=args.reason or "")
+    app.out.write(f"mail {row['dedup_key']} (id {row['id']}): dropped\n")
     return 0
 
 
@@ -84,10 +115,18 @@ def register(sub) -> None:
     add_format(q)
     q = command(asub, "silences", "Silences, latest expiry first.", "stresswatch alerts silences", cmd_silences)
     add_format(q)
-    q = command(asub, "outbox", "Queued and sent alert mail.", "stresswatch alerts outbox --status pending",
-                cmd_outbox)
-    q.add_argument("--status", choices=("pending", "sent", "failed"))
+    q = command(asub, "outbox", "Queued, in-doubt, sent and failed alert mail.",
+                "stresswatch alerts outbox --status in_doubt", cmd_outbox)
+    q.add_argument("--status", choices=("pending", "sending", "in_doubt", "sent", "failed", "dropped"))
     add_format(q)
+    q = command(asub, "resend", "Send an in-doubt (or failed) outbox message again, now. Only after checking the "
+                                "mailbox: an in-doubt message may already have arrived.",
+                "stresswatch alerts resend 12", cmd_resend)
+    q.add_argument("message", help="outbox id or dedup key (see `alerts outbox --status in_doubt`)")
+    q = command(asub, "drop", "Never send an outbox message (again): e.g. an in-doubt message that did arrive.",
+                "stresswatch alerts drop 12 --reason 'found in the mailbox'", cmd_drop)
+    q.add_argument("message", help="outbox id or dedup key")
+    q.add_argument("--reason", help="why (kept with the message)")
     q = command(asub, "test", "Send a test message with the [mail] settings now (not through the outbox).",
                 "STRESSWATCH_SMTP_PASSWORD=... stresswatch alerts test", cmd_test)
     add_format(q)

@@ -87,6 +87,19 @@ class Ledger:
                  now if status == "success" else None, iso(covered[0]) if covered else None,
                  iso(covered[1]) if covered else None))
 
+    def close_interrupted(self) -> list[tuple[str, str]]:
+        """Mark every `running` row failed ("interrupted"): called by a writer that has just taken
+        the single-instance lock, when no other writer can be running, so these rows belong to a
+        process that died (SIGKILL, power cut) or was stopped by a disk or database failure before
+        it could record the outcome. Returns the (job, partition) pairs closed."""
+        rows = self._db.query("SELECT job, partition FROM runs WHERE status = 'running'")
+        if rows:
+            with self._db.transaction():
+                self._db.execute(
+                    "UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE status = 'running'",
+                    (self._db.now_text(), "interrupted: the writer stopped before recording an outcome"))
+        return [(r["job"], r["partition"]) for r in rows]
+
     def failing_streak(self, source: str, day: dt.date) -> int:
         """Consecutive daily runs (`day:fetch` rows, the latest 60 up to `day`) whose fetch step
         recorded `source` among its failed sources."""
