@@ -1,19 +1,22 @@
-"""Command `alerts`: list, history, silence, test."""
+"""Command `alerts`: list, history, silence, test (the alerts and mail packages are imported by
+the handlers: see `stresswatch.commands`)."""
 
 from __future__ import annotations
 
 import getpass
+from typing import TYPE_CHECKING
 
 from stresswatch import output
-from stresswatch.alerts.rules import load_rules
-from stresswatch.alerts.run import add_silence, history, list_alerts, list_silences
-from stresswatch.app.session import App
-from stresswatch.commands import add_format, command, iso_date
-from stresswatch.errors import UsageError
-from stresswatch.mail.delivery import outbox_rows, send_test
+from stresswatch.commands import add_format, allow_future_dates, command, iso_date
+from stresswatch.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from stresswatch.app.session import App
 
 
 def cmd_list(args, app: App) -> int:
+    from stresswatch.alerts.run import list_alerts
+
     rows = list_alerts(app.store(), app.settings, app.today())
     output.emit(rows, ["rule", "kind", "labels", "state", "since", "last_eval", "value", "summary",
                        "silenced_until", "muted_by"], args.format, app.out)
@@ -21,6 +24,8 @@ def cmd_list(args, app: App) -> int:
 
 
 def cmd_history(args, app: App) -> int:
+    from stresswatch.alerts.run import history
+
     rows = history(app.store(), args.rule, args.limit)
     output.emit(rows, ["run_date", "rule_id", "labels", "from_state", "to_state", "value", "summary"], args.format,
                 app.out)
@@ -28,6 +33,9 @@ def cmd_history(args, app: App) -> int:
 
 
 def cmd_silence(args, app: App) -> int:
+    from stresswatch.alerts.rules import load_rules
+    from stresswatch.alerts.run import add_silence
+
     known = [r.id for r in load_rules(app.settings)]
     starts = args.start or app.today()
     if args.until < starts:
@@ -42,12 +50,34 @@ def cmd_silence(args, app: App) -> int:
 
 
 def cmd_silences(args, app: App) -> int:
+    from stresswatch.alerts.run import list_silences
+
     rows = list_silences(app.store())
     output.emit(rows, ["id", "rule_id", "starts_on", "ends_on", "created_by", "comment"], args.format, app.out)
     return 0
 
 
+def mail_setup_problem(app: App) -> str | None:
+    """What in the [mail] settings stops a test message before any server is asked (None = nothing)."""
+    from stresswatch.mail.smtp import smtp_password
+
+    mail = app.settings["mail"]
+    if not mail["recipients"]:
+        return "mail is off: set [mail] recipients (and host, port, sender) to send a test message"
+    if not mail["host"]:
+        return "[mail] host is empty"
+    if mail["username"] and smtp_password() is None:
+        return (f"[mail] username = {mail['username']!r} needs a password: set STRESSWATCH_SMTP_PASSWORD "
+                "(or STRESSWATCH_SMTP_PASSWORD_FILE)")
+    return None
+
+
 def cmd_test(args, app: App) -> int:
+    from stresswatch.mail.delivery import send_test
+
+    problem = mail_setup_problem(app)  # a configuration problem is exit 2; a server that fails, exit 1
+    if problem:
+        raise ConfigError(problem)
     result = send_test(app.store(), app.settings, app.today(), app.now)
     output.emit([{"subject": result["subject"], "accepted": ", ".join(result["accepted"]),
                   "refused": "; ".join(f"{k} {v}" for k, v in result["refused"].items())}],
@@ -56,6 +86,8 @@ def cmd_test(args, app: App) -> int:
 
 
 def cmd_outbox(args, app: App) -> int:
+    from stresswatch.mail.delivery import outbox_rows
+
     rows = outbox_rows(app.store(), args.status)
     output.emit(rows, ["id", "dedup_key", "status", "attempts", "subject", "pending_recipients", "next_attempt_at",
                        "sent_at", "last_error"], args.format, app.out)
@@ -81,6 +113,7 @@ def register(sub) -> None:
     q.add_argument("--until", type=iso_date, required=True, help="last run date silenced (inclusive)")
     q.add_argument("--start", type=iso_date, help="first run date silenced (default today)")
     q.add_argument("--comment", help="why")
+    allow_future_dates(q, "until", "start")
     add_format(q)
     q = command(asub, "silences", "Silences, latest expiry first.", "stresswatch alerts silences", cmd_silences)
     add_format(q)
@@ -88,6 +121,8 @@ def register(sub) -> None:
                 cmd_outbox)
     q.add_argument("--status", choices=("pending", "sent", "failed"))
     add_format(q)
-    q = command(asub, "test", "Send a test message with the [mail] settings now (not through the outbox).",
+    q = command(asub, "test", "Send a test message with the [mail] settings now (not through the outbox). "
+                              "Exit 2 when the settings cannot work (mail off, a login without a password), "
+                              "1 when the server fails or refuses a recipient.",
                 "STRESSWATCH_SMTP_PASSWORD=... stresswatch alerts test", cmd_test)
     add_format(q)
