@@ -1,22 +1,26 @@
-"""Commands `run` (one daily cycle for a date) and `daemon` (the scheduler)."""
+"""Commands `run` (one daily cycle for a date) and `daemon` (the scheduler). The cycle and the
+scheduler are imported by the handlers (see `stresswatch.commands`)."""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from stresswatch import output
-from stresswatch.app import daily
-from stresswatch.app.session import App
-from stresswatch.bizdays import business_days
 from stresswatch.commands import add_format, command, iso_date
-from stresswatch.commands.data import stop_on_signals
-from stresswatch.daemon import Daemon
 from stresswatch.errors import UsageError
+
+if TYPE_CHECKING:
+    from stresswatch.app.session import App
 
 COLUMNS = ["date", "step", "status", "seconds", "rows", "note", "error"]
 
 
 def cmd_run(args, app: App) -> int:
+    from stresswatch.app import daily
+    from stresswatch.bizdays import business_days
+    from stresswatch.commands.data import stop_on_signals
+
     if args.date and (args.start or args.end):
         raise UsageError("use either --date or --start/--end")
     if bool(args.start) != bool(args.end):
@@ -47,6 +51,8 @@ def cmd_run(args, app: App) -> int:
 
 
 def cmd_daemon(args, app: App) -> int:
+    from stresswatch.daemon import Daemon
+
     return Daemon(app.store(), app.settings, app.clock).serve()
 
 
