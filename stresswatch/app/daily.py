@@ -201,7 +201,7 @@ def step_alerts(ctx: Context) -> StepOutput:
 def alerts_note(ev: Evaluation, mail_on: bool) -> str:
     """The alerts step in words: re-evaluated or not, the state changes, the digest."""
     changes = [f"{new.rule_id} {prev.state} -> {new.state}" for prev, new in ev.transitions]
-    text = "re-evaluated with the new data: " if ev.reevaluated else ""
+    text = "re-evaluated: " if ev.reevaluated else ""
     text += ", ".join(changes) if changes else "no alert changed state"
     if ev.queued:
         text += "; revised digest queued" if ev.digest.revision > 1 else "; digest queued"
@@ -291,7 +291,9 @@ def run_day(store: Store, settings: Settings, day: dt.date, clock: Clock | None 
             result.steps.append(StepResult(step.name, "skipped", error=why))
             log.info("day %s %-7s skipped (%s)", partition, step.name, why)
             continue
-        ctx = Context(store, settings, day, clock, stop, reevaluate=force or bool(rerun_for))
+        # evaluate D's alerts again only when they were evaluated for D before (a first run has
+        # nothing to go back on) and their inputs changed now, or when forced
+        ctx = Context(store, settings, day, clock, stop, reevaluate=force or (bool(rerun_for) and row is not None))
         store.ledger.start(job_name(step.name), partition, day, day)
         started = time.perf_counter()
         try:

@@ -215,6 +215,6 @@ def test_force_runs_every_step_again_and_sends_nothing_twice(tmp_path, planted, 
     assert forced.ok and [st.status for st in forced.steps] == ["success", "success", "success"]
     alerts = forced.steps[1]
     assert alerts.detail["reevaluated"] is True and alerts.detail["transitions"] == []
-    assert alerts.note == "re-evaluated with the new data: no alert changed state"
+    assert alerts.note == "re-evaluated: no alert changed state"
     assert forced.steps[2].note == "nothing to send"
     assert len(smtp.box.received) == 1

@@ -80,7 +80,7 @@ recipients = ["analyst@example.org"]
     assert steps["alerts"]["detail"]["reevaluated"] is True
     assert sorted(steps["alerts"]["detail"]["transitions"]) == ["cbr-stale: firing -> inactive",
                                                                 "stress-regime: inactive -> firing"]
-    assert steps["alerts"]["note"].startswith("re-evaluated with the new data")
+    assert steps["alerts"]["note"].startswith("re-evaluated: ")
     assert steps["mail"]["note"] == "sent 1 message(s)"
     alerts = _alerts(monkeypatch, env, cfg)
     assert alerts["cbr-stale"]["state"] == "inactive" and alerts["cbr-stale"]["muted_by"] is None
