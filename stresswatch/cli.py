@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         settings = load(args.config, overrides={"store.path": args.store, "log.level": args.log_level})
         setup_logging(settings["log"]["level"])
         app = App(settings, out)
-        reject_future_dates(args, app.today(), settings["daemon"]["timezone"])
+        reject_future_dates(args, app.today, settings["daemon"]["timezone"])
         return int(args.handler(args, app) or 0)
     except StresswatchError as exc:
         print(f"stresswatch: error: {exc}", file=sys.stderr)

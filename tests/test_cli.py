@@ -195,10 +195,25 @@ def test_today_for_the_date_check_is_the_daemon_time_zones(tmp_path):
         app = App(settings_for(tmp_path, **{"daemon.timezone": zone}), io.StringIO(), late_friday)
         args = build_parser().parse_args(["run", "--date", "2024-03-02"])
         if saturday_ok:
-            reject_future_dates(args, app.today(), zone)
+            reject_future_dates(args, app.today, zone)
         else:
             with pytest.raises(UsageError, match=r"--date 2024-03-02 is in the future \(today is 2024-03-01 in UTC\)"):
-                reject_future_dates(args, app.today(), zone)
+                reject_future_dates(args, app.today, zone)
+
+
+def test_a_command_without_a_date_does_not_need_today(tmp_path, capsys):
+    """A bad [daemon] timezone stops what needs "today", not `config show` (the way to look at it)."""
+    from stresswatch.app.session import App
+    from stresswatch.commands import reject_future_dates
+    from tests.conftest import settings_for
+
+    app = App(settings_for(tmp_path, **{"daemon.timezone": "Mars/Olympus"}), io.StringIO())
+    reject_future_dates(build_parser().parse_args(["config", "show"]), app.today, "Mars/Olympus")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[daemon]\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
+    assert main(["--config", str(cfg), "config", "show", "--format", "json"], out=io.StringIO()) == 0
+    assert main(["--config", str(cfg), "run", "--date", "2024-01-02"], out=io.StringIO()) == 2
+    assert "is not a known IANA time zone" in capsys.readouterr().err
 
 
 def test_run_for_2099_exits_2_at_once_and_writes_nothing(tmp_path, capsys):

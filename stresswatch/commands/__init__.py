@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from typing import Sequence
+from typing import Callable, Sequence
 
 from stresswatch.errors import UsageError
 
@@ -48,12 +48,16 @@ def allow_future_dates(parser: argparse.ArgumentParser, *dests: str) -> None:
     parser.set_defaults(**{FUTURE_OK: frozenset(dests)})
 
 
-def reject_future_dates(args: argparse.Namespace, today: dt.date, zone: str) -> None:
-    """UsageError naming the first date option after `today` (in `zone`), unless the command
-    allows it (`allow_future_dates`)."""
+def reject_future_dates(args: argparse.Namespace, today: Callable[[], dt.date], zone: str) -> None:
+    """UsageError naming the first date option after `today()` (in `zone`), unless the command
+    allows it (`allow_future_dates`). `today` is called only when a date was given."""
     allowed = getattr(args, FUTURE_OK, frozenset())
-    for dest, value in vars(args).items():
-        if isinstance(value, dt.date) and not isinstance(value, dt.datetime) and dest not in allowed \
-                and value > today:
-            raise UsageError(f"--{dest.replace('_', '-')} {value} is in the future (today is {today} in {zone}); "
+    given = {dest: value for dest, value in vars(args).items()
+             if isinstance(value, dt.date) and not isinstance(value, dt.datetime) and dest not in allowed}
+    if not given:
+        return
+    now = today()
+    for dest, value in given.items():
+        if value > now:
+            raise UsageError(f"--{dest.replace('_', '-')} {value} is in the future (today is {now} in {zone}); "
                              "only data known by today exist")
