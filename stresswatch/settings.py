@@ -540,22 +540,27 @@ def _coerce_table(setting: Setting, item: dict, where: str, name: str) -> dict:
     return out
 
 
-def render_defaults_toml() -> str:
-    """The shipped config file's text: every setting with its default and help as a comment."""
+def render_defaults_toml(settings: Settings | None = None) -> str:
+    """The shipped config file's text: every setting with its default and help as a comment.
+    With `settings`, the same file with their values (`config show`); a list of tables that is
+    set is written out inline."""
     lines = ["# stresswatch settings: every key with its default. Copy, then change what you need.",
              "# Order: defaults < this file < STRESSWATCH_<SECTION>__<KEY> environment < command-line flags.", ""]
-    for section in all_sections():
+    if settings is not None:
+        lines[0] = "# stresswatch settings in force: every key with its value."
+    for section in (settings.sections if settings is not None else all_sections()):
         lines.append(f"# {section.help}")
         lines.append(f"[{section.name}]")
         for s in section.settings:
             lines.append(f"# {s.help}" + (f" ({s.allowed()})" if s.choices else ""))
-            if s.kind == "list[table]":
+            value = settings[section.name][s.name] if settings is not None else s.default
+            if s.kind == "list[table]" and (settings is None or not value):
                 lines.append(f"# add [[{section.name}.{s.name}]] tables to replace the built-in list; fields:")
                 for f in s.fields:
                     default = "required" if f.default is REQUIRED else f"default {_toml_value(f.default)}"
                     lines.append(f"#   {f.name}: {f.help} ({f.allowed()}; {default})")
                 continue
-            lines.append(f"{s.name} = {_toml_value(s.default)}")
+            lines.append(f"{s.name} = {_toml_value(value)}")
         lines.append("")
     return "\n".join(lines)
 

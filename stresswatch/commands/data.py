@@ -6,15 +6,25 @@ import contextlib
 import signal
 import sys
 import threading
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from stresswatch import daemon, output, pipeline, status, trade_check
-from stresswatch.app.session import App
+from stresswatch import output
 from stresswatch.commands import add_format, command, iso_date
 from stresswatch.errors import UsageError
 
-#: the extra blocks `status` shows after sources and series
-STATUS_EXTRAS = (trade_check.status_extra, daemon.status_extra)
+if TYPE_CHECKING:  # pipeline, status, the store: imported by the handlers (the parser stays light)
+    from stresswatch import pipeline
+    from stresswatch.app.session import App
+
+#: `pipeline.REPROCESS`, spelled out so that building the parser does not import the pipeline
+REPROCESS = ("missing", "failed", "all")
+
+
+def status_extras() -> tuple:
+    """The extra blocks `status` shows after sources and series."""
+    from stresswatch import daemon, trade_check
+
+    return (trade_check.status_extra, daemon.status_extra)
 
 
 @contextlib.contextmanager
@@ -57,6 +67,8 @@ def _print_report(app: App, report: pipeline.FetchReport, fmt: str) -> int:
 
 
 def cmd_fetch(args, app: App) -> int:
+    from stresswatch import pipeline
+
     day = args.date or app.today()
     store = app.store()
     if args.dry_run:
@@ -68,6 +80,8 @@ def cmd_fetch(args, app: App) -> int:
 
 
 def cmd_backfill(args, app: App) -> int:
+    from stresswatch import pipeline
+
     if args.start > args.end:
         raise UsageError(f"--start {args.start} is after --end {args.end}")
     store = app.store()
@@ -82,12 +96,16 @@ def cmd_backfill(args, app: App) -> int:
 
 
 def cmd_series_list(args, app: App) -> int:
+    from stresswatch import status
+
     rows = status.series_status(app.store(), app.settings, app.today())
     output.emit(rows, ["series", "source", "unit", "frequency", "first", "last", "count"], args.format, app.out)
     return 0
 
 
 def cmd_series_show(args, app: App) -> int:
+    if args.start and args.end and args.end < args.start:
+        raise UsageError(f"--end {args.end} is before --start {args.start}")
     store = app.store()
     if store.observations.series_info(args.id) is None:
         raise UsageError(f"no series {args.id!r}; see `stresswatch series list`")
@@ -98,6 +116,8 @@ def cmd_series_show(args, app: App) -> int:
 
 
 def cmd_status(args, app: App) -> int:
+    from stresswatch import status
+
     store = app.store()
     today = args.date or app.today()
     data = {
@@ -106,7 +126,7 @@ def cmd_status(args, app: App) -> int:
         "sources": status.source_status(store, app.settings, today),
         "series": status.series_status(store, app.settings, today),
     }
-    data.update(status.extras(store, app.settings, STATUS_EXTRAS))
+    data.update(status.extras(store, app.settings, status_extras()))
     if args.format == "json":
         app.out.write(output.to_json(output.clean(data)) + "\n")
         return 0
@@ -116,11 +136,13 @@ def cmd_status(args, app: App) -> int:
     output.emit(data["series"], ["series", "first", "last", "count", "last_fetched", "stale"], "table", app.out)
     for key, value in data.items():
         if key not in ("store", "asof", "sources", "series"):
-            app.out.write(f"\n{key}\n{output.to_json(output.clean(value))}\n")
+            output.emit_block(key, value, app.out)
     return 0
 
 
 def cmd_reparse(args, app: App) -> int:
+    from stresswatch import pipeline
+
     with app.lock():
         reports = pipeline.reparse(app.store(), app.settings, args.source)
     rows = [{"source": r.source, "payloads": r.payloads, "parsed": r.parsed, "unparseable": r.unparseable,
@@ -130,13 +152,15 @@ def cmd_reparse(args, app: App) -> int:
 
 
 def cmd_config_show(args, app: App) -> int:
-    if args.defaults:
-        from stresswatch.settings import render_defaults_toml
+    from stresswatch.settings import defaults, render_defaults_toml
 
-        app.out.write(render_defaults_toml())
+    shown = defaults() if args.defaults else app.settings
+    if args.format == "json":
+        app.out.write(output.to_json(output.clean(shown.redacted())) + "\n")
         return 0
-    app.out.write(f"# loaded from: {app.settings.origin}\n")
-    app.out.write(output.to_json(output.clean(app.settings.redacted())) + "\n")
+    if not args.defaults:
+        app.out.write(f"# loaded from: {app.settings.origin}\n")
+    app.out.write(render_defaults_toml(None if args.defaults else shown))
     return 0
 
 
@@ -153,7 +177,7 @@ def register(sub) -> None:
     p.add_argument("--start", type=iso_date, required=True, help="first date (YYYY-MM-DD)")
     p.add_argument("--end", type=iso_date, required=True, help="last date, inclusive")
     p.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
-    p.add_argument("--reprocess", choices=pipeline.REPROCESS, default="missing",
+    p.add_argument("--reprocess", choices=REPROCESS, default="missing",
                    help="missing: partitions not yet complete (default); failed: only those whose last "
                         "attempt failed; all: everything")
     p.add_argument("--dry-run", action="store_true", help="print the partitions and requests it would run")
@@ -186,7 +210,8 @@ def register(sub) -> None:
 
     p = command(sub, "config", "Show settings.", "stresswatch config show", None)
     csub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
-    q = command(csub, "show", "The settings in force (or the defaults as TOML).", "stresswatch config show --defaults",
-                cmd_config_show)
-    q.add_argument("--defaults", action="store_true", help="print every setting's default as TOML")
+    q = command(csub, "show", "The settings in force (or their defaults), as TOML (default) or JSON.",
+                "stresswatch config show --defaults\n  stresswatch config show --format json", cmd_config_show)
+    q.add_argument("--defaults", action="store_true", help="every setting's default instead of the values in force")
+    add_format(q, ("toml", "json"), default="toml")
 
