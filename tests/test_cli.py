@@ -96,6 +96,9 @@ def test_building_the_parser_imports_no_heavy_module():
 
 
 def test_a_command_still_imports_what_it_needs(tmp_path):
+    from stresswatch.store import Store
+
+    Store.open(tmp_path / "sw.db", create=True).close()  # read commands never create a store
     code, modules, _ = _imported("--store", str(tmp_path / "sw.db"), "series", "list", "--format", "json")
     assert code == 0 and {"pandas", "stresswatch.store"} <= modules
 
