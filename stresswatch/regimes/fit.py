@@ -3,9 +3,13 @@
 `fit_robust` (data-driven starts + `search_reps` random starts per `rng` seed, EM to tolerance, a
 short BFGS polish, keep the best log-likelihood, relabel calm -> stress, reject degenerate fits,
 fall back to earlier accepted parameters with a flag) and `evaluate` (filter + smooth with given
-parameters, no fitting), both returning a frozen `FitOutcome`. Arrays in, frozen results out: no
-store, no settings. statsmodels is imported on first use (`_sm`), so reading stored runs never
-pays for it.
+parameters, no fitting), both returning a frozen `FitOutcome`; `cold_fit` and `warm_fit`, what the
+update policy calls (a cold robust fit, or a warm refit by at most `max_iter` EM iterations from
+the current parameters), both returning a `FitResult` that is accepted or rejected with its
+reasons and never raises on numerical trouble: any statsmodels exception (NUMERIC_ERRORS) in a
+candidate rejects that candidate, with the reason recorded. Arrays in, frozen results out: no
+store, no settings. statsmodels is imported on first use (`_sm`), so reading stored runs and the
+filter-only days of the daily cycle (regimes/filtering.py) never pay for it.
 """
 
 from __future__ import annotations
@@ -34,6 +38,17 @@ POLISH_MAXITER_LONG = 100
 POLISH_RTOL = 1e-5  # converged when the polish moved the log-likelihood by less than this (relative)
 COARSE_MIN_OBS = 2000  # daily series longer than this get their random search on 5-period blocks
 COARSE_BLOCK = 5
+WARM_EM_TOL = 1e-2  # a warm refit stops when an EM iteration gains less than this (nats, whole sample)
+
+#: what statsmodels raises on numerical trouble inside a fit (start search, EM, BFGS, filter):
+#: `ValueError` ("Could not untransform parameters", incompatible shapes), `LinAlgError` (SVD did not
+#: converge), `RuntimeError` ("Steady-state probabilities could not be constructed"), overflow and
+#: division errors. A candidate that raises one of them is rejected with its reason; it never ends
+#: the fit, and a fit with no candidate left is a rejected fit, not an exception.
+NUMERIC_ERRORS = (ValueError, np.linalg.LinAlgError, RuntimeError, FloatingPointError, OverflowError,
+                  ZeroDivisionError)
+#: transition probabilities are clipped to [PROB_FLOOR, 1] before the logistic untransform
+PROB_FLOOR = 1e-12
 
 
 def _sm():
@@ -48,12 +63,43 @@ def build_model(spec: RegimeSpec, y: np.ndarray | pd.Series):
     """The statsmodels model for `spec` on the values `y` (a plain array; dates stay with us)."""
     MarkovRegression, MarkovAutoregression = _sm()
     endog = np.asarray(y, dtype=float)
+    switching_mean = spec.switching_mean and spec.trend != "n"
     if spec.order > 0:
-        return MarkovAutoregression(endog, k_regimes=spec.k_regimes, order=spec.order,
-                                           switching_ar=False, switching_trend=spec.switching_mean,
-                                           switching_variance=spec.switching_variance)
-    return MarkovRegression(endog, k_regimes=spec.k_regimes, trend="c", switching_trend=spec.switching_mean,
-                                   switching_variance=spec.switching_variance)
+        return MarkovAutoregression(endog, k_regimes=spec.k_regimes, order=spec.order, trend=spec.trend,
+                                    switching_ar=False, switching_trend=switching_mean,
+                                    switching_variance=spec.switching_variance)
+    return MarkovRegression(endog, k_regimes=spec.k_regimes, trend=spec.trend, switching_trend=switching_mean,
+                            switching_variance=spec.switching_variance)
+
+
+def exact_em(spec: RegimeSpec) -> bool:
+    """statsmodels' EM step is exact (closed-form weighted moments) when every mean and variance
+    switches (a zero mean has nothing to estimate) and there are no AR terms."""
+    return spec.order == 0 and spec.switching_variance and (spec.switching_mean or spec.trend == "n")
+
+
+def untransform(model, params: np.ndarray) -> np.ndarray:
+    """`model.untransform_params(params)` without its failure mode.
+
+    statsmodels maps each regime's free transition probabilities p_0..p_{k-2} (the last one is
+    1 - their sum) through a multinomial logistic, p_j = exp(x_j) / (1 + sum exp(x)). Its inverse
+    solves this with `scipy.optimize.root` from x = 0 for k >= 3 and raises `ValueError: Could not
+    untransform parameters` when a probability is ~1e-12 (x ~ 27): EM drives the transitions that
+    never happen to such values (the cold-fit crash of 2012-12-28). Here the transition part uses the
+    exact inverse x_j = log(p_j) - log(1 - sum p) (probabilities clipped to PROB_FLOOR); every other
+    parameter (variances -> standard deviations, AR terms) goes through statsmodels' own
+    `untransform_params`, called with harmless transition values."""
+    params = np.asarray(params, dtype=float)
+    k = model.k_regimes
+    blocks = [model.parameters[i, "regime_transition"] for i in range(k)]
+    safe = params.copy()
+    for block in blocks:
+        safe[block] = 1.0 / k
+    out = np.asarray(model.untransform_params(safe), dtype=float)
+    for block in blocks:
+        p = np.clip(params[block], PROB_FLOOR, 1.0)
+        out[block] = np.log(p) - np.log(max(1.0 - float(np.sum(p)), PROB_FLOOR))
+    return out
 
 
 
@@ -136,11 +182,12 @@ def _params_from_parts(model, P: np.ndarray, means: np.ndarray, variances: np.nd
 
 
 def _start_from_weights(model, y: np.ndarray, weights: np.ndarray, stay: np.ndarray | float) -> np.ndarray:
-    """Start values from regime weights (n x k): weighted means and variances, sticky transitions."""
+    """Start values from regime weights (n x k): weighted means (zero for a zero-mean model) and
+    variances, sticky transitions."""
     k = model.k_regimes
     w = np.clip(weights, 1e-6, None)
     tot = w.sum(axis=0)
-    means = (w * y[:, None]).sum(axis=0) / tot
+    means = np.zeros(k) if model.trend == "n" else (w * y[:, None]).sum(axis=0) / tot
     variances = (w * (y[:, None] - means) ** 2).sum(axis=0) / tot
     variances = np.maximum(variances, 1e-6 * max(float(np.var(y)), 1e-12))
     stay = np.broadcast_to(np.asarray(stay, dtype=float), (k,))
@@ -157,7 +204,8 @@ def data_driven_starts(model, y: np.ndarray) -> list[np.ndarray]:
     n = len(y)
     window = max(5, min(21, n // 50))
     kernel = np.ones(window) / window
-    local_var = np.convolve((y - np.mean(y)) ** 2, kernel, mode="same")
+    centre = 0.0 if model.trend == "n" else np.mean(y)
+    local_var = np.convolve((y - centre) ** 2, kernel, mode="same")
     local_level = np.convolve(y, kernel, mode="same")
     starts = []
     for signal in (local_var, local_level):
@@ -199,6 +247,10 @@ def _em(model, start: np.ndarray, maxiter: int = EM_MAXITER, tol: float = EM_TOL
                 break
             previous = llf
             params = np.asarray(new, dtype=float)
+        else:  # the cap was reached: the last EM step's parameters have not been scored yet
+            llf = float(model.loglike(params))
+            if np.isfinite(llf) and llf > best_llf:
+                best_params, best_llf = params, llf
     return best_params, best_llf, it, converged
 
 
@@ -206,10 +258,13 @@ def _polish(model, params: np.ndarray, maxiter: int) -> tuple[np.ndarray, float,
     """A few BFGS iterations (statsmodels' fit, no EM, no covariance) from `params`."""
     with _Quiet():
         try:
-            res = model.fit(start_params=params, transformed=True, em_iter=0, maxiter=maxiter, cov_type="none",
-                            disp=0)
-        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
-            return params, float(model.loglike(params)), False
+            res = model.fit(start_params=untransform(model, params), transformed=False, em_iter=0, maxiter=maxiter,
+                            cov_type="none", disp=0)
+        except NUMERIC_ERRORS:
+            try:
+                return params, float(model.loglike(params)), False
+            except NUMERIC_ERRORS:
+                return params, -np.inf, False
     converged = bool(res.mle_retvals.get("converged", False))
     return np.asarray(res.params, dtype=float), float(res.llf), converged
 
@@ -219,8 +274,9 @@ def _search(model, start: np.ndarray, reps: int, seed: int, search_iter: int) ->
     steps each, best kept) with an explicit `rng` seed."""
     with _Quiet():
         if hasattr(model, "_start_params_search"):
-            return np.asarray(model._start_params_search(reps, start_params=start, transformed=True,
-                                                         em_iter=search_iter, rng=seed), dtype=float)
+            return np.asarray(model._start_params_search(reps, start_params=untransform(model, start),
+                                                         transformed=False, em_iter=search_iter, rng=seed),
+                              dtype=float)
         return np.asarray(model.fit(start_params=start, search_reps=reps, search_iter=search_iter, rng=seed,
                                     em_iter=0, maxiter=0, return_params=True), dtype=float)  # pragma: no cover
 
@@ -296,32 +352,46 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
         data_driven_starts(search_model, search_y) if spec.order == 0 else [])]
     base_starts.append(("default", np.asarray(search_model.start_params, dtype=float)))
 
-    # local optimisation on the search data for every start, seeds with early stop
+    # local optimisation on the search data for every start, seeds with early stop; a candidate on
+    # which statsmodels fails (NUMERIC_ERRORS) is rejected with its reason, the others go on
     optima: list[tuple[float, np.ndarray, str, bool]] = []
+    rejected: list[str] = []
 
-    def run(label: str, start: np.ndarray) -> tuple[float, np.ndarray]:
-        params, llf, _, conv = _em(search_model, start)
-        optima.append((llf, params, label, conv))
-        return llf, params
+    def guarded(label: str, fn, *args):
+        try:
+            return fn(*args)
+        except NUMERIC_ERRORS as exc:
+            rejected.append(f"{label}: {type(exc).__name__}: {exc}")
+            return None
+
+    def em_candidate(on, label: str, start: np.ndarray) -> tuple[float, np.ndarray, str, bool] | None:
+        got = guarded(label, _em, on, start)
+        if got is None:
+            return None
+        params, llf, _, conv = got
+        if not np.isfinite(llf):
+            rejected.append(f"{label}: non-finite log-likelihood")
+            return None
+        return llf, params, label, conv
 
     if not warm:
         for label, start in base_starts:
-            run(label, start)
-        incumbent = max(optima, key=lambda o: o[0])
+            if (found := em_candidate(search_model, label, start)) is not None:
+                optima.append(found)
         agree = 0
         seeds_used = []
         for seed in seeds:
-            if search_reps <= 0:
+            if search_reps <= 0 or not optima:
                 break
+            incumbent = max(optima, key=lambda o: o[0])
             seeds_used.append(int(seed))
-            start = _search(search_model, incumbent[1], search_reps, int(seed), search_iter)
-            llf, params = run(f"seed{seed}", start)
-            if _same_optimum((llf, params), (incumbent[0], incumbent[1]), names, k):
-                agree += 1
-            else:
+            start = guarded(f"seed{seed}", _search, search_model, incumbent[1], search_reps, int(seed), search_iter)
+            found = em_candidate(search_model, f"seed{seed}", start) if start is not None else None
+            if found is None:
                 agree = 0
-            if llf > incumbent[0]:
-                incumbent = (llf, params, f"seed{seed}", True)
+                continue
+            optima.append(found)
+            agree = agree + 1 if _same_optimum((found[0], found[1]), (incumbent[0], incumbent[1]), names, k) else 0
             if agree >= 2:
                 break
         detail["seeds_used"] = seeds_used
@@ -331,33 +401,33 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
     for o in optima:
         if not any(_same_optimum((o[0], o[1]), (d[0], d[1]), names, k) for d in distinct):
             distinct.append(o)
+    fine: list[tuple[float, np.ndarray, str, bool]] = []
     if coarse:
         # map the best distinct coarse optima to daily starts and run EM on the daily data
-        fine = []
         for llf_c, params_c, label, _ in distinct[:2]:
-            start = _coarse_to_fine(spec, model, values, params_c, search_model, COARSE_BLOCK)
-            params, llf, _, conv = _em(model, start)
-            fine.append((llf, params, label + "/daily", conv))
+            start = guarded(label + "/daily", _coarse_to_fine, spec, model, values, params_c, search_model,
+                            COARSE_BLOCK)
+            if start is not None and (found := em_candidate(model, label + "/daily", start)) is not None:
+                fine.append(found)
         for label, start in candidates:
-            params, llf, _, conv = _em(model, start)
-            fine.append((llf, params, label, conv))
+            if (found := em_candidate(model, label, start)) is not None:
+                fine.append(found)
     elif search_model is model and not warm:
         fine = list(distinct)
     else:
-        fine = []
         for label, start in candidates:
-            params, llf, _, conv = _em(model, start)
-            fine.append((llf, params, label, conv))
+            if (found := em_candidate(model, label, start)) is not None:
+                fine.append(found)
         if spec.order == 0:
             for i, start in enumerate(data_driven_starts(model, values)[:1]):
-                params, llf, _, conv = _em(model, start)
-                fine.append((llf, params, f"data{i}", conv))
+                if (found := em_candidate(model, f"data{i}", start)) is not None:
+                    fine.append(found)
     # statsmodels' EM step is exact only when every mean and variance switches (closed-form
     # weighted moments); with a common mean/variance or AR terms its M-step is approximate and EM
     # can stall away from the optimum: then every distinct candidate is finished by BFGS before
     # the likelihoods are compared (such models are small: few regimes or short samples)
-    exact_em = spec.order == 0 and spec.switching_mean and spec.switching_variance
-    if not exact_em:
+    exact = exact_em(spec)
+    if not exact:
         finished = []
         for llf, params, label, _ in fine:
             params_b, llf_b, ok = _polish(model, params, POLISH_MAXITER_LONG)
@@ -369,11 +439,10 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
     starts = len(optima) + len(candidates)
 
     chosen = None
-    rejected: list[str] = []
     em_converged = True
     if fine:  # the best log-likelihood wins; if it is degenerate the fit is rejected (no second-best)
         llf, params, label, conv = fine[0]
-        reasons = degenerate_reasons(params, names, k, values)
+        reasons = degenerate_reasons(params, names, k, values, spec.min_var_ratio)
         if reasons:
             rejected.append(f"{label}: llf {llf:.3f}: " + "; ".join(reasons))
         else:
@@ -387,8 +456,8 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
 
         def polish(params_in, llf_in, maxiter):
             params_out, llf_out, bfgs_ok = _polish(model, params_in, maxiter)
-            if not (np.isfinite(llf_out) and llf_out >= llf_in - 1e-6) or degenerate_reasons(params_out, names, k,
-                                                                                              values):
+            if not (np.isfinite(llf_out) and llf_out >= llf_in - 1e-6) or degenerate_reasons(
+                    params_out, names, k, values, spec.min_var_ratio):
                 return params_in, llf_in, False
             return params_out, llf_out, bfgs_ok
 
@@ -396,7 +465,7 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
         # or far from the optimum, e.g. statsmodels' approximate M-step for a non-switching mean),
         # BFGS gets room to finish. converged = BFGS met its gradient tolerance, or the last
         # optimiser step moved llf by less than POLISH_RTOL (relative).
-        short = polish_maxiter if (em_converged and exact_em) else POLISH_MAXITER_LONG
+        short = polish_maxiter if (em_converged and exact) else POLISH_MAXITER_LONG
         params1, llf1, bfgs_ok = polish(params0, llf0, short)
         converged = bfgs_ok or (short == polish_maxiter and abs(llf1 - llf0) < tol)
         if not converged:
@@ -454,3 +523,100 @@ def evaluate(y: pd.Series, spec: RegimeSpec, params: np.ndarray, kind: str = "fi
     return _outcome(spec, model, y, np.asarray(params, dtype=float), kind)
 
 
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What the update policy gets from a cold or warm fit: relabelled parameters (None when the
+    fit was rejected), their log-likelihood on the estimation sample, why candidates or the fit
+    were rejected, and how it went (`detail`: start label, seeds, EM iterations, seconds)."""
+
+    params: np.ndarray | None
+    param_names: tuple[str, ...]
+    llf: float
+    converged: bool
+    reasons: tuple[str, ...]
+    mapping: tuple[int, ...]
+    detail: Mapping[str, Any]
+    seconds: float
+
+    @property
+    def accepted(self) -> bool:
+        return self.params is not None
+
+
+def param_names(spec: RegimeSpec) -> tuple[str, ...]:
+    """statsmodels' parameter names for `spec` (built on a tiny dummy series)."""
+    return tuple(build_model(spec, np.linspace(-1.0, 1.0, 8 + spec.order)).param_names)
+
+
+def cold_fit(y: np.ndarray, spec: RegimeSpec, *, search_reps: int = 20, seeds: Sequence[int] = (1, 2, 3)) -> FitResult:
+    """`fit_robust` without fallback, as a result: accepted with its parameters, or rejected with
+    every reason (degenerate or indistinct regimes, too few observations, statsmodels failing on
+    every candidate). Never raises on numerical trouble."""
+    t0 = time.perf_counter()
+    values = np.asarray(y, dtype=float)
+    series = pd.Series(values, index=pd.RangeIndex(len(values)))
+    try:
+        out = fit_robust(series, spec, search_reps=search_reps, seeds=seeds)
+    except ModelError as exc:
+        return FitResult(None, (), float("nan"), False, (str(exc),), (), {}, time.perf_counter() - t0)
+    except NUMERIC_ERRORS as exc:
+        reason = f"statsmodels failed: {type(exc).__name__}: {exc}"
+        return FitResult(None, (), float("nan"), False, (reason,), (), {}, time.perf_counter() - t0)
+    detail = {key: out.detail[key] for key in ("seeds_used", "start_label", "em_converged") if key in out.detail}
+    return FitResult(out.params, out.param_names, out.llf, out.converged, out.reasons, out.mapping, detail,
+                     time.perf_counter() - t0)
+
+
+def warm_fit(y: np.ndarray, spec: RegimeSpec, start: np.ndarray, *, max_iter: int = 30,
+             tol: float = WARM_EM_TOL) -> FitResult:
+    """A warm refit: statsmodels' EM from the current (relabelled) parameters, at most `max_iter`
+    iterations, stopping when an iteration gains less than `tol` nats; a short BFGS polish when
+    statsmodels' EM is not exact for the spec. Relabelled calm -> stress and rejected like a cold
+    fit (degenerate, indistinct, non-finite, or any statsmodels exception, with its reason)."""
+    t0 = time.perf_counter()
+    values = np.asarray(y, dtype=float)
+    if len(values) < spec.min_observations:
+        reason = f"{len(values)} observations, need at least {spec.min_observations}"
+        return FitResult(None, (), float("nan"), False, (reason,), (), {}, time.perf_counter() - t0)
+    try:
+        model = build_model(spec, values)
+        names = tuple(model.param_names)
+        params, llf, iterations, converged = _em(model, np.asarray(start, dtype=float), maxiter=max_iter, tol=tol)
+        if not exact_em(spec):
+            polished, llf_p, _ = _polish(model, params, POLISH_MAXITER)
+            if np.isfinite(llf_p) and llf_p >= llf:
+                params, llf = polished, llf_p
+    except NUMERIC_ERRORS as exc:
+        reason = f"warm: {type(exc).__name__}: {exc}"
+        return FitResult(None, (), float("nan"), False, (reason,), (), {}, time.perf_counter() - t0)
+    k = spec.k_regimes
+    if not np.isfinite(llf):
+        return FitResult(None, names, llf, False, ("warm: non-finite log-likelihood",), (), {},
+                         time.perf_counter() - t0)
+    order = relabel_order(params, names, k)
+    params = permute_params(params, names, k, order)
+    bad = degenerate_reasons(params, names, k, values, spec.min_var_ratio)
+    detail = {"em_iterations": iterations}
+    if bad:
+        return FitResult(None, names, llf, False, tuple(f"warm: {b}" for b in bad), tuple(order), detail,
+                         time.perf_counter() - t0)
+    return FitResult(params, names, llf, converged, (), tuple(order), detail, time.perf_counter() - t0)
+
+
+def filter_with_statsmodels(spec: RegimeSpec, params: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Filtered probabilities (n x k) and per-row log-likelihoods of `y` by statsmodels, for the
+    models regimes/filtering.py does not cover (AR terms); the first `order` rows, which an AR
+    model cannot filter, are NaN with log-likelihood 0."""
+    values = np.asarray(y, dtype=float)
+    model = build_model(spec, values)
+    with _Quiet():
+        res = model.filter(np.asarray(params, dtype=float), cov_type="none")
+    filtered = np.asarray(res.filtered_marginal_probabilities)
+    if filtered.shape[-1] != spec.k_regimes:
+        filtered = filtered.T
+    llf_obs = np.asarray(res.llf_obs, dtype=float)
+    pad = len(values) - filtered.shape[0]
+    filtered = np.vstack([np.full((pad, spec.k_regimes), np.nan), filtered])
+    return filtered, np.concatenate([np.zeros(pad), llf_obs])

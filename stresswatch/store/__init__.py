@@ -13,6 +13,7 @@ one gateway per table group, and each gateway module owns its tables:
     payloads        payloads.py       raw_payloads
     ledger          ledger.py         runs
     model_runs      model_runs.py     model_runs, regime_probs
+    backtests       backtests.py      regime_backtests, regime_backtest_rows
     alerts          alerts.py         alert_state, alert_history, silences
     outbox          outbox.py         outbox
     daemon_state    daemon_state.py   daemon_state
@@ -40,6 +41,7 @@ from typing import Iterator
 from stresswatch.clock import Clock, system_clock
 from stresswatch.store.alerts import AlertTables
 from stresswatch.store.alignments import Alignments
+from stresswatch.store.backtests import Backtests
 from stresswatch.store.candidates import Candidates
 from stresswatch.store.daemon_state import DaemonState
 from stresswatch.store.database import Database
@@ -62,6 +64,7 @@ class Store:
         self.payloads = Payloads(db)
         self.ledger = Ledger(db)
         self.model_runs = ModelRuns(db)
+        self.backtests = Backtests(db)
         self.alerts = AlertTables(db)
         self.outbox = Outbox(db)
         self.daemon_state = DaemonState(db)
