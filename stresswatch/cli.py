@@ -18,7 +18,7 @@ from typing import Sequence, TextIO
 from stresswatch import __version__
 from stresswatch.app.session import App
 from stresswatch.errors import StresswatchError
-from stresswatch.redaction import redact
+from stresswatch.redaction import RedactingFilter, redact
 from stresswatch.settings import load
 
 COMMAND_MODULES = ("data", "sources", "compute", "regimes", "events", "report", "alerts", "daemon")
@@ -46,16 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def setup_logging(level: str) -> None:
-    class Redact(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            record.msg = redact(str(record.msg))
-            if record.args:
-                record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
-            return True
-
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"))
-    handler.addFilter(Redact())
+    handler.addFilter(RedactingFilter())  # secrets by value, arguments of any type
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -80,7 +73,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         app = App(settings, out)
         return int(args.handler(args, app) or 0)
     except StresswatchError as exc:
-        print(f"stresswatch: error: {exc}", file=sys.stderr)
+        print(f"stresswatch: error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # `stresswatch series show ... | head`
         return 0
