@@ -9,7 +9,7 @@ from stresswatch.app import daily
 from stresswatch.app.session import App
 from stresswatch.bizdays import business_days
 from stresswatch.commands import add_format, command, iso_date
-from stresswatch.commands.data import stop_on_signals
+from stresswatch.commands.data import add_ignore_cooldown, ignore_cooldown, stop_on_signals
 from stresswatch.daemon import Daemon
 from stresswatch.errors import UsageError
 
@@ -27,6 +27,7 @@ def cmd_run(args, app: App) -> int:
         days = business_days(args.start, args.end)
     else:
         days = [args.date or app.today()]
+    ignore_cooldown(args, app)
     store = app.store()
     with app.lock("run"), stop_on_signals() as stop:
         results = daily.run_range(store, app.settings, days, app.clock, stop=stop)
@@ -39,6 +40,9 @@ def cmd_run(args, app: App) -> int:
         output.emit(rows, COLUMNS, args.format, app.out)
     bad = [r for r in results if not r.ok]
     for r in bad:
+        for step in r.steps:  # each failing source on its own short line: host and cause (issue 13)
+            for line in step.detail.get("failures", []) if step.name == "fetch" else []:
+                print(f"stresswatch: {r.day} fetch: {line}", file=sys.stderr)
         print(f"stresswatch: {r.summary()}", file=sys.stderr)
     if len(results) < len(days):
         print("stresswatch: interrupted; rerun the same command to resume", file=sys.stderr)
@@ -55,6 +59,7 @@ def register(sub) -> None:
     p.add_argument("--date", type=iso_date, help="run date (default: today in [daemon] timezone)")
     p.add_argument("--start", type=iso_date, help="first date of a range (business days)")
     p.add_argument("--end", type=iso_date, help="last date of a range")
+    add_ignore_cooldown(p)
     add_format(p)
     p.epilog += ("\n\nSteps that already succeeded for the date are not repeated, and no mail is sent twice.\n"
                  "Exit 0 when every step succeeded, 1 when one failed (the summary names it).")
