@@ -58,3 +58,41 @@ keyrate = false
                                     capture_output=True, text=True, env=env, timeout=60)
         assert done_again.returncode == 0, done_again.stderr
         assert fake.count() - before == 6 - len(done)
+
+
+def test_sigterm_abandons_a_trickling_transfer_within_seconds(tmp_path):
+    """Issue 14 item 1: with a generous `timeout`, only the signal can end a trickle; the process
+    exits, the partition is `interrupted` (not `running`), and the server sees the client go."""
+    from tests.fakes.hostile import HostileServer, trickle
+
+    body = b"<ValCurs>" + b" " * 100_000 + b"</ValCurs>"  # 1 byte per 20 ms: about 35 minutes
+    with HostileServer(trickle(body, every=0.02)) as server:
+        cfg = tmp_path / "sw.toml"
+        cfg.write_text(f"""
+[store]
+path = "{tmp_path / 'sw.db'}"
+[sources.cbr]
+base_url = "{server.base_url}"
+min_interval = 0.0
+timeout = 3600.0
+currencies = ["USD"]
+keyrate = false
+""")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STRESSWATCH_")}
+        env["STRESSWATCH_HOME"] = str(tmp_path / "home")
+        proc = subprocess.Popen([sys.executable, "-m", "stresswatch", "--config", str(cfg), "backfill",
+                                 "--start", "2023-01-01", "--end", "2023-12-31", "--source", "cbr"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        deadline = time.monotonic() + 30
+        while not (server.connections and server.connections[0].sent >= 20) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        sent_at_signal = server.connections[0].sent
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1, err
+        assert "interrupted" in err
+        # the client hung up: a few bytes after the signal, not the 100,000 still to come
+        assert server.connections[0].cut and server.connections[0].sent - sent_at_signal < 200
+    with Store.open(tmp_path / "sw.db") as store:
+        (row,) = store.ledger.rows("fetch:cbr")
+        assert row["status"] == "interrupted" and row["attempts"] == 1
