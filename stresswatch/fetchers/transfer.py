@@ -67,7 +67,7 @@ class Transfer:
         self.budget = float(budget)
         self.stop = stop
         self._lock = threading.Lock()
-        self._connections: list[Any] = []
+        self._sockets: list[socket.socket] = []
         self._deadline = time.monotonic() + self.budget
         self._cut: str | None = None
         self._done = threading.Event()
@@ -94,18 +94,25 @@ class Transfer:
             self.attempts += 1
             self._deadline = time.monotonic() + self.budget
             self._cut = None
-            if connection not in self._connections:
-                self._connections.append(connection)
+            self._watch_socket(connection)
         self.raise_if_stopped()
 
     def connected(self, connection: Any) -> None:
-        """`connection` has just opened its socket: if the transfer was cut off meanwhile, close it."""
+        """`connection` has just opened its socket: watch it; if the transfer was cut off meanwhile,
+        shut it at once."""
         with self._lock:
-            if connection not in self._connections:
-                self._connections.append(connection)
+            sock = self._watch_socket(connection)
             cut = self._cut
-        if cut:
-            _shut(connection)
+        if cut and sock is not None:
+            _shut(sock)
+
+    def _watch_socket(self, connection: Any) -> Any:
+        # the socket object itself is kept: http.client drops `connection.sock` as soon as an
+        # answer says `Connection: close`, while the body is still read from that socket
+        sock = getattr(connection, "sock", None)
+        if sock is not None and all(s is not sock for s in self._sockets):
+            self._sockets.append(sock)
+        return sock
 
     # -- questions ------------------------------------------------------------------------------
     @property
@@ -161,9 +168,9 @@ class Transfer:
                     self._cut = DEADLINE
                 else:
                     continue
-                connections = list(self._connections)
-            for connection in connections:
-                _shut(connection)
+                sockets = list(self._sockets)
+            for sock in sockets:
+                _shut(sock)
 
 
 def current() -> Transfer | None:
@@ -181,12 +188,9 @@ def pause(seconds: float) -> None:
     transfer.pause(seconds)
 
 
-def _shut(connection: Any) -> None:
-    """Shut a connection's socket down under whoever is reading it (the read returns at once).
-    The plain socket's shutdown is used for TLS sockets too: it leaves the TLS object alone."""
-    sock = getattr(connection, "sock", None)
-    if sock is None:
-        return
+def _shut(sock: socket.socket) -> None:
+    """Shut a socket down under whoever is reading it (the read returns at once). The plain
+    socket's shutdown is used for TLS sockets too: it leaves the TLS object alone."""
     try:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except OSError:  # already closed
