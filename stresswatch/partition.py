@@ -159,11 +159,7 @@ def stored_near(store: Store, series_ids: list[str], span: tuple[dt.date, dt.dat
     out: dict[str, list[tuple[dt.date, float]]] = {}
     first = span[0] - dt.timedelta(days=LOOKBACK_DAYS)
     for series_id in series_ids:
-        if store.observations.series_info(series_id) is None:
-            out[series_id] = []
-            continue
-        values = store.observations.read_series(series_id, start=first, end=span[1])
-        out[series_id] = [(stamp.date(), float(v)) for stamp, v in values.items()]
+        out[series_id] = store.observations.latest_values(series_id, first, span[1])
     return out
 
 

@@ -187,16 +187,21 @@ def screen(observations: Iterable[Observation], rules: Rules, window: Window,
     known: dict[str, tuple[list[dt.date], list[float]]] = {}
     verdicts: dict[int, str | None] = {}
     indexed = list(enumerate(observations))
+    latest = window.fetched_on + dt.timedelta(days=FUTURE_SLACK_DAYS)
     for i, obs in sorted(indexed, key=lambda item: (item[1].series_id, item[1].date)):
         if obs.series_id not in known:
             pairs = sorted(dict(history.get(obs.series_id, ())).items())
             known[obs.series_id] = ([d for d, _ in pairs], [v for _, v in pairs])
         dates, values = known[obs.series_id]
-        reason = _date_problem(obs, window, frequencies.get(obs.series_id, "D"))
+        reason = _date_problem(obs, window, frequencies.get(obs.series_id, "D"), latest)
         if reason is None:
             reason = _value_problem(obs, rules.for_series(obs.series_id), _last_before(dates, values, obs.date))
         verdicts[i] = reason
         if reason is None:  # an accepted value is the reference for the next date
+            if not dates or dates[-1] < obs.date:  # the usual case: values come in date order
+                dates.append(obs.date)
+                values.append(obs.value)
+                continue
             at = bisect.bisect_left(dates, obs.date)
             if at < len(dates) and dates[at] == obs.date:
                 values[at] = obs.value
@@ -213,13 +218,12 @@ def _last_before(dates: list[dt.date], values: list[float], day: dt.date) -> tup
     return (dates[at - 1], values[at - 1]) if at else None
 
 
-def _date_problem(obs: Observation, window: Window, frequency: str) -> str | None:
-    latest = window.fetched_on + dt.timedelta(days=FUTURE_SLACK_DAYS)
+def _date_problem(obs: Observation, window: Window, frequency: str, latest: dt.date) -> str | None:
     if obs.date > latest:
         return f"dated {obs.date}, after the day it was fetched ({window.fetched_on})"
     if window.end is not None and obs.date > window.end:
         return f"dated {obs.date}, after the window asked for ({window.start}..{window.end})"
-    if window.start is not None and obs.date < period_start(window.start, frequency):
+    if window.start is not None and obs.date < window.start and obs.date < period_start(window.start, frequency):
         return f"dated {obs.date}, before the window asked for ({window.start}..{window.end})"
     return None
 
