@@ -257,7 +257,8 @@ def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: Ht
         _fail(store, fetcher, outcome, job, key, str(exc), str(exc), rejected, fetched_at)
     except (FetchError, ParseError, StoreError) as exc:
         cause = getattr(exc, "cause", "") or getattr(exc, "message", "") or str(exc)
-        outcome.host = getattr(exc, "host", "") or outcome.host
+        url = str(getattr(exc, "url", "")).rsplit(" ", 1)[-1]  # "GET https://host/path?..."
+        outcome.host = getattr(exc, "host", "") or (host_of(url) if "://" in url else "") or outcome.host
         outcome.unavailable = isinstance(exc, SourceUnavailable)
         outcome.unreachable = outcome.unavailable and exc.unreachable  # type: ignore[union-attr]
         detail = {"unreachable": True, "host": outcome.host, "cause": cause} if outcome.unreachable else None

@@ -106,3 +106,22 @@ def test_an_unforeseen_exception_is_named_with_its_type():
     with pytest.raises(ParseError) as err:
         fetcher.parse(json.dumps(body).encode(), request)
     assert err.value.source == "imf" and err.value.message
+
+
+@pytest.mark.parametrize("kind", ["external entity", "parameter entity", "billion laughs"])
+def test_hostile_xml_is_refused_without_asking_anyone(kind):
+    """What held (issue 14): XXE and entity bombs are refused before anything is resolved."""
+    from tests.fakes.hostile import HostileServer, answer
+
+    with HostileServer(answer(b"<secret/>")) as server:
+        body = {
+            "external entity": f'<!DOCTYPE ValCurs [<!ENTITY x SYSTEM "{server.url("/x")}">]><ValCurs>&x;</ValCurs>',
+            "parameter entity": f'<!DOCTYPE ValCurs [<!ENTITY % p SYSTEM "{server.url("/p")}"> %p;]><ValCurs/>',
+            "billion laughs": '<!DOCTYPE ValCurs [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+                              '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><ValCurs>&c;</ValCurs>',
+        }[kind].encode()
+        fetcher = make_fetcher("cbr")
+        request = fetcher.build_requests(D(2023, 1, 1), D(2023, 12, 31))[0]
+        with pytest.raises(ParseError, match="refused"):
+            fetcher.parse(body, request)
+        assert server.connections == []
