@@ -37,7 +37,7 @@ from stresswatch.settings import Settings
 from stresswatch.store import Store
 
 __all__ = ["FetchReport", "PartitionOutcome", "ReparseReport", "backfill", "fetch", "reparse", "make_fetcher",
-           "select_sources", "recently_unreachable", "fetch_start", "REPROCESS"]
+           "select_sources", "cooldown", "Cooldown", "fetch_start", "REPROCESS"]
 
 log = logging.getLogger(__name__)
 
@@ -306,13 +306,6 @@ def cooldown(store: Store, settings: Settings, source_id: str, clock: Clock = sy
     at = str(latest["finished_at"])
     until = dt.datetime.fromisoformat(at.replace("Z", "+00:00")) + dt.timedelta(minutes=minutes)
     return Cooldown(at, until, str(detail.get("host") or ""), str(detail.get("cause") or ""))
-
-
-def recently_unreachable(store: Store, settings: Settings, source_id: str,
-                         clock: Clock = system_clock) -> str | None:
-    """The time the source's host was found unreachable, when it is in its cooldown (see `cooldown`)."""
-    pause = cooldown(store, settings, source_id, clock)
-    return pause.at if pause else None
 
 
 def _json(text: str | None) -> dict[str, Any]:

@@ -195,7 +195,6 @@ class HttpClient:
         self.stop = stop
         self.hosts = hosts if hosts is not None else HostBook()
         self.session = requests.Session()
-        self.session.max_redirects = MAX_REDIRECTS
         retry = make_retry(int(http_settings.get("retries", 4)), float(http_settings.get("backoff_factor", 1.0)),
                            float(http_settings.get("retry_after_max", 120.0)), min_backoff=self.min_interval)
         adapter = WatchedAdapter(max_retries=retry)

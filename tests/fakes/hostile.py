@@ -8,12 +8,13 @@ body bytes it managed to send before the client hung up (`Connection.sent`, `Con
     assert server.connections[0].cut and server.connections[0].sent < 40
 
 Behaviours are functions `(sock, connection_record) -> None`; `trickle`, `flood` and `redirect`
-build the usual ones.
+build the usual ones. `tls=` an SSL context makes it an https server (see `self_signed`).
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,8 +37,11 @@ Behaviour = Callable[[socket.socket, Connection], None]
 
 
 class HostileServer:
-    def __init__(self, behaviour: Behaviour, host: str = "127.0.0.1"):
+    """`tls`: an `ssl.SSLContext` (server side) to speak https with."""
+
+    def __init__(self, behaviour: Behaviour, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None):
         self.behaviour = behaviour
+        self.tls = tls
         self.connections: list[Connection] = []
         self._sock = socket.socket()
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -50,11 +54,11 @@ class HostileServer:
         self._workers: list[threading.Thread] = []
 
     def url(self, path: str = "/") -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        return f"{self.base_url}{path}"
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def __enter__(self) -> "HostileServer":
         self._thread.start()
@@ -82,6 +86,8 @@ class HostileServer:
     def _handle(self, conn: socket.socket, record: Connection) -> None:
         conn.settimeout(10)
         try:
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
             head = b""
             while b"\r\n\r\n" not in head:
                 chunk = conn.recv(65536)
@@ -100,7 +106,7 @@ class HostileServer:
                 rest += chunk
             record.body = rest
             self.behaviour(conn, record)
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout, OSError):
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout, ssl.SSLError, OSError):
             record.cut = True
         finally:
             record.closed = time.monotonic()
@@ -154,3 +160,17 @@ def answer(body: bytes, status: str = "200 OK", content_type: str = "text/xml",
 
 def redirect(location: str, status: str = "302 Found") -> Behaviour:
     return answer(b"", status=status, headers={"Location": location})
+
+
+def self_signed(folder) -> tuple[ssl.SSLContext, str]:
+    """A server context with a fresh self-signed certificate for 127.0.0.1 (made with the openssl
+    command) and the certificate's path, for the client to trust."""
+    import subprocess
+
+    key, cert = f"{folder}/key.pem", f"{folder}/cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, cert

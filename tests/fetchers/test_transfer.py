@@ -8,6 +8,7 @@ deadline lets through a few dozen)."""
 from __future__ import annotations
 
 import gzip
+import shutil
 import threading
 import time
 
@@ -15,7 +16,7 @@ import pytest
 
 from stresswatch.errors import FetchInterrupted, ResponseTooLarge, SourceUnavailable
 from stresswatch.fetchers.base import Request
-from tests.fakes.hostile import HostileServer, answer, flood, trickle
+from tests.fakes.hostile import HostileServer, answer, flood, self_signed, trickle
 from tests.fetchers.conftest import http_client
 
 SOURCE = "cbr"
@@ -132,3 +133,20 @@ def test_an_answer_under_the_cap_comes_whole():
     with HostileServer(answer(body)) as server:
         response = http_client(SOURCE, retries=0, max_body_mb=1.0).send(Request("GET", server.url("/ok")))
     assert response.body == body and response.redirects == () and response.final_url == ""
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command for a certificate")
+@pytest.mark.parametrize("cut", ["deadline", "stop"])
+def test_over_tls_the_deadline_and_the_stop_event_hold_too(tmp_path, monkeypatch, cut):
+    context, cert = self_signed(tmp_path)
+    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # they would override the session's own CA
+        monkeypatch.delenv(var, raising=False)
+    stop = threading.Event()
+    with HostileServer(trickle(BODY, every=0.05), tls=context) as server:
+        client = http_client(SOURCE, retries=0, timeout=0.5 if cut == "deadline" else 600.0, stop=stop)
+        client.session.verify = cert
+        if cut == "stop":
+            threading.Thread(target=lambda: (server_first_byte(server).wait(10), stop.set()), daemon=True).start()
+        with pytest.raises(SourceUnavailable if cut == "deadline" else FetchInterrupted):
+            client.send(Request("GET", server.url("/x")))
+    assert server.connections[0].sent < 60
