@@ -278,9 +278,12 @@ class Cooldown:
     cause: str
 
     def message(self, source_id: str) -> str:
-        """One line, at most 160 characters, naming the host, the cause and the cooldown's end."""
+        """One line, at most 160 characters, naming the host, the cause and the cooldown's end (its
+        date too when that is not the day of the failure)."""
+        end = f"{self.until:%H:%M}Z" if self.until.date().isoformat() == self.at[:10] \
+            else f"{self.until:%Y-%m-%d %H:%M}Z"
         text = (f"host unreachable: {self.host or '?'} — {self.cause or 'no connection'} at {self.at[11:16]}Z; "
-                f"not asked again until {self.until:%Y-%m-%d %H:%M}Z (--ignore-cooldown asks now)")
+                f"not asked until {end} (--ignore-cooldown)")
         return one_line(source_id, "", text)
 
 

@@ -52,11 +52,13 @@ def connections(stderr: str) -> Counter:
 
 
 def source_lines(stderr: str) -> dict[str, str]:
-    """The run's one line per failing source: `stresswatch: <date> fetch: <line>`."""
+    """The run's one line per failing source: `stresswatch: <date> fetch: <line>` (the whole
+    printed line, prefix included, within LINE_MAX)."""
     out = {}
     for line in stderr.splitlines():
         m = re.match(r"stresswatch: 2024-05-31 fetch: (\w+): (.*)$", line)
         if m:
+            assert len(line) <= LINE_MAX, line
             out[m.group(1)] = f"{m.group(1)}: {m.group(2)}"
     return out
 
@@ -89,7 +91,8 @@ def test_an_offline_first_run_asks_each_host_once_and_says_why_in_one_line(tmp_p
     assert set(lines) == set(SOURCES)
     for source, line in lines.items():
         assert len(line) <= LINE_MAX, line
-        assert hosts[source] in line and "not asked again until 20" in line and "--ignore-cooldown" in line
+        assert hosts[source] in line and re.search(r"not asked until (\d{4}-\d\d-\d\d )?\d\d:\d\dZ", line)
+        assert "--ignore-cooldown" in line
 
     third = run(tmp_path, cfg, "--ignore-cooldown")
     assert third.returncode == 1
@@ -110,5 +113,5 @@ def test_fetch_names_the_cooldown_and_its_flag_skips_it(tmp_path):
     cooling = fetch()
     assert connections(cooling.stderr) == Counter() and cooling.returncode == 1
     (line,) = [x for x in cooling.stderr.splitlines() if x.startswith("stresswatch: cbr:")]
-    assert re.search(r"not asked again until \d{4}-\d\d-\d\d \d\d:\d\dZ", line) and len(line) <= LINE_MAX + 13
+    assert re.search(r"not asked until (\d{4}-\d\d-\d\d )?\d\d:\d\dZ", line) and len(line) <= LINE_MAX
     assert connections(fetch("--ignore-cooldown").stderr) == Counter({hosts["cbr"]: 1})
