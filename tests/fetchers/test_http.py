@@ -251,3 +251,30 @@ def test_a_read_timeout_is_not_unreachable(httpserver):
     with pytest.raises(SourceUnavailable) as err:
         http_client(SOURCE, retries=0, timeout=0.3).send(Request("GET", httpserver.url_for("/slow")))
     assert err.value.unreachable is False and "timed out" in err.value.cause
+
+
+def test_the_causes_of_a_failed_connection_in_a_few_words():
+    """classify() on the exception chains urllib3 and requests build (a connect timeout cannot be
+    provoked here: this sandbox's network accepts connections to unroutable addresses)."""
+    import errno
+
+    import requests
+    import urllib3
+
+    from stresswatch.fetchers.http import classify
+
+    def wrapped(reason):
+        return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/x", reason))
+
+    refused = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
+    refused.__cause__ = ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+    no_route = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
+    no_route.__cause__ = OSError(errno.EHOSTUNREACH, "No route to host")
+    assert classify(wrapped(refused)) == ("connection refused", True)
+    assert classify(wrapped(no_route)) == ("no route to host", True)
+    assert classify(requests.exceptions.ConnectTimeout(urllib3.exceptions.MaxRetryError(
+        None, "/x", urllib3.exceptions.ConnectTimeoutError(None, "timed out")))) == ("connect timed out", True)
+    assert classify(wrapped(urllib3.exceptions.ReadTimeoutError(None, "/x", "read timed out"))) == \
+        ("read timed out", False)
+    assert classify(wrapped(urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError()))) == \
+        ("connection dropped before an answer", False)
