@@ -186,6 +186,7 @@ def _coverage_problems(fetcher: Fetcher, span: tuple[dt.date, dt.date], fetched_
                        accepted: dict[int, list[Observation]], history: Mapping[str, list[tuple[dt.date, float]]]
                        ) -> list[str]:
     since = fetcher.published_since()
+    alive = any(span[0] <= o.date <= span[1] for obs in accepted.values() for o in obs)
     problems = []
     for info in fetcher.continuous_series():
         dates = {o.date for obs in accepted.values() for o in obs if o.series_id == info.id}
@@ -193,7 +194,7 @@ def _coverage_problems(fetcher: Fetcher, span: tuple[dt.date, dt.date], fetched_
         dates |= {d for d, _ in stored if span[0] <= d <= span[1]}
         before = [d for d, _ in stored if d < span[0]]
         problem = coverage.coverage_problem(info, span, fetched_on, dates, max(before) if before else None,
-                                            since.get(info.id), fetcher.coverage_grace_bdays)
+                                            since.get(info.id), fetcher.coverage_grace_bdays, source_alive=alive)
         if problem:
             problems.append(problem)
     return problems
@@ -255,7 +256,11 @@ def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: Ht
         _finish_quietly(store, job, key, "interrupted", outcome.error)
     except (_Incomplete, _Paging) as exc:
         _fail(store, fetcher, outcome, job, key, str(exc), str(exc), rejected, fetched_at)
-    except (FetchError, ParseError, StoreError) as exc:
+    except StoreError as exc:
+        # the local store failed, not the source: the line names the store's problem whole (its
+        # advice, e.g. how much space to free, must not be cut at LINE_MAX)
+        _fail(store, fetcher, outcome, job, key, str(exc), str(exc), rejected, fetched_at, whole_line=True)
+    except (FetchError, ParseError) as exc:
         cause = getattr(exc, "cause", "") or getattr(exc, "message", "") or str(exc)
         url = str(getattr(exc, "url", "")).rsplit(" ", 1)[-1]  # "GET https://host/path?..."
         outcome.host = getattr(exc, "host", "") or (host_of(url) if "://" in url else "") or outcome.host
@@ -278,10 +283,11 @@ def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: Ht
 
 def _fail(store: Store, fetcher: Fetcher, outcome: PartitionOutcome, job: str, key: str, error: str, cause: str,
           rejected: dict[int, list[plausibility.Rejected]], fetched_at: dt.datetime,
-          detail: dict[str, Any] | None = None) -> None:
+          detail: dict[str, Any] | None = None, whole_line: bool = False) -> None:
     outcome.status = "failed"
     outcome.error = redact(error)
-    outcome.line = one_line(fetcher.id, outcome.host, redact(cause))
+    outcome.line = (" ".join(f"{fetcher.id}: {redact(cause)}".split()) if whole_line
+                    else one_line(fetcher.id, outcome.host, redact(cause)))
     try:
         with store.transaction():  # what was refused stays visible even when the partition failed
             outcome.quarantined = _save_rejects(store, fetcher, rejected, fetched_at)
