@@ -22,7 +22,7 @@ from typing import Sequence, TextIO
 from stresswatch import __version__
 from stresswatch.commands import reject_future_dates
 from stresswatch.errors import StresswatchError
-from stresswatch.redaction import redact
+from stresswatch.redaction import RedactingFilter, redact
 from stresswatch.settings import load
 
 COMMAND_MODULES = ("data", "sources", "compute", "regimes", "events", "report", "alerts", "daemon")
@@ -90,16 +90,9 @@ class StderrHandler(logging.StreamHandler):
 
 
 def setup_logging(level: str) -> None:
-    class Redact(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            record.msg = redact(str(record.msg))
-            if record.args:
-                record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
-            return True
-
     handler = StderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"))
-    handler.addFilter(Redact())
+    handler.addFilter(RedactingFilter())  # secrets by value, arguments of any type
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -137,7 +130,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         reject_future_dates(args, app.today, settings["daemon"]["timezone"])
         return int(args.handler(args, app) or 0)
     except StresswatchError as exc:
-        print(f"stresswatch: error: {exc}", file=sys.stderr)
+        print(f"stresswatch: error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # `stresswatch series show ... | head`
         return 0

@@ -37,17 +37,44 @@ class SourceUnavailable(FetchError):
     """Transient: timeouts, connection errors, 429/5xx after retries. Worth retrying later.
 
     `retried` is True when the HTTP layer's own retries were already spent on it (asking again at
-    once would multiply attempts); False for a body cut short after the headers arrived."""
+    once would multiply attempts); False for a body cut short after the headers arrived.
+    `host` and `cause` say in a few words what failed where ("www.cbr.ru", "connection refused")."""
 
-    def __init__(self, source: str, url: str, message: str, retried: bool = True, unreachable: bool = False):
+    def __init__(self, source: str, url: str, message: str, retried: bool = True, unreachable: bool = False,
+                 host: str = "", cause: str = ""):
         super().__init__(source, url, message)
         self.retried = retried
-        #: the host could not be reached at all (name resolution, refused connection, connect timeout)
+        #: the host could not be reached at all (name resolution, refused connection, no route,
+        #: connect timeout) -- never a read timeout: that host answered the connection
         self.unreachable = unreachable
+        self.host = host
+        self.cause = cause or message
 
 
 class SourceRejected(FetchError):
     """Permanent for this request: 4xx other than 429, or a refusal the source states."""
+
+
+class RedirectRefused(SourceRejected):
+    """The source redirected to a host it may not send us to (another host, another scheme, a POST
+    body that would travel to another host); nothing was asked of that host."""
+
+
+class ResponseTooLarge(SourceRejected):
+    """The answer is larger than the source's `max_body_mb`; reading stopped at the cap. `received`
+    bytes were read (0 when the declared Content-Length alone was over the cap)."""
+
+    def __init__(self, source: str, url: str, message: str, limit: int, received: int, declared: int | None):
+        super().__init__(source, url, message)
+        self.limit = limit
+        self.received = received
+        self.declared = declared
+        #: what arrived before reading stopped (status, headers, final URL), body left out, for the archive
+        self.response: object | None = None
+
+
+class FetchInterrupted(StresswatchError):
+    """A transfer was abandoned because the command was asked to stop (SIGTERM, Ctrl-C)."""
 
 
 class ParseError(StresswatchError):

@@ -137,7 +137,13 @@ SECTIONS: list[Section] = [
         Setting("connect_timeout", "float", 10.0, "seconds to establish a connection", minimum=0.1),
         Setting("unreachable_cooldown", "float", 30.0,
                 "minutes `fetch` (and the daily run) leaves a source alone after its host could not be "
-                "reached at all; 0 = ask every time", minimum=0),
+                "reached at all; 0 = ask every time (or pass --ignore-cooldown)", minimum=0),
+        Setting("max_pages", "int", 200,
+                "pages a paged answer may follow on from one request before the partition fails "
+                "(a cursor that never ends)", minimum=1),
+    )),
+    Section("plausibility", "Checks every fetched value passes before it is stored (docs/data.md).", (
+        Setting("rules", "path", "", "plausibility rules TOML; empty = the shipped plausibility.toml"),
     )),
     Section("backfill", "Partitioned history loads.", (
         Setting("min_interval_factor", "float", 1.0,
@@ -278,7 +284,12 @@ SECTIONS: list[Section] = [
 SOURCE_COMMON: tuple[Setting, ...] = (
     Setting("enabled", "bool", True, "fetch this source"),
     Setting("base_url", "str", "", "base URL; empty = the real host"),
-    Setting("timeout", "float", 60.0, "read timeout in seconds", minimum=0.1),
+    Setting("timeout", "float", 60.0, "seconds one request attempt may take as a whole: connecting, the "
+                                      "headers and the complete body", minimum=0.1),
+    Setting("max_body_mb", "float", 16.0, "largest answer in MB; reading stops past it and the request fails",
+            minimum=0.001),
+    Setting("redirect_hosts", "list[str]", [], "other hosts a GET may be redirected to (the source's own host "
+                                               "is always allowed; a POST never goes to another host)"),
     Setting("min_interval", "float", 1.0, "minimum seconds between requests to this host", minimum=0),
     Setting("history_start", "date", dt.date(2013, 1, 1), "first date `fetch` asks for when the store is empty"),
     Setting("history_days", "int", 0, "if > 0, a first `fetch` goes back at most this many days", minimum=0),

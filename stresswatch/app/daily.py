@@ -134,18 +134,14 @@ def step_fetch(ctx: Context) -> StepOutput:
     from stresswatch import pipeline
 
     report = pipeline.fetch(ctx.store, ctx.settings, asof=ctx.day, stop=ctx.stop, progress=False, clock=ctx.clock)
-    failed = sorted({o.source for o in report.outcomes if o.status in ("failed", "abandoned")})
+    failed = sorted({o.source for o in report.outcomes if o.status in ("failed", "abandoned", "interrupted")})
     rows = sum(o.rows for o in report.outcomes)
-    detail = {"failed_sources": failed, "sources": report.summary()}
+    # one line per failing source, "source: host — cause" (<= 160 characters), cooldowns with their end
+    detail = {"failed_sources": failed, "sources": report.summary(), "failures": report.failure_lines()}
     if report.interrupted:
         return StepOutput(rows, False, "interrupted", detail)
     if failed:
-        errors: dict[str, str] = {}
-        for o in report.outcomes:  # the first real failure says more than "not attempted" after it
-            if o.status == "failed" and o.error:
-                errors.setdefault(o.source, o.error)
-        text = ", ".join(f"{s} ({errors[s]})" if s in errors else s for s in failed)
-        return StepOutput(rows, False, f"source(s) failed: {text}", detail)
+        return StepOutput(rows, False, f"source(s) failed: {', '.join(failed)}", detail)
     return StepOutput(rows, True, None, detail)
 
 

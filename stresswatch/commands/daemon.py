@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from stresswatch import output
 from stresswatch.commands import add_format, command, iso_date
+from stresswatch.commands.data import add_ignore_cooldown, ignore_cooldown
 from stresswatch.errors import UsageError
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ def cmd_run(args, app: App) -> int:
         days = business_days(args.start, args.end)
     else:
         days = [args.date or app.today()]
+    ignore_cooldown(args, app)
     store = app.store()
     with app.lock("run"), stop_on_signals() as stop:
         results = daily.run_range(store, app.settings, days, app.clock, stop=stop, force=args.force)
@@ -44,6 +46,9 @@ def cmd_run(args, app: App) -> int:
         output.emit(rows, COLUMNS, args.format, app.out)
     bad = [r for r in results if not r.ok]
     for r in bad:
+        for step in r.steps:  # each failing source on its own short line: host and cause (issue 13)
+            for line in step.detail.get("failures", []) if step.name == "fetch" else []:
+                print(f"stresswatch: {r.day} fetch: {line}", file=sys.stderr)
         print(f"stresswatch: {r.summary()}", file=sys.stderr)
     if len(results) < len(days):
         print("stresswatch: interrupted; rerun the same command to resume", file=sys.stderr)
@@ -65,6 +70,7 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true",
                    help="run every step again, even those that succeeded for the date; alerts are evaluated "
                         "again from their state before the date (no mail about what was already mailed)")
+    add_ignore_cooldown(p)
     add_format(p)
     p.epilog += ("\n  stresswatch run --date 2023-08-16 --force\n\n"
                  "Steps that already succeeded for the date are not repeated unless new data arrived for them\n"

@@ -20,6 +20,7 @@ one gateway per table group, and each gateway module owns its tables:
     reports         reports.py        report_index, report_ledger_snapshots
     candidates      candidates.py     gdelt_candidates, gdelt_candidate_queries
     alignments      alignments.py     alignments, alignment_statements, alignment_aggregates
+    quarantine      quarantine.py     quarantine (values a plausibility rule refused)
     (the store)     database.py       schema_migrations
 
 Migrations are `store/migrations/NNNN_*.sql`, applied in name order. Cross-table atomic writes:
@@ -50,6 +51,7 @@ from stresswatch.store.model_runs import ModelRuns
 from stresswatch.store.observations import Observations
 from stresswatch.store.outbox import Outbox
 from stresswatch.store.payloads import Payloads
+from stresswatch.store.quarantine import Quarantine
 from stresswatch.store.reports import ReportTables
 
 __all__ = ["Store"]
@@ -71,6 +73,7 @@ class Store:
         self.reports = ReportTables(db)
         self.candidates = Candidates(db)
         self.alignments = Alignments(db)
+        self.quarantine = Quarantine(db)
 
     @classmethod
     def open(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock, *,

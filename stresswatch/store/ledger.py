@@ -69,7 +69,8 @@ class Ledger:
 
     def finish(self, job: str, partition: str, status: str, rows: int = 0, error: str | None = None,
                detail: Mapping[str, Any] | None = None, covered: tuple[dt.date, dt.date] | None = None) -> None:
-        """Record the outcome of a unit (the error text redacted). Inside `Store.transaction()` it
+        """Record the outcome of a unit (error and detail redacted): `success`, `failed`, `skipped` or
+        `interrupted` (stopped by a signal; migration 0010). Inside `Store.transaction()` it
         commits together with the unit's data. `covered` (fetch jobs): the date range now complete."""
         now = self._db.now_text()
         with self._db.transaction():
@@ -83,7 +84,7 @@ class Ledger:
                      covered_from = COALESCE(excluded.covered_from, runs.covered_from),
                      covered_to = COALESCE(excluded.covered_to, runs.covered_to)""",
                 (job, partition, status, rows, redact(error) if error else None,
-                 json.dumps(dict(detail), default=str) if detail else None, now, now,
+                 redact(json.dumps(dict(detail), default=str)) if detail else None, now, now,
                  now if status == "success" else None, iso(covered[0]) if covered else None,
                  iso(covered[1]) if covered else None))
 
