@@ -180,6 +180,13 @@ def cmd_fit(args, app) -> int:
     return 1 if result.status in ("skipped", "failed") else 0
 
 
+def _progress(args) -> bool:
+    """The backtest's progress bar: on stderr when it is a terminal, off with --no-progress or -q
+    (--log-level warning or error)."""
+    quiet = (getattr(args, "log_level", None) or "INFO") in ("WARNING", "ERROR")
+    return not (args.no_progress or quiet) and sys.stderr.isatty()
+
+
 def _range(args, app, spec):
     from stresswatch.regimes.scorecard import default_range
 
@@ -200,7 +207,7 @@ def cmd_backtest(args, app) -> int:
         raise UsageError(f"--start {args.start} is after --end {args.end}")
     get_spec(app.settings, model_id)
     with app.lock("regimes backtest"):
-        result = backtest(app.store(), app.settings, args.start, args.end, model_id, progress=not args.no_progress)
+        result = backtest(app.store(), app.settings, args.start, args.end, model_id, progress=_progress(args))
     rows = result.csv_rows()
     if args.format == "csv":
         output.emit(rows, BACKTEST_COLUMNS, "csv", app.out)
@@ -226,7 +233,7 @@ def cmd_scorecard(args, app) -> int:
     spec = get_spec(app.settings, model_id)
     start, end = _range(args, app, spec)
     with app.lock("regimes scorecard"):
-        card = scorecard(app.store(), app.settings, model_id, start, end, progress=not args.no_progress)
+        card = scorecard(app.store(), app.settings, model_id, start, end, progress=_progress(args))
     hindsight = None
     note = ""
     if args.hindsight or args.chart:
@@ -317,7 +324,8 @@ def register(sub) -> None:
                "stresswatch regimes backtest --start 1999-01-01 --end 2026-08-20 --format csv", cmd_backtest)
     p.add_argument("--start", type=iso_date, required=True, help="first business day of the replayed deployment")
     p.add_argument("--end", type=iso_date, required=True, help="last business day")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (it is shown on stderr only when that is a terminal, and not with -q)")
     add_format(p)
 
     p = parser("scorecard", "Score the model's backtest against the dated episode catalogue (config/episodes.toml): "
@@ -332,5 +340,6 @@ def register(sub) -> None:
                         "set the parameters used for earlier dates)")
     p.add_argument("--chart", metavar="PNG", help="also draw real-time vs full-sample P(stress), stress episodes "
                                                   "shaded, into this file")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (it is shown on stderr only when that is a terminal, and not with -q)")
     add_format(p)

@@ -37,7 +37,7 @@ import numpy as np
 
 from stresswatch.bizdays import business_days_between
 from stresswatch.regimes import filtering
-from stresswatch.regimes.fit import FitResult, cold_fit, filter_with_statsmodels, warm_fit
+from stresswatch.regimes.refits import FitResult, cold_fit, filter_with_statsmodels, warm_fit
 from stresswatch.regimes.spec import STRENGTHENING, RegimeSpec, most_likely
 from stresswatch.regimes.transform import ModelInput
 from stresswatch.settings import Settings

@@ -31,7 +31,7 @@ from stresswatch.bizdays import business_day_on_or_before, business_days
 from stresswatch.errors import ModelError, UsageError
 from stresswatch.regimes.backtest import BacktestResult, backtest
 from stresswatch.regimes.catalogue import CatalogueEpisode, load_episodes
-from stresswatch.regimes.fit import cold_fit
+from stresswatch.regimes.refits import cold_fit
 from stresswatch.regimes.filtering import filter_from, supports
 from stresswatch.regimes.inputs import read_input
 from stresswatch.regimes.policy import Policy
