@@ -158,37 +158,25 @@ SECTIONS: list[Section] = [
                                         "cbr_meetings.toml"),
     )),
     Section("regimes", "Markov-switching regime models.", (
-        Setting("headline", "id", "",
-                "model id that reports, alerts and events use; empty = the first configured model (built-in: "
-                "ruble_rt, docs/regimes.md); \"auto\", the old era switch, is read as empty"),
+        Setting("headline", "id", "", "model id that reports, alerts and events use; empty = the first configured "
+                "model (built-in: ruble_rt, docs/regimes.md); \"auto\", the old era switch, is read as empty"),
         Setting("models", "list[table]", [], "model specs ([[regimes.models]]); empty = built-in specs", fields=(
             Setting("id", "id", REQUIRED, "model id"),
             Setting("series", "id", REQUIRED, "input series id (e.g. stress.index or cbr.fx.USD)"),
-            Setting("transform", "str", "level", "input transform; policy_logret = returns of the exchange rate "
-                                                 "the Bank of Russia steered (series, the basket with "
-                                                 "basket_series in 2005-02..2014-11)",
+            Setting("transform", "str", "level", "input transform; policy_logret: the rate the Bank of Russia steered",
                     choices=("level", "logret", "weekly_logret", "abs_logret", "policy_logret")),
-            Setting("basket_series", "id", "", "second currency of the 2005-2014 policy basket (policy_logret; "
-                                                "e.g. cbr.fx.EUR); empty = series alone"),
-            Setting("scale_window", "int", 0, "divide returns by 1.4826 x the median |return| of this many "
-                                              "previous observations; 0 = no scaling", minimum=0),
-            Setting("scale_min_obs", "int", 60, "previous observations the scale needs (none before)", minimum=2),
+            Setting("basket_series", "id", "", "policy_logret: the basket's second currency (cbr.fx.EUR)"),
+            Setting("scale_window", "int", 0, "scale: 1.4826 x median |r| of N prior rows; 0 = none", minimum=0),
             Setting("scale_floor", "float", 0.0, "lower bound of the scale (input units)", minimum=0),
             Setting("scale_cap", "float", 0.0, "upper bound of the scale; 0 = none", minimum=0),
-            Setting("horizon", "int", 1, "model input = sum of the last `horizon` (scaled) values / sqrt(horizon)",
-                    minimum=1, maximum=20),
-            Setting("gate", "int", 0, "direction gate: the stress regime counts as stress only while the sum of "
-                                      "the last `gate` returns is > 0 (ruble weaker), else the state is "
-                                      "strengthening; 0 = no gate", minimum=0),
-            Setting("peg_window", "int", 60, "observations of the peg detector", minimum=2),
-            Setting("peg_level", "float", 0.0, "rows whose previous peg_window median |return| is below this "
-                                               "are left out of fits (still filtered); 0 = keep all", minimum=0),
+            Setting("horizon", "int", 1, "input = sum of the last N values / sqrt(N)", minimum=1, maximum=20),
+            Setting("gate", "int", 0, "stress only while the last N returns sum > 0, else strengthening", minimum=0),
+            Setting("peg_level", "float", 0.0, "rows with prior 60-row median |r| below this: not fitted", minimum=0),
             Setting("k_regimes", "int", 2, "number of regimes", minimum=2, maximum=4),
             Setting("trend", "str", "c", "c = regression on a constant, n = zero mean", choices=("c", "n")),
             Setting("switching_mean", "bool", True, "regime-dependent mean (trend c)"),
             Setting("switching_variance", "bool", True, "regime-dependent variance"),
-            Setting("min_var_ratio", "float", 0.0, "reject a fit whose stress variance is below this multiple of "
-                                                   "the calm variance; 0 = no check", minimum=0),
+            Setting("min_var_ratio", "float", 0.0, "reject fits with stress var < this x calm; 0 = none", minimum=0),
             Setting("frequency", "str", "D", "resample input to this frequency", choices=("D", "W")),
             Setting("start", "date", dt.date(1999, 1, 1), "first date used in the fit"),
             Setting("order", "int", 0, "autoregressive order (0 = Markov-switching regression; > 0 = "
@@ -196,23 +184,14 @@ SECTIONS: list[Section] = [
         )),
         Setting("search_reps", "int", 20, "random starts per seed", minimum=0),
         Setting("seeds", "list[int]", [1, 2, 3], "rng seeds for the random starts"),
-        Setting("min_fit_obs", "int", 250, "estimation observations a model needs before its first (cold) fit",
-                minimum=10),
-        Setting("cold_retry", "int", 20, "business days to wait after a rejected cold fit before trying again",
-                minimum=0),
+        Setting("min_fit_obs", "int", 250, "estimation observations needed before the first (cold) fit", minimum=10),
         Setting("refit_every", "int", 63, "business days between warm refits", minimum=1),
-        Setting("warm_max_iter", "int", 30, "EM iterations of a warm refit at most", minimum=1),
-        Setting("degrade_nats", "float", 1.0,
-                "refit early when new observations' mean log-likelihood falls this far below the fit's", minimum=0),
-        Setting("degrade_min_obs", "int", 5, "new estimation observations needed before degradation counts",
-                minimum=1),
-        Setting("degrade_min_gap", "int", 10, "business days after a fit before degradation counts", minimum=0),
+        Setting("degrade_nats", "float", 1.0, "refit when the new rows' mean loglik falls this far below", minimum=0),
         Setting("episode_min_length", "int", 3, "shortest stress episode (periods)", minimum=1),
         Setting("episode_merge_gap", "int", 5, "episodes this close are merged (periods)", minimum=0),
         Setting("episode_threshold", "float", 0.5, "P(stress) above which a period is in a stress episode",
                 minimum=0, maximum=1),
-        Setting("episodes", "path", "", "dated stress episodes and calm stretches the scorecard checks; empty = "
-                                        "the shipped episodes.toml"),
+        Setting("episodes", "path", "", "episode catalogue the scorecard checks; empty = the shipped episodes.toml"),
     )),
     Section("events", "Statement catalogue and event study.", (
         Setting("catalogue", "path", "", "statement catalogue TOML; empty = the shipped catalogue"),

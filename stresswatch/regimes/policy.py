@@ -48,7 +48,8 @@ ACTIONS = ("none", "cold", "cold-rejected", "filter", "refilter", "warm", "warm-
 
 @dataclass(frozen=True)
 class Policy:
-    """When to fit, refit and filter: the `[regimes]` settings of the same names."""
+    """When to fit, refit and filter: the `[regimes]` settings of the same names; `cold_retry`,
+    `warm_max_iter`, `degrade_min_obs` and `degrade_min_gap` are fixed knobs (docs/regimes.md)."""
 
     min_fit_obs: int = 250
     cold_retry: int = 20
@@ -63,10 +64,8 @@ class Policy:
     @classmethod
     def from_settings(cls, settings: Settings) -> "Policy":
         cfg = settings["regimes"]
-        return cls(min_fit_obs=int(cfg["min_fit_obs"]), cold_retry=int(cfg["cold_retry"]),
-                   refit_every=int(cfg["refit_every"]), warm_max_iter=int(cfg["warm_max_iter"]),
-                   degrade_nats=float(cfg["degrade_nats"]), degrade_min_obs=int(cfg["degrade_min_obs"]),
-                   degrade_min_gap=int(cfg["degrade_min_gap"]), search_reps=int(cfg["search_reps"]),
+        return cls(min_fit_obs=int(cfg["min_fit_obs"]), refit_every=int(cfg["refit_every"]),
+                   degrade_nats=float(cfg["degrade_nats"]), search_reps=int(cfg["search_reps"]),
                    seeds=tuple(int(s) for s in cfg["seeds"]))
 
     def to_json(self) -> dict[str, Any]:

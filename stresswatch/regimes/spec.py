@@ -42,8 +42,8 @@ DEFAULT_MODELS: tuple[dict[str, Any], ...] = (
     # calm/turbulent variance regimes; turbulence while the ruble strengthens is "strengthening";
     # pegged stretches are left out of the fits
     {"id": "ruble_rt", "series": "cbr.fx.USD", "transform": "policy_logret", "basket_series": "cbr.fx.EUR",
-     "scale_window": 250, "scale_min_obs": 60, "scale_floor": 0.05, "scale_cap": 0.35, "horizon": 3,
-     "gate": 63, "peg_window": 60, "peg_level": 0.1, "k_regimes": 2, "trend": "n", "switching_mean": False,
+     "scale_window": 250, "scale_floor": 0.05, "scale_cap": 0.35, "horizon": 3,
+     "gate": 63, "peg_level": 0.1, "k_regimes": 2, "trend": "n", "switching_mean": False,
      "switching_variance": True, "min_var_ratio": 4.0, "frequency": "D", "start": dt.date(1999, 1, 1)},
     # the composite stress index (stresswatch.compute), 2 regimes in level: a second opinion
     {"id": "stress", "series": "stress.index", "transform": "level", "k_regimes": 2,
@@ -83,12 +83,10 @@ class RegimeSpec:
     trend: str = _FIELDS["trend"].default
     basket_series: str = _FIELDS["basket_series"].default
     scale_window: int = _FIELDS["scale_window"].default
-    scale_min_obs: int = _FIELDS["scale_min_obs"].default
     scale_floor: float = _FIELDS["scale_floor"].default
     scale_cap: float = _FIELDS["scale_cap"].default
     horizon: int = _FIELDS["horizon"].default
     gate: int = _FIELDS["gate"].default
-    peg_window: int = _FIELDS["peg_window"].default
     peg_level: float = _FIELDS["peg_level"].default
     min_var_ratio: float = _FIELDS["min_var_ratio"].default
 

@@ -35,8 +35,12 @@ FLOAT_DATE = pd.Timestamp(dt.date(2014, 11, 10))
 BASKET_WEIGHT = 0.55
 #: median |x| x 1.4826 = standard deviation, for normal data
 MAD_TO_SD = 1.4826
-#: the peg detector needs this many previous observations (rows before it are not fit_ok)
+#: the peg detector: median |value| over this many previous observations (at least PEG_MIN_OBS;
+#: rows before that are not fit_ok)
+PEG_WINDOW = 60
 PEG_MIN_OBS = 20
+#: the slow baseline needs this many previous observations (NaN before: no input yet)
+SCALE_MIN_OBS = 60
 
 
 @dataclass(frozen=True)
@@ -139,8 +143,8 @@ def transform(series: pd.Series, spec: RegimeSpec) -> pd.Series:
 
 def baseline_scale(r: pd.Series, spec: RegimeSpec) -> pd.Series:
     """sigma_t = MAD_TO_SD x median |r| over the previous `scale_window` observations (at least
-    `scale_min_obs`; NaN before), bounded to [scale_floor, scale_cap]; known at t-1."""
-    s = MAD_TO_SD * r.abs().rolling(spec.scale_window, min_periods=spec.scale_min_obs).median()
+    SCALE_MIN_OBS; NaN before), bounded to [scale_floor, scale_cap]; known at t-1."""
+    s = MAD_TO_SD * r.abs().rolling(spec.scale_window, min_periods=min(SCALE_MIN_OBS, spec.scale_window)).median()
     return s.shift(1).clip(lower=spec.scale_floor, upper=spec.scale_cap or None)
 
 
@@ -150,7 +154,7 @@ def model_input(raw: Mapping[str, pd.Series], spec: RegimeSpec) -> ModelInput:
     base values (`base_values`) -> divided by the slow baseline (`scale_window` > 0) -> summed over
     the last `horizon` rows / sqrt(horizon); rows without a value are dropped. `gate_open` is True
     where the sum of the last `gate` base values is > 0 (the ruble weaker than a quarter ago for
-    gate = 63); `fit_ok` is False where the previous `peg_window` median |value| is below
+    gate = 63); `fit_ok` is False where the previous PEG_WINDOW median |value| is below
     `peg_level` (a pegged rate carries no stress information)."""
     r = base_values(raw, spec)
     z = r / baseline_scale(r, spec) if spec.scale_window else r
@@ -161,7 +165,7 @@ def model_input(raw: Mapping[str, pd.Series], spec: RegimeSpec) -> ModelInput:
     else:
         frame["gate_open"] = True
     if spec.peg_level:
-        frame["fit_ok"] = r.abs().rolling(spec.peg_window, min_periods=PEG_MIN_OBS).median().shift(1) >= spec.peg_level
+        frame["fit_ok"] = r.abs().rolling(PEG_WINDOW, min_periods=PEG_MIN_OBS).median().shift(1) >= spec.peg_level
     else:
         frame["fit_ok"] = True
     frame = frame.dropna(subset=["y"])
