@@ -184,7 +184,7 @@ SECTIONS: list[Section] = [
         )),
         Setting("search_reps", "int", 20, "random starts per seed", minimum=0),
         Setting("seeds", "list[int]", [1, 2, 3], "rng seeds for the random starts"),
-        Setting("min_fit_obs", "int", 250, "estimation observations needed before the first (cold) fit", minimum=10),
+        Setting("min_fit_obs", "int", 250, "estimation rows before the first fit (weekly models: a fifth)", minimum=10),
         Setting("refit_every", "int", 63, "business days between warm refits", minimum=1),
         Setting("degrade_nats", "float", 1.0, "refit when the new rows' mean loglik falls this far below", minimum=0),
         Setting("episode_min_length", "int", 3, "shortest stress episode (periods)", minimum=1),

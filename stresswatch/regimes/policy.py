@@ -5,8 +5,8 @@
 (backtest.py: the state is carried in memory), so the backtest replays exactly what the daily
 cycle does:
 
-* no accepted fit yet -> a **cold** robust fit once `min_fit_obs` estimation rows (not pegged) are
-  known, retried every `cold_retry` business days while rejected (no answer meanwhile);
+* no accepted fit yet -> a **cold** robust fit once `min_fit_obs` estimation rows (not pegged; weeks:
+  a fifth as many) are known, retried every `cold_retry` business days while rejected (no answer meanwhile);
 * otherwise **filter** only the rows added since the state (regimes/filtering.py: numpy, started
   from the last filtered probabilities; no statsmodels import), or **refilter** everything with the
   same parameters when the history under the state changed (a revision: the digest of the rows
@@ -67,6 +67,11 @@ class Policy:
         return cls(min_fit_obs=int(cfg["min_fit_obs"]), refit_every=int(cfg["refit_every"]),
                    degrade_nats=float(cfg["degrade_nats"]), search_reps=int(cfg["search_reps"]),
                    seeds=tuple(int(s) for s in cfg["seeds"]))
+
+    def first_fit_rows(self, spec: RegimeSpec) -> int:
+        """Estimation rows before the first fit: `min_fit_obs` counts business days (a year by
+        default), so a weekly model needs a fifth as many weeks (the same stretch of history)."""
+        return -(-self.min_fit_obs // 5) if spec.periodicity == "W" else self.min_fit_obs
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self) | {"seeds": list(self.seeds)}
@@ -195,7 +200,7 @@ def answer(state: PolicyState, inputs: ModelInput, spec: RegimeSpec) -> Answer:
 def _cold(state: PolicyState | None, inputs: ModelInput, day: dt.date, spec: RegimeSpec, policy: Policy,
           force: str | None) -> Step:
     est = inputs.y[inputs.fit_ok]
-    need = max(policy.min_fit_obs, spec.min_observations)
+    need = max(policy.first_fit_rows(spec), spec.min_observations)
     if len(est) < need and force != "cold":
         return Step("none", state, reasons=(f"{len(est)} estimation observations known by {day}, need {need} "
                                              "for a first fit",))

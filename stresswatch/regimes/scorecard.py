@@ -204,15 +204,17 @@ def scorecard_chart(card: Scorecard, hindsight: pd.DataFrame | None, path: str |
         frame = frame[frame["p_stress_filtered"].notna()]
         return ([d.date().isoformat() for d in frame["asof"]], [float(v) for v in frame["p_stress_filtered"]])
 
-    data = {"real time (backtest)": series(rows)}
+    data = {}  # the real-time line drawn last, on top
     if hindsight is not None:
         data["full sample (hindsight)"] = series(hindsight[hindsight["asof"] >= pd.Timestamp(card.start)])
+    data["real time (backtest)"] = series(rows)
     shading = [(e.episode.start.isoformat(), e.episode.end.isoformat()) for e in card.scores
                if e.episode.kind == "stress"]
     spec = ChartSpec(id=f"scorecard_{card.model_id}", kind="line",
                      title=f"{card.model_id}: P(stress) in real time vs with hindsight",
                      ylabel="P(stress)", source="Bank of Russia fixings; stresswatch regimes backtest",
                      asof=card.end.isoformat(), series=data, shading=shading,
+                     shading_label="stress episodes of the catalogue (config/episodes.toml)",
                      alt=(f"Real-time and full-sample probability of stress of {card.model_id}, "
                           f"{card.start} to {card.end}, with the catalogue's stress episodes shaded"),
                      subtitle=note or "shaded: the catalogue's stress episodes")

@@ -50,6 +50,7 @@ class ChartSpec:
     series: dict[str, tuple[list[str], list[float]]] = field(default_factory=dict)
     #: (start, end) ISO date pairs shaded as stress periods
     shading: list[tuple[str, str]] = field(default_factory=list)
+    shading_label: str = "stress regime (headline model)"
     #: markers: dicts with date, label, (optional) value, highlight
     markers: list[dict[str, Any]] = field(default_factory=list)
     #: bars for league charts: (label, value, highlight)
@@ -233,7 +234,7 @@ def _line(fig: Figure, spec: ChartSpec) -> None:
     if _shade(ax, spec, first, last):
         from matplotlib.patches import Patch
 
-        handles.append(Patch(color=SHADE, label="stress regime (headline model)"))
+        handles.append(Patch(color=SHADE, label=spec.shading_label))
     if spec.kind == "line":
         _markers(ax, spec, first, last, label_all=(last - first).astype(int) < 800)
     if spec.kind == "step":
