@@ -7,8 +7,8 @@ re-filtering everything. These functions compute what statsmodels' `MarkovRegres
 `.smooth` compute for a Markov-switching regression (AR order 0, constant or zero mean, switching
 or common mean and variance): the same conditional log-likelihoods, the same steady-state start
 (bounded away from zero by 1e-20, transitions by 1e-20), the same recursions.
-`tests/regimes/test_filtering.py` checks them against statsmodels on the real ruble history to
-1e-12. Fits (and AR models, `supports`) stay with statsmodels in fit.py.
+`tests/regimes/test_filtering.py` checks them against statsmodels to 1e-12 (simulated series, a
+constant-mean and a zero-mean model). Fits (and AR models, `supports`) stay with statsmodels in fit.py.
 
 `filter_from(spec, params, names, y, pi0)` continues a filter: it starts from pi0 = P(S_T | y_1..y_T)
 and applies one transition before the first new row, so filtering y[:m] and then y[m:] from the

@@ -8,7 +8,7 @@ causal and nothing known after `day` is dated before a row of the day's view (th
 each fixing is known from its own date and never revised), the day's input is a prefix of the
 input of the whole history, and `on(day)` returns a slice of it; otherwise (a revision or a late
 backfill, a weekly model's week in progress) it transforms that day's view itself. Both give the
-same bytes (tests/regimes/test_inputs.py).
+same bytes (tests/regimes/test_backtest.py).
 """
 
 from __future__ import annotations
