@@ -160,3 +160,32 @@ def test_computing_an_earlier_date_keeps_the_runs_of_later_dates(tmp_path, store
     early_answer = regime_state(store, settings, early, "sim").frame().iloc[-1]
     assert now.loc[at_early, "p_stress_filtered"].item() == early_answer["p_stress_filtered"]
     pd.testing.assert_frame_equal(now[~at_early], late_probs[~at_early])
+
+
+def test_a_filter_only_day_does_not_import_statsmodels(tmp_path, store, sim2):
+    """Issue 12 (owned with issue 11): statsmodels is imported only when a fit is actually due."""
+    import subprocess
+    import sys
+    import textwrap
+
+    settings = sim_settings(tmp_path)
+    y = sim2[0].iloc[:1210]
+    write_sim(store, y)
+    d1, d2, d3 = (y.index[i].date() for i in (1199, 1200, 1209))
+    assert update_all(store, settings, d1)[0].status == "cold"
+    store.close()
+    code = textwrap.dedent(f"""
+        import sys
+        from stresswatch.regimes.update import update_all
+        from stresswatch.store import Store
+        from tests.regimes.simulated import sim_settings
+        from pathlib import Path
+        store = Store.open(Path({str(tmp_path / "sw.db")!r}))
+        settings = sim_settings(Path({str(tmp_path)!r}))
+        out = [update_all(store, settings, day)[0].status for day in ("{d2}", "{d3}")]
+        print(out, any(m.startswith("statsmodels") for m in sys.modules))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['filter', 'filter'] False"
