@@ -89,10 +89,11 @@ def cmd_show(args, app) -> int:
     assert run is not None and state.fit is not None
     hindsight = frame[frame["basis"] != "real-time"]
     # which fit produced the numbers: said on stderr too, so a reader of the table alone is told
-    print(f"stresswatch: {model_id} as of {run.asof}: parameters of the {state.fit.kind} fit of {state.fit.asof}; "
+    fit = state.fit
+    print(f"stresswatch: {model_id} as of {run.asof}: parameters of the {fit.kind} fit of {fit.asof} (run {fit.id}); "
           f"p_stress_filtered is what the model said in real time on {len(frame) - len(hindsight)} of the "
           f"{len(frame)} rows shown"
-          + (f", and on the other {len(hindsight)} (basis hindsight) the fit of {state.fit.asof} filtered over data "
+          + (f", and on the other {len(hindsight)} (basis hindsight) the fit of {fit.asof} filtered over data "
              f"up to {run.asof} (run `stresswatch regimes backtest` for real-time rows)" if len(hindsight) else "")
           + "; p_stress_smoothed is always hindsight", file=sys.stderr)
     if run.fallback or not run.converged:
