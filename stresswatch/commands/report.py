@@ -44,7 +44,7 @@ def cmd_report(args, app: App) -> int:
               f"{result.dates[-1] if result.dates else ''} in {result.index.parent if result.index else args.out}",
               file=app.out)
     print(f"index: {result.index}", file=app.out)
-    missing = [e["date"] for e in result.entries if not e["available"]]
+    missing = [e["date"] for e in result.entries if not e["available"] and not e.get("no_data")]
     if missing:
         first = missing[0]
         print(f"stresswatch: warning: no regime model run as of {first}"

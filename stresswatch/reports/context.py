@@ -45,6 +45,7 @@ from stresswatch.reports.sections.fx import em_league, fx_table
 from stresswatch.reports.sections.headline import add_change, regime_headline
 from stresswatch.reports.sections.rates import keyrate, policy_rates
 from stresswatch.reports.sections.statements import statements
+from stresswatch.reports.sections.stored_data import stored_data
 from stresswatch.reports.sections.stress_index import stress_index
 from stresswatch.reports.sections.trade import trade
 from stresswatch.reports.warnings import collect_warnings
@@ -124,11 +125,17 @@ class ContextBuilder:
             "warnings": [],
         }
         warnings: list[dict[str, str]] = ctx["warnings"]
+        sources = [s for s in self.settings.source_ids if self.settings.source(s)["enabled"]]
+        ctx["data"] = stored_data(self.reader, sources, day, lambda names: archive.failed_fetches(self.store, names))
         head = dict(self.headline(day))
         prev = self.headline(previous_business_day(day))
         add_change(head, prev)
+        if ctx["data"]["empty"]:
+            head.update(available=False, reason="no data", message=ctx["data"]["message"])
         ctx["headline"] = head
         ctx["stress_index"] = stress_index(self.reader, day)
+        if ctx["data"]["empty"]:
+            ctx["stress_index"]["message"] = ctx["data"]["message"].split(". ")[0] + "."
         ctx["fx"] = fx_table(self.reader, day)
         ctx["keyrate"] = keyrate(self.reader, day, self.meetings())
         ctx["policy_rates"] = policy_rates(self.reader, day)

@@ -79,3 +79,63 @@ def test_report_opens_in_chromium_without_errors_and_all_images_load(filled, tmp
                         .replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
     assert any(not i["ok"] and i["src"] == "charts/fx.png" for i in broken["images"])
     shutil.rmtree(tmp_path / "profile1", ignore_errors=True)
+
+
+WRAP_PROBE = """<script>
+window.addEventListener('load', function () {
+  var wide = Array.prototype.filter.call(document.querySelectorAll('.notice'), function (n) {
+    return n.scrollWidth > n.clientWidth + 1;
+  }).map(function (n) { return n.textContent.slice(0, 60); });
+  var pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify({page: document.documentElement.scrollWidth, view: window.innerWidth,
+                                    notices: document.querySelectorAll('.notice').length, wide: wide});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def probe_layout(page: Path, user_dir: Path, drop_css: str = "") -> dict:
+    """Open a probe copy of `page` (CSP removed so the probe may run; `drop_css` removed from the
+    style sheet) in a 700 px wide window and return what the probe measured."""
+    html = page.read_text(encoding="utf-8")
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html).replace(drop_css, "")
+    probe = page.with_name("wrap-probe.html")
+    probe.write_text(html.replace("<head>", "<head>\n" + WRAP_PROBE, 1), encoding="utf-8")
+    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={user_dir}",
+           "--window-size=700,1000", "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    match = re.search(r'<pre id="probe">(.*?)</pre>', proc.stdout, re.S)
+    assert match, proc.stdout[-2000:]
+    return json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<")
+                      .replace("&gt;", ">"))
+
+
+@pytest.mark.slow
+def test_long_urls_in_warning_boxes_wrap(tmp_path, httpserver):
+    """The offline first run's report (every fetch failed against a real local server, the error
+    naming a 200-character URL) fits a narrow window: the warning boxes wrap their text."""
+    from stresswatch import pipeline
+    from stresswatch import settings as settings_mod
+    from stresswatch.store import Store
+    from tests.conftest import settings_for
+
+    httpserver.expect_request(re.compile(".*")).respond_with_data("down", status=503)
+    overrides = {f"sources.{s}.enabled": False for s in settings_mod.defaults().source_ids}
+    overrides.update({"sources.cbr.enabled": True, "http.retries": 0, "sources.cbr.history_days": 20,
+                      "sources.cbr.base_url": httpserver.url_for("/mirror/" + "averyveryverylongsegment" * 8)})
+    settings = settings_for(tmp_path, **overrides)
+    store = Store.open(settings.store_path)
+    pipeline.fetch(store, settings, R.REPORT_DAY)
+    result = render.render_day(store, settings, R.REPORT_DAY, out=tmp_path / "out", clock=fixed_clock(),
+                               update_archive=False)
+    page = result.folders[0] / "report.html"
+    assert "averyveryverylongsegment" * 8 in page.read_text(encoding="utf-8")
+    seen = probe_layout(page, tmp_path / "profile1")
+    assert seen["notices"] >= 2 and seen["wide"] == [] and seen["page"] <= seen["view"], seen
+    # the probe sees the overflow when the wrapping rule is missing (so the check above can fail)
+    broken = probe_layout(page, tmp_path / "profile2", drop_css="overflow-wrap:anywhere; word-break:break-word;")
+    assert broken["wide"] or broken["page"] > broken["view"], broken
+    store.close()
