@@ -1,6 +1,8 @@
 """The SQLite store: the only door to the database.
 
-`Store.open(path, busy_timeout, clock)` opens (WAL) and migrates one database; its `*_at` stamps
+`Store.open(path, busy_timeout, clock)` opens (WAL) and migrates one database;
+`Store.open_readonly(path)` opens an existing one for reading only (nothing created, migrated or
+written; the notebook API, `stresswatch.api`, uses it); its `*_at` stamps
 (written_at, finished_at, created_at, ...) come from `clock` (default: the system clock); `Store` composes one gateway per table
 group, and each gateway module owns its tables:
 
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Iterator
 
 from stresswatch.clock import Clock, system_clock
+from stresswatch.errors import StoreError
 from stresswatch.store.alerts import AlertTables
 from stresswatch.store.alignments import Alignments
 from stresswatch.store.candidates import Candidates
@@ -75,6 +78,24 @@ class Store:
             db.close()
             raise
         return cls(db)
+
+    @classmethod
+    def open_readonly(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock) -> "Store":
+        """Open an existing, migrated store for reading only: nothing is created, migrated or
+        written (the file's bytes and mtime stay unchanged) and every gateway write raises
+        StoreError. StoreError when there is no store at `path` or it needs migrating first."""
+        db = Database.open_readonly(path, busy_timeout, clock)
+        pending = db.pending_migrations()
+        if pending:
+            db.close()
+            raise StoreError(f"the store at {db.path} is not up to date (migrations {', '.join(pending)} pending); "
+                             f"open it once with a stresswatch command that writes, e.g. `stresswatch --store "
+                             f"{db.path} compute`")
+        return cls(db)
+
+    @property
+    def readonly(self) -> bool:
+        return self._db.readonly
 
     @property
     def path(self) -> Path:

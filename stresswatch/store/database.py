@@ -55,11 +55,41 @@ def as_date(value: dt.date | dt.datetime | str) -> dt.date:
 class Database:
     """One sqlite3 connection (autocommit mode; writes go through `transaction()`)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock = system_clock):
+    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock = system_clock, readonly: bool = False):
         self._conn = conn
         self.path = path
         self.clock = clock
+        #: opened read-only (`open_readonly`): every write transaction is refused
+        self.readonly = readonly
         self._in_tx = False
+
+    @classmethod
+    def open_readonly(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock) -> "Database":
+        """Open an existing database for reading only (SQLite `mode=ro`): nothing is created,
+        migrated or written, so the file's bytes and modification time stay as they are; a writer
+        (the daemon) may keep working beside it. StoreError when there is no database at `path`."""
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise StoreError(f"there is no store at {path}")
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=busy_timeout,
+                                   isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path} is not a usable SQLite database: {exc}") from None
+        return cls(conn, path, clock, readonly=True)
+
+    def pending_migrations(self) -> list[str]:
+        """Migrations not yet applied to this database (all of them for a database that is not a
+        stresswatch store)."""
+        files = sorted(f.name for f in resources.files(MIGRATIONS).iterdir() if f.name.endswith(".sql"))
+        try:
+            done = {r[0] for r in self._conn.execute("SELECT name FROM schema_migrations")}
+        except sqlite3.OperationalError:
+            return files
+        return [f for f in files if f not in done]
 
     @classmethod
     def open(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock) -> "Database":
@@ -99,6 +129,8 @@ class Database:
         if self._in_tx:
             yield
             return
+        if self.readonly:
+            raise StoreError(f"the store at {self.path} was opened read-only; open it for writing to change it")
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
