@@ -18,7 +18,7 @@ The only value that is not a function of D is the top-level `generated_at` (`clo
 
 For a range of dates build one `ContextBuilder(..., cache=True)` and call `build` per date: series
 vintages are read once per series and each as-of view is cut in memory; the previous day's
-headline is reused.
+headline is reused, and nothing older is kept (memory stays flat over a long range).
 """
 
 from __future__ import annotations
@@ -148,7 +148,15 @@ class ContextBuilder:
         warnings.extend(collect_warnings(ctx))
         charts = chart_specs(self.reader, day, ctx)
         ctx["charts"] = [{"id": c.id, "file": c.file, "title": c.title, "alt": c.alt} for c in charts]
+        self._forget_before(previous_business_day(day))
         return ReportData(date=day, context=ctx, charts=charts)
+
+    def _forget_before(self, keep_from: dt.date) -> None:
+        """Drop memoised regime states and headlines of days before `keep_from`: a range needs only
+        the day and the one before it, so memory stays flat however long the range."""
+        for memo in (self._regime_memo, self._headline_memo):
+            for old in [d for d in memo if d < keep_from]:
+                del memo[old]
 
 
 def build_context(store: Store, settings: Settings, day: dt.date, *, cache: bool = False, clock: Clock | None = None,

@@ -19,6 +19,7 @@ written.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import datetime as dt
 import json
@@ -211,7 +212,7 @@ def write_texts(data: ReportData, folder: Path, formats: Sequence[str]) -> list[
     if charts_dir.is_dir():
         keep = {Path(c.file).name for c in data.charts}
         for png in charts_dir.glob("*.png"):
-            if png.name not in keep:
+            if png.name not in keep and not png.name.endswith(".tmp.png"):  # a worker may be writing one
                 png.unlink()
     return written
 
@@ -305,7 +306,9 @@ def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date,
                  update_archive: bool = True) -> RenderResult:
     """Render every business day start..end. One cached ContextBuilder reads each series' vintages
     once; charts are drawn by `workers` processes (0 = in this process) while the next context is
-    built. The index is written once at the end. `progress`: tqdm bar (None = only on a TTY)."""
+    built, with at most 2 × workers days waiting for them (memory stays flat over a long range).
+    The index is written once at the end. `progress`: tqdm bar (None = only on a TTY). Nothing
+    here computes the analysis: a day without a model run says so."""
     from tqdm import tqdm
 
     if end < start:
@@ -318,7 +321,10 @@ def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date,
     workers = default_workers() if workers is None else workers
     show = sys.stderr.isatty() if progress is None else progress
     result = RenderResult()
-    futures: list[cf.Future] = []
+    # chart work in flight, one entry per day; at most `in_flight` days wait for the workers, so a
+    # long range does not pile up every day's chart data while the workers catch up
+    pending: collections.deque[list[cf.Future]] = collections.deque()
+    in_flight = 2 * max(workers, 1)
     pool = _pool(workers) if workers > 0 and _needs_charts(formats) and days else None
     try:
         for day in tqdm(days, desc="report", unit="day", disable=not show):
@@ -326,7 +332,10 @@ def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date,
             folder = out_dir / day.isoformat()
             if _needs_charts(formats):
                 if pool is not None:
-                    futures.extend(pool.submit(render_chart, spec, folder) for spec in data.charts)
+                    while len(pending) >= in_flight:
+                        for fut in pending.popleft():
+                            fut.result()
+                    pending.append([pool.submit(render_chart, spec, folder) for spec in data.charts])
                 else:
                     for spec in data.charts:
                         render_chart(spec, folder)
@@ -335,8 +344,9 @@ def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date,
             result.folders.append(folder)
             result.entries.append(index_entry(data.context, formats))
             result.context = data.context
-        for fut in futures:
-            fut.result()
+        while pending:
+            for fut in pending.popleft():
+                fut.result()
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
