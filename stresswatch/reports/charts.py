@@ -294,16 +294,16 @@ def _line(fig: Figure, spec: ChartSpec) -> Drawn:
         from matplotlib.patches import Patch
 
         handles.append(Patch(color=SHADE, label="stress regime (headline model)"))
-    finish = None
-    if spec.kind == "line":
-        def finish() -> None:
-            _markers(ax, spec, first, last, label_all=(last - first).astype(int) < 800)
     if spec.kind == "step":
         handles += _decision_handles(spec, first, last)
-
-        def finish() -> None:
-            _decision_markers(ax, spec, first, last)
     shown = handles if (len(handles) > 1 or spec.shading) else []
+
+    def finish() -> None:  # labels inside the axes, once they have their final size
+        if spec.kind == "line":
+            _markers(ax, spec, first, last, label_all=(last - first).astype(int) < 800)
+        elif spec.kind == "step":
+            _decision_markers(ax, spec, first, last)
+
     return Drawn([ax], shown, finish)
 
 
