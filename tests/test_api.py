@@ -82,7 +82,7 @@ def test_open_is_read_only_and_never_creates_a_store(tmp_path, monkeypatch):
 def test_open_defaults_to_the_configured_store(demo, monkeypatch):
     monkeypatch.setenv("STRESSWATCH_CONFIG", str(demo["config"]))
     with sw.open() as db:
-        assert isinstance(db, Monitor) and db.path == demo["store"] and db.store.readonly
+        assert isinstance(db, Monitor) and db.path == demo["store"] and db.store.read_only == "opened read-only"
         assert repr(db) == f"<stresswatch.Monitor {demo['store']} (read-only)>"
 
 

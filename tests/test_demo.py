@@ -85,7 +85,7 @@ def no_network(monkeypatch):
 def test_demo_builds_its_own_store_and_renders_2023_08_16_offline(tmp_path, monkeypatch, capsys, no_network):
     home = tmp_path / "home"
     user_store = tmp_path / "mine" / "stresswatch.db"
-    with Store.open(user_store) as store:  # the user's own store, with something in it
+    with Store.open(user_store, create_folder=True) as store:  # the user's own store, with something in it
         store.observations.upsert_series(read_sample().series[:1])
     before = (user_store.read_bytes(), user_store.stat().st_mtime_ns)
 
@@ -139,7 +139,7 @@ def test_demo_builds_its_own_store_and_renders_2023_08_16_offline(tmp_path, monk
 
 def test_demo_never_builds_over_a_store_it_did_not_make(tmp_path, monkeypatch, capsys):
     user = tmp_path / "data"
-    with Store.open(user / "stresswatch.db"):
+    with Store.open(user / "stresswatch.db", create_folder=True):
         pass
     before = (user / "stresswatch.db").read_bytes()
     env = {"STRESSWATCH_HOME": str(tmp_path / "home")}

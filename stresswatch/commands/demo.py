@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from stresswatch.app.session import App
 from stresswatch.commands import command, iso_date
+
+if TYPE_CHECKING:  # the session (the store, pandas) is imported only when a command runs
+    from stresswatch.app.session import App
 
 
 def cmd_demo(args, app: App) -> int:

@@ -1,10 +1,13 @@
 """The SQLite store: the only door to the database.
 
-`Store.open(path, busy_timeout, clock)` opens (WAL) and migrates one database;
-`Store.open_readonly(path)` opens an existing one for reading only (nothing created, migrated or
-written; the notebook API, `stresswatch.api`, uses it); its `*_at` stamps
-(written_at, finished_at, created_at, ...) come from `clock` (default: the system clock); `Store` composes one gateway per table
-group, and each gateway module owns its tables:
+`Store.open(path, busy_timeout, clock, create=..., create_folder=...)` opens (WAL) and migrates one
+database; its `*_at` stamps (written_at, finished_at, created_at, ...) come from `clock` (default:
+the system clock). `Store.open_readonly(path)` opens an existing one for reading only (nothing
+created, migrated or written; the notebook API, `stresswatch.api`, uses it). A missing store is created only with `create=True` (the default), and only in
+an existing folder unless `create_folder=True`; `create=False` raises StoreNotFound (exit 2). A
+store that cannot be written opens read-only (`read_only` says why; writes raise StoreReadOnly).
+Every sqlite3 failure reaches callers as a typed StoreError (see `database.py`). `Store` composes
+one gateway per table group, and each gateway module owns its tables:
 
     attribute       module            tables
     observations    observations.py   series, observations (vintages)
@@ -17,6 +20,7 @@ group, and each gateway module owns its tables:
     reports         reports.py        report_index, report_ledger_snapshots
     candidates      candidates.py     gdelt_candidates, gdelt_candidate_queries
     alignments      alignments.py     alignments, alignment_statements, alignment_aggregates
+    quarantine      quarantine.py     quarantine (values a plausibility rule refused)
     (the store)     database.py       schema_migrations
 
 Migrations are `store/migrations/NNNN_*.sql`, applied in name order. Cross-table atomic writes:
@@ -36,7 +40,7 @@ from pathlib import Path
 from typing import Iterator
 
 from stresswatch.clock import Clock, system_clock
-from stresswatch.errors import StoreError
+from stresswatch.errors import StoreReadOnly
 from stresswatch.store.alerts import AlertTables
 from stresswatch.store.alignments import Alignments
 from stresswatch.store.candidates import Candidates
@@ -47,6 +51,7 @@ from stresswatch.store.model_runs import ModelRuns
 from stresswatch.store.observations import Observations
 from stresswatch.store.outbox import Outbox
 from stresswatch.store.payloads import Payloads
+from stresswatch.store.quarantine import Quarantine
 from stresswatch.store.reports import ReportTables
 
 __all__ = ["Store"]
@@ -67,11 +72,14 @@ class Store:
         self.reports = ReportTables(db)
         self.candidates = Candidates(db)
         self.alignments = Alignments(db)
+        self.quarantine = Quarantine(db)
 
     @classmethod
-    def open(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock) -> "Store":
-        """Open and migrate the database at `path`; `clock` stamps what the gateways write."""
-        db = Database.open(path, busy_timeout, clock)
+    def open(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock, *,
+             create: bool = True, create_folder: bool = False) -> "Store":
+        """Open and migrate the database at `path`; `clock` stamps what the gateways write. A
+        missing store is created when `create` (in an existing folder, or any with `create_folder`)."""
+        db = Database.open(path, busy_timeout, clock, create=create, create_folder=create_folder)
         try:
             db.migrate()
         except BaseException:
@@ -83,23 +91,25 @@ class Store:
     def open_readonly(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock) -> "Store":
         """Open an existing, migrated store for reading only: nothing is created, migrated or
         written (the file's bytes and mtime stay unchanged) and every gateway write raises
-        StoreError. StoreError when there is no store at `path` or it needs migrating first."""
+        StoreReadOnly. StoreNotFound when there is no store at `path`, StoreReadOnly when it needs
+        migrating first."""
         db = Database.open_readonly(path, busy_timeout, clock)
         pending = db.pending_migrations()
         if pending:
             db.close()
-            raise StoreError(f"the store at {db.path} is not up to date (migrations {', '.join(pending)} pending); "
-                             f"open it once with a stresswatch command that writes, e.g. `stresswatch --store "
-                             f"{db.path} compute`")
+            raise StoreReadOnly(f"the store at {db.path} is not up to date (migrations {', '.join(pending)} pending); "
+                                f"open it once with a stresswatch command that writes, e.g. `stresswatch --store "
+                                f"{db.path} compute`")
         return cls(db)
-
-    @property
-    def readonly(self) -> bool:
-        return self._db.readonly
 
     @property
     def path(self) -> Path:
         return self._db.path
+
+    @property
+    def read_only(self) -> str | None:
+        """None when the store can be written, else why not (reads still work)."""
+        return self._db.read_only
 
     @property
     def clock(self) -> Clock:
@@ -128,3 +138,7 @@ class Store:
 
     def integrity_check(self) -> str:
         return self._db.integrity_check()
+
+    def verify(self) -> None:
+        """`PRAGMA quick_check` now; StoreCorrupt when the store is damaged (writes are then refused)."""
+        self._db.verify()

@@ -35,7 +35,7 @@ def test_default_reports_folder_is_beside_the_store(tmp_path, monkeypatch):
 
 
 def _store(path: Path) -> None:
-    with Store.open(path) as store:
+    with Store.open(path, create_folder=True) as store:
         R.fill_store(store)
 
 
