@@ -160,3 +160,24 @@ def test_demo_settings_enable_no_source(tmp_path):
     settings = load(path, environ={})
     assert settings.enabled_sources() == [] and settings.store_path == tmp_path / "stresswatch.db"
     assert settings.reports_dir == tmp_path / "reports"
+
+
+def test_the_offline_run_suggests_the_demo(tmp_path, monkeypatch, capsys):
+    """`run` on a machine that reaches no source ends with the demo hint on stderr (issue 13: "the
+    offline `run` suggests it"): every source points at a closed local port or a name that does
+    not resolve; the real cycle runs in-process."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    lines = [f'[store]\npath = "{tmp_path / "sw.db"}"\n']
+    for source in ("bis", "cbr", "comtrade", "fred", "imf", "moex"):
+        lines.append(f'[sources.{source}]\nbase_url = "http://127.0.0.1:{closed}"\n')
+    lines.append('[sources.gdelt]\nbase_url = "http://no-such-host.invalid"\n')
+    config = tmp_path / "offline.toml"
+    config.write_text("\n".join(lines))
+    code, _ = run_cli(monkeypatch, {"STRESSWATCH_HOME": str(tmp_path / "home")}, "--config", str(config),
+                      "run", "--date", "2023-08-16")
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert "stresswatch: 2023-08-16 fetch: cbr: 127.0.0.1:" + str(closed) + " — connection refused" in "\n".join(err)
+    assert err[-1] == f"stresswatch: {OFFLINE_HINT}"
