@@ -1,6 +1,8 @@
 """The rendered HTML in a real headless Chromium: no console errors (CSP violations included) on the
 page as written, and every image loads (checked by a probe copy of the page that reports
-`img.complete && img.naturalWidth > 0` into the DOM). Skipped where /usr/bin/chromium is absent."""
+`img.complete && img.naturalWidth > 0` into the DOM) and is shown no larger than drawn, uniformly scaled
+(so the overlap check of every chart at its drawn size, tests/reports/test_chart_layout.py, covers what
+the page shows). Skipped where /usr/bin/chromium is absent."""
 
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ window.addEventListener('error', function (e) {
 }, true);
 window.addEventListener('load', function () {
   var imgs = Array.prototype.map.call(document.images, function (i) {
-    return {src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0, w: i.naturalWidth, alt: i.alt};
+    return {src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0, w: i.naturalWidth, alt: i.alt,
+            h: i.naturalHeight, shown_w: i.width, shown_h: i.height};  // rendered content box, CSS px
   });
   var pre = document.createElement('pre');
   pre.id = 'probe';
@@ -71,6 +74,11 @@ def test_report_opens_in_chromium_without_errors_and_all_images_load(filled, tmp
     assert report["errors"] == []
     assert len(report["images"]) == 7
     assert all(img["ok"] and img["w"] > 500 and img["alt"] for img in report["images"]), report["images"]
+    # the page shows each chart at most at the size it was drawn and checked for overlapping text
+    # (tests/reports/test_chart_layout.py), scaled uniformly: a smaller copy cannot create an overlap
+    for img in report["images"]:
+        assert 0 < img["shown_w"] <= img["w"] + 0.5, img
+        assert abs(img["shown_h"] - img["shown_w"] * img["h"] / img["w"]) <= 1, img  # whole CSS pixels
 
     # 3. the probe notices a broken image (so the check above can fail)
     (result.folders[0] / "charts" / "fx.png").unlink()
