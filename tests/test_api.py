@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,8 +24,9 @@ import pytest
 
 import stresswatch as sw
 from stresswatch.api import Monitor
-from stresswatch.errors import AnalysisMissing, StoreError, UsageError
+from stresswatch.errors import AnalysisMissing, LockError, StoreError, UsageError
 from stresswatch.events import align as ev_align
+from stresswatch.lock import single_instance
 from stresswatch.regimes.state import regime_state
 
 REPO = Path(__file__).resolve().parents[1]
@@ -222,6 +224,28 @@ EXAMPLE = re.compile(r"```python\n(.*?)```\n\n```text\n(.*?)```", re.S)
 def example_blocks(text: str) -> list[tuple[str, str]]:
     section = text.split("## Worked example", 1)[1]
     return EXAMPLE.findall(section)
+
+
+
+@pytest.mark.slow
+def test_compute_is_the_one_writer_and_takes_the_writer_lock(demo, tmp_path):
+    """compute() stores the analysis as of a new date (then read back through the same read-only
+    handle); while another writer holds the store's lock it refuses, naming the holder, and
+    nothing is written."""
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(demo["store"], copy)
+    day = dt.date(2023, 8, 31)
+    with sw.open(copy, config=demo["config"]) as db:
+        assert db.regimes(asof=day).run.asof == D  # the demo's run of 2023-08-16 is the latest
+        before = fingerprint(copy)
+        with single_instance(copy, holder="stresswatch backfill"):
+            with pytest.raises(LockError, match="stresswatch backfill"):
+                db.compute(day)
+        assert fingerprint(copy) == before
+        result = db.compute(day)
+        assert result.asof == day and result.rows > 0 and result.regimes_error is None
+        assert db.regimes(asof=day).run.asof == day
+        assert db.stress_index(asof=day).index[-1] == pd.Timestamp(day)
 
 
 @pytest.mark.slow
