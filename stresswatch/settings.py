@@ -28,6 +28,8 @@ from stresswatch.errors import ConfigError
 from stresswatch.textcheck import id_problem, shown, text_problem
 
 APP = "stresswatch"
+#: the store file name of the default store (its reports folder is reports/ beside it)
+DEFAULT_STORE_NAME = "stresswatch.db"
 
 
 def shipped_text(name: str) -> str:
@@ -193,7 +195,8 @@ SECTIONS: list[Section] = [
         Setting("estimation_window", "int", 250, "business days in the AR(1) estimation window", minimum=30),
     )),
     Section("report", "The daily report.", (
-        Setting("out", "path", "", "reports folder; empty = reports/ in the user's data folder"),
+        Setting("out", "path", "", "reports folder; empty = beside the store (reports/, or <store name>-reports/ "
+                                   "when the store file is not stresswatch.db)"),
         Setting("formats", "list[str]", ["html", "md", "json"], "formats written"),
         Setting("em_currencies", "list[str]",
                 ["TRY", "INR", "BRL", "ZAR", "KZT", "CNY", "IDR", "HUF", "PLN"],
@@ -324,12 +327,18 @@ class Settings:
     @property
     def store_path(self) -> Path:
         raw = self.values["store"]["path"]
-        return Path(raw).expanduser() if raw else user_data_dir() / "stresswatch.db"
+        return Path(raw).expanduser() if raw else user_data_dir() / DEFAULT_STORE_NAME
 
     @property
     def reports_dir(self) -> Path:
+        """The store's reports folder: `[report] out`, else beside the store — `reports/` for a
+        store file named stresswatch.db, `<name>-reports/` for any other, so two stores in one
+        folder never share one (`stresswatch.reports.folder` refuses a folder another store owns)."""
         raw = self.values["report"]["out"]
-        return Path(raw).expanduser() if raw else user_data_dir() / "reports"
+        if raw:
+            return Path(raw).expanduser()
+        store = self.store_path
+        return store.parent / ("reports" if store.name == DEFAULT_STORE_NAME else f"{store.stem}-reports")
 
     def redacted(self) -> dict[str, dict[str, Any]]:
         """Values for `config show`; settings hold no secrets, so this is a deep copy."""
