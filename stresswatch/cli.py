@@ -25,7 +25,7 @@ from stresswatch.errors import StresswatchError
 from stresswatch.redaction import RedactingFilter, redact
 from stresswatch.settings import load
 
-COMMAND_MODULES = ("data", "sources", "compute", "regimes", "events", "report", "alerts", "daemon")
+COMMAND_MODULES = ("data", "sources", "compute", "regimes", "events", "report", "alerts", "daemon", "demo")
 
 log = logging.getLogger("stresswatch")
 

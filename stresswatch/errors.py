@@ -145,3 +145,8 @@ class AlertRuleError(StresswatchError):
         self.failures = dict(failures)
         super().__init__(f"alert rule(s) failed on {day}: "
                          + "; ".join(f"{rule}: {why}" for rule, why in self.failures.items()))
+
+
+class AnalysisMissing(StresswatchError):
+    """The analysis a question needs (the stress index, a regime model run) is not stored as of the
+    date asked; `stresswatch compute --asof D` (or `Monitor.compute(D)` in the Python API) makes it."""

@@ -25,9 +25,12 @@ from typing import Any, Callable, Mapping
 import platformdirs
 
 from stresswatch.errors import ConfigError
+from stresswatch.regime_fields import MODEL_INPUT_FIELDS
 from stresswatch.textcheck import id_problem, shown, text_problem
 
 APP = "stresswatch"
+#: the store file name of the default store (its reports folder is reports/ beside it)
+DEFAULT_STORE_NAME = "stresswatch.db"
 
 
 def shipped_text(name: str) -> str:
@@ -158,25 +161,14 @@ SECTIONS: list[Section] = [
                                         "cbr_meetings.toml"),
     )),
     Section("regimes", "Markov-switching regime models.", (
-        Setting("headline", "id", "", "model id that reports, alerts and events use; empty = the first configured "
-                "model (built-in: ruble_rt, docs/regimes.md); \"auto\", the old era switch, is read as empty"),
+        Setting("headline", "id", "", "model reports, alerts and events use; empty or auto = the first model"),
         Setting("models", "list[table]", [], "model specs ([[regimes.models]]); empty = built-in specs", fields=(
             Setting("id", "id", REQUIRED, "model id"),
             Setting("series", "id", REQUIRED, "input series id (e.g. stress.index or cbr.fx.USD)"),
-            Setting("transform", "str", "level", "input transform; policy_logret: the rate the Bank of Russia steered",
-                    choices=("level", "logret", "weekly_logret", "abs_logret", "policy_logret")),
-            Setting("basket_series", "id", "", "policy_logret: the basket's second currency (cbr.fx.EUR)"),
-            Setting("scale_window", "int", 0, "scale: 1.4826 x median |r| of N prior rows; 0 = none", minimum=0),
-            Setting("scale_floor", "float", 0.0, "lower bound of the scale (input units)", minimum=0),
-            Setting("scale_cap", "float", 0.0, "upper bound of the scale; 0 = none", minimum=0),
-            Setting("horizon", "int", 1, "input = sum of the last N values / sqrt(N)", minimum=1, maximum=20),
-            Setting("gate", "int", 0, "stress only while the last N returns sum > 0, else strengthening", minimum=0),
-            Setting("peg_level", "float", 0.0, "rows with prior 60-row median |r| below this: not fitted", minimum=0),
+            *(Setting(name, kind, default, text, **limits) for name, kind, default, text, limits in MODEL_INPUT_FIELDS),
             Setting("k_regimes", "int", 2, "number of regimes", minimum=2, maximum=4),
-            Setting("trend", "str", "c", "c = regression on a constant, n = zero mean", choices=("c", "n")),
             Setting("switching_mean", "bool", True, "regime-dependent mean (trend c)"),
             Setting("switching_variance", "bool", True, "regime-dependent variance"),
-            Setting("min_var_ratio", "float", 0.0, "reject fits with stress var < this x calm; 0 = none", minimum=0),
             Setting("frequency", "str", "D", "resample input to this frequency", choices=("D", "W")),
             Setting("start", "date", dt.date(1999, 1, 1), "first date used in the fit"),
             Setting("order", "int", 0, "autoregressive order (0 = Markov-switching regression; > 0 = "
@@ -202,7 +194,8 @@ SECTIONS: list[Section] = [
         Setting("estimation_window", "int", 250, "business days in the AR(1) estimation window", minimum=30),
     )),
     Section("report", "The daily report.", (
-        Setting("out", "path", "", "reports folder; empty = reports/ in the user's data folder"),
+        Setting("out", "path", "", "reports folder; empty = beside the store (reports/, or <store name>-reports/ "
+                                   "when the store file is not stresswatch.db)"),
         Setting("formats", "list[str]", ["html", "md", "json"], "formats written"),
         Setting("em_currencies", "list[str]",
                 ["TRY", "INR", "BRL", "ZAR", "KZT", "CNY", "IDR", "HUF", "PLN"],
@@ -333,12 +326,18 @@ class Settings:
     @property
     def store_path(self) -> Path:
         raw = self.values["store"]["path"]
-        return Path(raw).expanduser() if raw else user_data_dir() / "stresswatch.db"
+        return Path(raw).expanduser() if raw else user_data_dir() / DEFAULT_STORE_NAME
 
     @property
     def reports_dir(self) -> Path:
+        """The store's reports folder: `[report] out`, else beside the store — `reports/` for a
+        store file named stresswatch.db, `<name>-reports/` for any other, so two stores in one
+        folder never share one (`stresswatch.reports.folder` refuses a folder another store owns)."""
         raw = self.values["report"]["out"]
-        return Path(raw).expanduser() if raw else user_data_dir() / "reports"
+        if raw:
+            return Path(raw).expanduser()
+        store = self.store_path
+        return store.parent / ("reports" if store.name == DEFAULT_STORE_NAME else f"{store.stem}-reports")
 
     def redacted(self) -> dict[str, dict[str, Any]]:
         """Values for `config show`; settings hold no secrets, so this is a deep copy."""

@@ -50,6 +50,10 @@ def cmd_run(args, app: App) -> int:
             for line in step.detail.get("failures", []) if step.name == "fetch" else []:
                 print(f"stresswatch: {r.day} fetch: {line}", file=sys.stderr)
         print(f"stresswatch: {r.summary()}", file=sys.stderr)
+    if any(s.name == "fetch" and s.status == "failed" for r in bad for s in r.steps):
+        from stresswatch.demo import OFFLINE_HINT  # issue 13: the offline run suggests the demo
+
+        print(f"stresswatch: {OFFLINE_HINT}", file=sys.stderr)
     if len(results) < len(days):
         print("stresswatch: interrupted; rerun the same command to resume", file=sys.stderr)
     return 1 if bad or len(results) < len(days) else 0

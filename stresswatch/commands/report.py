@@ -47,7 +47,7 @@ def cmd_report(args, app: App) -> int:
               f"{result.dates[-1] if result.dates else ''} in {result.index.parent if result.index else args.out}",
               file=app.out)
     print(f"index: {result.index}", file=app.out)
-    missing = [e["date"] for e in result.entries if not e["available"]]
+    missing = [e["date"] for e in result.entries if not e["available"] and not e.get("no_data")]
     if missing:
         first = missing[0]
         print(f"stresswatch: warning: no regime model run as of {first}"
@@ -68,12 +68,14 @@ def register(sub) -> None:
     p.add_argument("--date", type=iso_date, help="report date D (default: today); uses only data known on D")
     p.add_argument("--start", type=iso_date, help="first date of a range (business days)")
     p.add_argument("--end", type=iso_date, help="last date of a range")
-    p.add_argument("--out", metavar="DIR", help="reports folder (default: [report] out, else reports/ in the "
-                                                "user's data folder); writes DIR/<D>/report.* and DIR/index.html")
+    p.add_argument("--out", metavar="DIR", help="reports folder (default: [report] out, else beside the store); "
+                                                "writes DIR/<D>/report.* and DIR/index.html; a folder of "
+                                                "another store's reports is refused")
     p.add_argument("--format", metavar="LIST", default=None,
                    help="comma-separated formats: html,md,json (default: [report] formats)")
     p.add_argument("--workers", type=int, default=None,
                    help="chart worker processes for a range (default: CPU count, at most 4; 0 = none)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar for a range")
     p.add_argument("--no-compute", action="store_true",
-                   help="do not run `compute --asof D` first for dates the stored analysis does not cover")
+                   help="do not run `compute --asof D` first for dates the stored analysis does not cover "
+                        "(for a range, one compute per such business day); render what is stored")

@@ -50,6 +50,23 @@ def ledger_facts(store: Store, sources: Iterable[str], day: dt.date) -> dict[str
     return out
 
 
+def failed_fetches(store: Store, sources: Iterable[str]) -> list[dict[str, Any]]:
+    """The fetch failures the store records now, not cut at any date: per source, its latest
+    failed partition when no success followed it (source, at, error). Used only to explain an
+    empty store — the report of any date then says the same, since no data is known anyway."""
+    by_job: dict[str, list[Mapping[str, Any]]] = {}
+    for row in store.ledger.rows("fetch:"):
+        by_job.setdefault(row["job"], []).append(row)
+    out = []
+    for source in sources:
+        rows = by_job.get(f"fetch:{source}", [])
+        failed = sorted((r for r in rows if r["status"] == "failed"), key=lambda r: r.get("finished_at") or "")
+        successes = [r.get("last_success") or r.get("finished_at") or "" for r in rows if r["status"] == "success"]
+        if failed and (not successes or max(successes) < (failed[-1].get("finished_at") or "")):
+            out.append({"source": source, "at": failed[-1].get("finished_at"), "error": failed[-1].get("error") or ""})
+    return out
+
+
 def ledger_snapshot(store: Store, sources: list[str], day: dt.date, today: dt.date,
                     write: bool = True) -> dict[str, dict[str, Any]]:
     """Ledger facts for D: the frozen copy when D is over (`today > day`) and one exists, else

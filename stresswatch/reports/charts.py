@@ -5,6 +5,11 @@ source note, as-of date), so it pickles cheaply and `render_chart(spec, folder)`
 process. Every chart gets a title, axis labels with units, a footer naming its sources and the
 date the data were known on. Nothing here reads the store: `reports.context` builds the specs.
 
+`draw_chart(spec)` returns the figure; its pieces are placed by `reports.chart_layout` from
+measured text extents, so no text overlaps another or is clipped (the tests check every chart
+with `chart_layout.overlaps`). Statement markers that sit too close to be labelled one by one
+share one label ("18–23").
+
 The alert e-mail's chart is drawn here too: `regime_probability_png` (P(stress) as PNG bytes, for
 a mail sent when the report for the day does not exist).
 """
@@ -25,6 +30,10 @@ import matplotlib.dates as mdates  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.text import Annotation  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
+
+from stresswatch.reports import chart_layout as layout  # noqa: E402
 
 #: colours shared by all charts (colour-blind friendly: Okabe–Ito)
 INK = "#222222"
@@ -34,6 +43,8 @@ STRESS = "#d55e00"
 SHADE = "#f6c7a8"
 PALETTE = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#999999", "#f0e442"]
 DPI = 110
+#: figure width in inches: 1056 px at DPI, the width report.html shows the charts at
+WIDTH_IN = 9.6
 
 
 @dataclass
@@ -67,17 +78,45 @@ class ChartSpec:
         return f"charts/{self.id}.png"
 
 
-def render_chart(spec: ChartSpec, folder: str | Path) -> Path:
-    """Draw `spec` into `<folder>/charts/<id>.png` and return the path."""
-    path = Path(folder) / spec.file
-    path.parent.mkdir(parents=True, exist_ok=True)
+@dataclass
+class Drawn:
+    """What a drawing function made: its axes (top to bottom), the legend entries, and a step to
+    run once the axes have their final size (labels placed inside them)."""
+
+    axes: list[Any]
+    handles: list[Any] = field(default_factory=list)
+    finish: Any = None
+
+
+def figure_height(spec: ChartSpec) -> float:
+    """The figure's height in inches for `spec` (the width is always `WIDTH_IN`)."""
+    return {"fx": 6.0, "bars": min(6.0, max(3.0, 1.5 + 0.33 * len(spec.bars)))}.get(spec.kind, 4.4)
+
+
+def draw_chart(spec: ChartSpec) -> Figure:
+    """The figure of `spec`, laid out (`reports.chart_layout`) and ready to save."""
     drawer = _DRAWERS.get(spec.kind)
     if drawer is None:
         raise ValueError(f"unknown chart kind {spec.kind!r}; known: {', '.join(sorted(_DRAWERS))}")
-    height = {"fx": 6.0, "bars": min(6.0, max(3.0, 1.5 + 0.33 * len(spec.bars)))}.get(spec.kind, 4.4)
-    fig = Figure(figsize=(9.6, height), dpi=DPI)
-    drawer(fig, spec)
-    _footer(fig, spec)
+    fig = Figure(figsize=(WIDTH_IN, figure_height(spec)), dpi=DPI)
+    layout.renderer(fig)
+    top = layout.header(fig, spec.title, spec.subtitle)
+    bottom = layout.footer(fig, f"Source: {spec.source}", f"Data as known on {spec.asof} · stresswatch")
+    drawn = drawer(fig, spec)
+    leg = layout.legend(fig, drawn.handles, bottom + layout.GAP)
+    if leg is not None:
+        bottom = leg.get_window_extent(layout.renderer(fig)).y1
+    layout.fit(fig, drawn.axes, layout.Frame(bottom=bottom, top=top))
+    if drawn.finish is not None:
+        drawn.finish()
+    return fig
+
+
+def render_chart(spec: ChartSpec, folder: str | Path) -> Path:
+    """Draw `spec` into `<folder>/charts/<id>.png` and return the path."""
+    path = Path(folder) / spec.file
+    fig = draw_chart(spec)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=DPI, facecolor="white")
     tmp.replace(path)
@@ -116,20 +155,8 @@ def _date_axis(ax, first: np.datetime64, last: np.datetime64) -> None:
     ax.set_xlim(first, last)
 
 
-def _header(fig: Figure, spec: ChartSpec) -> None:
-    h = fig.get_figheight()  # positions in inches from the top, so short figures do not collide
-    fig.text(0.012, 1 - 0.09 / h, spec.title, ha="left", va="top", fontsize=12, fontweight="bold", color=INK)
-    if spec.subtitle:
-        fig.text(0.012, 1 - 0.36 / h, spec.subtitle, ha="left", va="top", fontsize=9, color=MUTED)
-
-
-def _footer(fig: Figure, spec: ChartSpec) -> None:
-    fig.text(0.012, 0.012, f"Source: {spec.source}", ha="left", va="bottom", fontsize=7.5, color=MUTED)
-    fig.text(0.988, 0.012, f"Data as known on {spec.asof} · stresswatch", ha="right", va="bottom",
-             fontsize=7.5, color=MUTED)
-
-
 def _axes(fig: Figure, rect=(0.075, 0.2, 0.9, 0.66)):
+    """Axes at a provisional place (`chart_layout.fit` moves them)."""
     return fig.add_axes(rect)
 
 
@@ -148,19 +175,22 @@ def _shade(ax, spec: ChartSpec, first: np.datetime64, last: np.datetime64) -> bo
     return drew
 
 
-def place_labels(xs: Sequence[float], candidates: Sequence[Sequence[float]], rows: int) -> list[tuple[int, str, int]]:
+def place_labels(xs: Sequence[float], candidates: Sequence[Sequence[float]],
+                 rows: int) -> list[tuple[int, str, int] | None]:
     """Greedy label layout on an axis of width 1, in the given order. Each label has candidate
     widths (e.g. full text, then its number); it takes the first candidate that fits in the first
     of `rows` rows where it overlaps no earlier label, right-aligned at x when it would run off the
-    axis. Returns (row, ha, candidate) per label; a label with no room at all gets its last
-    candidate in the last row."""
+    axis. Returns (row, ha, candidate) per label, or None for a label with no room at all (it is
+    left out rather than drawn over another)."""
     taken: list[list[tuple[float, float]]] = [[] for _ in range(rows)]
-    out: list[tuple[int, str, int]] = []
+    out: list[tuple[int, str, int] | None] = []
     for x, widths in zip(xs, candidates):
         choice = None
         for c, w in enumerate(widths):
             ha = "right" if x + w > 0.995 else "left"
             a, b = (x - w, x) if ha == "right" else (x, x + w)
+            if a < 0:
+                continue
             for r in range(rows):
                 if all(b + 0.004 < lo or a - 0.004 > hi for lo, hi in taken[r]):
                     taken[r].append((a, b))
@@ -168,46 +198,76 @@ def place_labels(xs: Sequence[float], candidates: Sequence[Sequence[float]], row
                     break
             if choice:
                 break
-        if choice is None:
-            w = widths[-1]
-            ha = "right" if x + w > 0.995 else "left"
-            choice = (rows - 1, ha, len(widths) - 1)
         out.append(choice)
     return out
 
 
-def _markers(ax, spec: ChartSpec, first: np.datetime64, last: np.datetime64, label_all: bool) -> bool:
-    """Vertical statement markers with labels laid out in rows so neighbours do not collide; the
-    most recent statements are placed first, and a label that finds no room shrinks to its number
-    (the report's tables carry the full text)."""
-    visible = [m for m in spec.markers if first <= np.datetime64(m["date"], "D") <= last]
+def number_label(numbers: Sequence[str]) -> str:
+    """One label for statements marked close together: "18–23" for a run of consecutive numbers,
+    else the numbers joined by commas ("4, 7")."""
+    try:
+        ints = [int(n) for n in numbers]
+    except ValueError:
+        return ", ".join(numbers)
+    if len(ints) > 2 and ints == list(range(ints[0], ints[0] + len(ints))):
+        return f"{ints[0]}–{ints[-1]}"
+    return ", ".join(str(i) for i in ints)
+
+
+def marker_groups(xs_px: Sequence[float], min_gap: float) -> list[list[int]]:
+    """Indices of markers (sorted by x, in pixels) grouped so that neighbours closer than
+    `min_gap` pixels share one group."""
+    groups: list[list[int]] = []
+    for i, x in enumerate(xs_px):
+        if groups and x - xs_px[groups[-1][-1]] < min_gap:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+MARKER_FONT = 7.0
+
+
+def _markers(ax, spec: ChartSpec, first: np.datetime64, last: np.datetime64, label_all: bool) -> None:
+    """Vertical statement markers with labels laid out in rows from measured text widths: markers
+    closer than a number's width share one label ("18–23"); the most recent are placed first; a
+    label that finds no room shrinks to its number, and one with no room at all is left out (the
+    report's tables carry every statement)."""
+    visible = sorted((m for m in spec.markers if first <= np.datetime64(m["date"], "D") <= last),
+                     key=lambda m: m["date"])
     if not visible:
-        return False
-    span = max((last - first).astype(int), 1)
-    axis_px = ax.get_position().width * ax.figure.get_figwidth() * DPI
-    char = 5.9 / axis_px  # ~7 pt text (about 5.9 px per character), as a fraction of the axis width
-    rows = 5
+        return
+    fig = ax.figure
+    box = ax.get_window_extent(layout.renderer(fig))
+    xs = [float(ax.transData.transform((mdates.date2num(np.datetime64(m["date"], "D")), 0))[0]) for m in visible]
+    min_gap = layout.text_width(fig, "00", MARKER_FONT) + 8
     items = []
+    for group in marker_groups(xs, min_gap):
+        members = [visible[i] for i in group]
+        short = number_label([str(m.get("short", m["label"])) for m in members])
+        texts = [members[0]["label"], short] if label_all and len(members) == 1 else [short]
+        x = (xs[group[0]] - box.x0) / box.width
+        items.append((members, x, texts))
     for m in visible:
-        x = float((np.datetime64(m["date"], "D") - first).astype(int)) / span
-        texts = [m["label"], m.get("short", m["label"])] if label_all else [m.get("short", m["label"])]
-        items.append((m, x, texts))
+        ax.axvline(np.datetime64(m["date"], "D"), color="#555555", lw=0.8, ls=(0, (2, 2)), zorder=1)
     items.reverse()
-    layout = place_labels([x for _, x, _ in items], [[len(t) * char + 0.006 for t in texts] for _, _, texts in items],
-                          rows)
-    for (m, _x, texts), (row, ha, c) in zip(items, layout):
-        x = np.datetime64(m["date"], "D")
-        ax.axvline(x, color="#555555", lw=0.8, ls=(0, (2, 2)), zorder=1)
-        ax.annotate(texts[c], xy=(x, 0.975 - 0.068 * row), xycoords=("data", "axes fraction"), fontsize=7.0,
-                    color=INK, ha=ha, va="top", xytext=(-2 if ha == "right" else 2, 0), textcoords="offset points",
+    widths = [[(layout.text_width(fig, t, MARKER_FONT) + 10) / box.width for t in texts] for _, _, texts in items]
+    row_step = (MARKER_FONT * DPI / 72 + 7) / box.height  # one text line and its padding
+    rows = max(1, min(6, int(0.45 / row_step)))
+    for (members, _x, texts), place in zip(items, place_labels([x for _, x, _ in items], widths, rows)):
+        if place is None:
+            continue
+        row, ha, c = place
+        ax.annotate(texts[c], xy=(np.datetime64(members[0]["date"], "D"), 0.985 - row_step * row),
+                    xycoords=("data", "axes fraction"), fontsize=MARKER_FONT, color=INK, ha=ha, va="top",
+                    xytext=(-2 if ha == "right" else 2, 0), textcoords="offset points",
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85), zorder=5)
-    return True
 
 
 # ---------------------------------------------------------------------------------------------
-def _line(fig: Figure, spec: ChartSpec) -> None:
+def _line(fig: Figure, spec: ChartSpec) -> Drawn:
     """Time-series lines with optional stress shading and statement markers."""
-    _header(fig, spec)
     ax = _axes(fig)
     _style(ax, spec)
     firsts, lasts, handles = [], [], []
@@ -226,7 +286,7 @@ def _line(fig: Figure, spec: ChartSpec) -> None:
         lasts.append(x[-1])
     if not handles:
         _no_data(ax)
-        return
+        return Drawn([ax])
     first = np.datetime64(spec.start, "D") if spec.start else min(firsts)
     last = np.datetime64(spec.asof, "D")
     last = max(last, max(lasts))
@@ -235,22 +295,38 @@ def _line(fig: Figure, spec: ChartSpec) -> None:
         from matplotlib.patches import Patch
 
         handles.append(Patch(color=SHADE, label=spec.shading_label))
-    if spec.kind == "line":
-        _markers(ax, spec, first, last, label_all=(last - first).astype(int) < 800)
     if spec.kind == "step":
-        _decision_markers(ax, spec, first, last, handles)
-    if len(handles) > 1 or spec.shading:
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.09), ncol=min(len(handles), 5),
-                  fontsize=8, frameon=False)
+        handles += _decision_handles(spec, first, last)
+    shown = handles if (len(handles) > 1 or spec.shading) else []
+
+    def finish() -> None:  # labels inside the axes, once they have their final size
+        if spec.kind == "line":
+            _markers(ax, spec, first, last, label_all=(last - first).astype(int) < 800)
+        elif spec.kind == "step":
+            _decision_markers(ax, spec, first, last)
+
+    return Drawn([ax], shown, finish)
 
 
-def _decision_markers(ax, spec: ChartSpec, first, last, handles) -> None:
+def _decision_handles(spec: ChartSpec, first, last) -> list[Any]:
+    """Legend entries for the key-rate decision markers present in the window."""
     from matplotlib.lines import Line2D
 
-    have_ord = have_extra = False
+    inside = [m for m in spec.markers if first <= np.datetime64(m["date"], "D") <= last]
+    out = []
+    if any(not m.get("highlight") for m in inside):
+        out.append(Line2D([], [], marker="o", color="#0072b2", ls="none", ms=4, label="scheduled decision"))
+    if any(m.get("highlight") for m in inside):
+        out.append(Line2D([], [], marker="D", color=STRESS, ls="none", ms=6, label="extraordinary decision"))
+    return out
+
+
+def _decision_markers(ax, spec: ChartSpec, first, last) -> None:
+    """Decision dots (extraordinary ones as red diamonds, labelled with date and rates); each label
+    takes the first spot beside its marker where it stays inside the axes and clear of the others,
+    shrinks to its date when none is free, and is left out when even that finds no room."""
     span = max((last - first).astype(int), 1)
-    previous: np.datetime64 | None = None
-    tier = 0
+    taken: list[Bbox] = []
     for m in spec.markers:
         x = np.datetime64(m["date"], "D")
         if not first <= x <= last:
@@ -258,35 +334,29 @@ def _decision_markers(ax, spec: ChartSpec, first, last, handles) -> None:
         extra = bool(m.get("highlight"))
         ax.plot([x], [m["value"]], marker="D" if extra else "o", ms=6.5 if extra else 3.8,
                 color=STRESS if extra else "#0072b2", mec="white", mew=0.6, zorder=4, ls="none")
-        if extra:
-            have_extra = True
-            # neighbouring labels (within ~8% of the axis) step down so they do not overlap
-            close = previous is not None and (x - previous).astype(int) < 0.08 * span
-            tier = tier + 1 if close else 0
-            previous = x
-            right = (x - first).astype(int) > 0.8 * span
-            ax.annotate(m["label"], xy=(x, m["value"]), xytext=(-6 if right else 6, 4 - 11 * tier),
-                        textcoords="offset points", ha="right" if right else "left", va="bottom",
-                        fontsize=7.2, color=STRESS, zorder=5,
-                        bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
-        else:
-            have_ord = True
-    if have_ord:
-        handles.append(Line2D([], [], marker="o", color="#0072b2", ls="none", ms=4, label="scheduled decision"))
-    if have_extra:
-        handles.append(Line2D([], [], marker="D", color=STRESS, ls="none", ms=6,
-                              label="extraordinary decision"))
+    for m in spec.markers:
+        x = np.datetime64(m["date"], "D")
+        if not (first <= x <= last and m.get("highlight")):
+            continue
+        right_side = (x - first).astype(int) > 0.8 * span
+        sides = [(-6, "right"), (6, "left")] if right_side else [(6, "left"), (-6, "right")]
+        offsets = [(dx, dy, ha) for dy in (4, -13, 15, -24, 26, -35) for dx, ha in sides]
+        for text in (m["label"], m["date"]):
+            note = ax.annotate(text, xy=(x, m["value"]), xytext=offsets[0][:2], textcoords="offset points",
+                               ha=offsets[0][2], va="bottom", fontsize=7.2, color=STRESS, zorder=5,
+                               bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
+            if isinstance(note, Annotation) and layout.place_inside(ax, note, offsets, taken):
+                break
 
 
-def _stack(fig: Figure, spec: ChartSpec) -> None:
+def _stack(fig: Figure, spec: ChartSpec) -> Drawn:
     """Stacked areas (segment contributions), the total as a line on top."""
-    _header(fig, spec)
     ax = _axes(fig)
     _style(ax, spec)
     items = [(label, _dates(d), np.asarray(v, dtype=float)) for label, (d, v) in spec.series.items() if d]
     if not items:
         _no_data(ax)
-        return
+        return Drawn([ax])
     # align on the union of dates
     all_dates = np.unique(np.concatenate([x for _, x, _ in items]))
     stacked = []
@@ -294,23 +364,19 @@ def _stack(fig: Figure, spec: ChartSpec) -> None:
         full = np.full(len(all_dates), np.nan)
         full[np.searchsorted(all_dates, x)] = y
         stacked.append(np.nan_to_num(full, nan=0.0))
-    ax.stackplot(all_dates, *stacked, labels=[label for label, _, _ in items],
-                 colors=PALETTE[: len(items)], alpha=0.85, lw=0)
+    polys = ax.stackplot(all_dates, *stacked, labels=[label for label, _, _ in items],
+                         colors=PALETTE[: len(items)], alpha=0.85, lw=0)
     total = np.sum(stacked, axis=0)
-    ax.plot(all_dates, total, color=INK, lw=0.9, label="sum of contributions")
+    (line,) = ax.plot(all_dates, total, color=INK, lw=0.9, label="sum of contributions")
     _date_axis(ax, all_dates[0], max(all_dates[-1], np.datetime64(spec.asof, "D")))
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.09), ncol=min(len(items) + 1, 6), fontsize=8,
-              frameon=False)
+    return Drawn([ax], [*polys, line])
 
 
-def _fx(fig: Figure, spec: ChartSpec) -> None:
+def _fx(fig: Figure, spec: ChartSpec) -> Drawn:
     """One panel per currency (RUB per unit), shared date axis."""
-    _header(fig, spec)
     items = list(spec.series.items())
     n = max(len(items), 1)
-    top, bottom = 0.87, 0.12
-    height = (top - bottom) / n
     first = last = None
     for label, (dates, _v) in items:
         if dates:
@@ -319,7 +385,7 @@ def _fx(fig: Figure, spec: ChartSpec) -> None:
             last = l_ if last is None else max(last, l_)
     axes = []
     for i, (label, (dates, values)) in enumerate(items):
-        ax = fig.add_axes((0.075, top - (i + 1) * height + 0.025, 0.86, height - 0.045))
+        ax = fig.add_axes((0.075, 0.87 - (i + 1) * 0.75 / n + 0.025, 0.86, 0.75 / n - 0.045))
         _style(ax, spec)
         ax.set_ylabel(label, fontsize=8.5)
         ax.set_xlabel("")
@@ -338,52 +404,63 @@ def _fx(fig: Figure, spec: ChartSpec) -> None:
         axes.append(ax)
     if axes:
         axes[-1].set_xlabel(spec.xlabel, color=MUTED, fontsize=8.5)
+    return Drawn(axes)
 
 
-def _bars(fig: Figure, spec: ChartSpec) -> None:
+def _bars(fig: Figure, spec: ChartSpec) -> Drawn:
     """Horizontal league bars; highlighted bars (the ruble) in the stress colour."""
-    _header(fig, spec)
-    h = fig.get_figheight()
-    bottom, top = 0.78 / h, 1 - 0.72 / h
-    ax = _axes(fig, (0.09, bottom, 0.86, top - bottom))
+    ax = _axes(fig)
     _style(ax, spec)
     ax.grid(True, axis="x", color=GRID)
     ax.grid(False, axis="y")
     if not spec.bars:
         _no_data(ax)
-        return
+        return Drawn([ax])
     labels = [b[0] for b in spec.bars][::-1]
     values = np.array([b[1] for b in spec.bars][::-1], dtype=float)
     colours = [STRESS if b[2] else "#0072b2" for b in spec.bars][::-1]
     ax.barh(labels, values, color=colours, height=0.65)
     ax.axvline(0, color="#999999", lw=0.8)
     span = float(np.nanmax(np.abs(values))) if len(values) else 1.0
+    span = span or 1.0
     for y, v in enumerate(values):
-        ax.text(v + (0.01 * span if v >= 0 else -0.01 * span), y, f"{v:+.1f}%", va="center",
+        ax.text(v + (0.01 * span if v >= 0 else -0.01 * span), y, f"{v:+.1f}%".replace("-", "−"), va="center",
                 ha="left" if v >= 0 else "right", fontsize=8, color=INK)
-    ax.set_xlim(min(0, values.min()) - 0.15 * span, max(0, values.max()) + 0.15 * span)
+    ax.set_xlim(min(0, values.min()) - 0.18 * span, max(0, values.max()) + 0.18 * span)
     ax.set_xlabel(spec.xlabel, color=MUTED, fontsize=8.5)
     ax.set_ylabel(spec.ylabel, fontsize=9)
+    return Drawn([ax])
 
 
 #: the mail chart's colour
 MAIL_LINE = "#c0392b"
 
 
+def draw_regime_probability(probs: pd.Series, title: str, ylabel: str = "P(stress), filtered") -> Figure:
+    """The alert e-mail's small chart as a figure (7.2 × 2.6 in at 100 dpi: the 720 px the mail
+    shows): a probability series as a filled line on a 0..1 axis, laid out like the report's."""
+    if probs.empty:
+        raise ValueError("no probabilities to draw")
+    fig = Figure(figsize=(7.2, 2.6), dpi=100)
+    top = layout.header(fig, title, "")
+    ax = fig.add_axes((0.08, 0.18, 0.9, 0.7))
+    x = pd.DatetimeIndex(probs.index).to_numpy(dtype="datetime64[D]")
+    ax.fill_between(x, probs.to_numpy(), color=MAIL_LINE, alpha=0.35, linewidth=0)
+    ax.plot(x, probs.to_numpy(), color=MAIL_LINE, linewidth=1.2)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(ylabel, fontsize=9)
+    ax.tick_params(labelsize=8.5)
+    ax.grid(alpha=0.3)
+    _date_axis(ax, x[0], x[-1] if x[-1] > x[0] else x[0] + np.timedelta64(1, "D"))
+    layout.fit(fig, [ax], layout.Frame(bottom=layout.PAD, top=top))
+    return fig
+
+
 def regime_probability_png(probs: pd.Series, title: str, ylabel: str = "P(stress), filtered") -> bytes:
     """The alert e-mail's small chart: a probability series (indexed by date; the caller chooses
     the window, e.g. `RegimeState.stress_probability("filtered")` over the year to D) as a filled
     line on a 0..1 axis, PNG bytes. ValueError when `probs` is empty."""
-    if probs.empty:
-        raise ValueError("no probabilities to draw")
-    fig = Figure(figsize=(7.2, 2.6), dpi=100)
-    ax = fig.add_axes((0.08, 0.18, 0.9, 0.7))
-    ax.fill_between(probs.index, probs.to_numpy(), color=MAIL_LINE, alpha=0.35, linewidth=0)
-    ax.plot(probs.index, probs.to_numpy(), color=MAIL_LINE, linewidth=1.2)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
+    fig = draw_regime_probability(probs, title, ylabel)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()

@@ -18,7 +18,7 @@ The only value that is not a function of D is the top-level `generated_at` (`clo
 
 For a range of dates build one `ContextBuilder(..., cache=True)` and call `build` per date: series
 vintages are read once per series and each as-of view is cut in memory; the previous day's
-headline is reused.
+headline is reused, and nothing older is kept (memory stays flat over a long range).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from stresswatch.reports.sections.fx import em_league, fx_table
 from stresswatch.reports.sections.headline import add_change, regime_headline
 from stresswatch.reports.sections.rates import keyrate, policy_rates
 from stresswatch.reports.sections.statements import statements
+from stresswatch.reports.sections.stored_data import stored_data
 from stresswatch.reports.sections.stress_index import stress_index
 from stresswatch.reports.sections.trade import trade
 from stresswatch.reports.warnings import collect_warnings
@@ -124,11 +125,17 @@ class ContextBuilder:
             "warnings": [],
         }
         warnings: list[dict[str, str]] = ctx["warnings"]
+        sources = [s for s in self.settings.source_ids if self.settings.source(s)["enabled"]]
+        ctx["data"] = stored_data(self.reader, sources, day, lambda names: archive.failed_fetches(self.store, names))
         head = dict(self.headline(day))
         prev = self.headline(previous_business_day(day))
         add_change(head, prev)
+        if ctx["data"]["empty"]:
+            head.update(available=False, reason="no data", message=ctx["data"]["message"])
         ctx["headline"] = head
         ctx["stress_index"] = stress_index(self.reader, day)
+        if ctx["data"]["empty"]:
+            ctx["stress_index"]["message"] = ctx["data"]["message"].split(". ")[0] + "."
         ctx["fx"] = fx_table(self.reader, day)
         ctx["keyrate"] = keyrate(self.reader, day, self.meetings())
         ctx["policy_rates"] = policy_rates(self.reader, day)
@@ -141,7 +148,15 @@ class ContextBuilder:
         warnings.extend(collect_warnings(ctx))
         charts = chart_specs(self.reader, day, ctx)
         ctx["charts"] = [{"id": c.id, "file": c.file, "title": c.title, "alt": c.alt} for c in charts]
+        self._forget_before(previous_business_day(day))
         return ReportData(date=day, context=ctx, charts=charts)
+
+    def _forget_before(self, keep_from: dt.date) -> None:
+        """Drop memoised regime states and headlines of days before `keep_from`: a range needs only
+        the day and the one before it, so memory stays flat however long the range."""
+        for memo in (self._regime_memo, self._headline_memo):
+            for old in [d for d in memo if d < keep_from]:
+                del memo[old]
 
 
 def build_context(store: Store, settings: Settings, day: dt.date, *, cache: bool = False, clock: Clock | None = None,

@@ -3,8 +3,8 @@ charts through `reports.charts`, and the archive index page.
 
 Layout of a reports folder::
 
-    DIR/index.html          every report with its headline state (newest first)
-    DIR/index.json          the same list, machine-readable (rebuilt from DIR/*/report.json if lost)
+    DIR/index.html          every report of the store with its headline state (newest first)
+    DIR/index.json          the same list and the owning store (`reports.folder`)
     DIR/<D>/report.html     self-contained page: CSS inline, charts beside it in charts/
     DIR/<D>/report.md
     DIR/<D>/report.json     the context (schema_version, generated_at, ...)
@@ -12,11 +12,14 @@ Layout of a reports folder::
 
 `render_day` renders one date; `render_range` renders business days D1..D2 with one cached
 `ContextBuilder` (series vintages read once) and draws the charts in worker processes while the
-next day's context is built. Files are written atomically (temp file + rename).
+next day's context is built. Files are written atomically (temp file + rename). The folder
+belongs to one store: `reports.folder` refuses a folder another store owns, before anything is
+written.
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import datetime as dt
 import json
@@ -38,6 +41,8 @@ from stresswatch.errors import UsageError
 from stresswatch.output import clean
 from stresswatch.reports.charts import render_chart
 from stresswatch.reports.context import ContextBuilder, ReportData
+from stresswatch.reports import folder as folder_mod
+from stresswatch.reports.folder import check_owner, index_entry, write_text
 from stresswatch.settings import Settings
 from stresswatch.store import Store
 
@@ -53,11 +58,32 @@ def _missing(value: Any) -> bool:
 
 
 def f_num(value: Any, digits: int = 2, sign: bool = False) -> str:
-    """A number with thousands separators and a true minus sign (— when missing)."""
+    """A number with thousands separators and a true minus sign (— when missing). A value that
+    rounds to zero is shown as zero without a sign (never "−0")."""
     if _missing(value):
         return "—"
-    text = f"{float(value):+,.{digits}f}" if sign else f"{float(value):,.{digits}f}"
+    v = round(float(value), digits)
+    if v == 0:
+        return f"{0.0:,.{digits}f}"
+    text = f"{v:+,.{digits}f}" if sign else f"{v:,.{digits}f}"
     return text.replace("-", "−")
+
+
+def f_ordinal(value: Any) -> str:
+    """A whole number as an English ordinal: 1st, 2nd, 3rd, 11th, 12th, 13th, 21st, 93rd."""
+    if _missing(value):
+        return "—"
+    n = int(round(float(value)))
+    suffix = "th" if 10 <= abs(n) % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(abs(n) % 10, "th")
+    return f"{n}{suffix}"
+
+
+def f_bdays(value: Any) -> str:
+    """A count of business days with its unit: "1 business day", "12 business days"."""
+    if _missing(value):
+        return "—"
+    n = int(value)
+    return f"{n} business day{'' if n == 1 else 's'}"
 
 
 def f_pct(value: Any, digits: int = 1, sign: bool = True) -> str:
@@ -106,7 +132,8 @@ def md_escape(value: Any) -> str:
 
 
 def _filters(env: jinja2.Environment) -> None:
-    env.filters.update(num=f_num, pct=f_pct, prob=f_prob, pp=f_pp, pval=f_pval, ts=f_ts)
+    env.filters.update(num=f_num, pct=f_pct, prob=f_prob, pp=f_pp, pval=f_pval, ts=f_ts, ordinal=f_ordinal,
+                       bdays=f_bdays)
 
 
 def _environment(kind: str) -> jinja2.Environment:
@@ -149,11 +176,7 @@ def render_json(ctx: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------------------------
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+_write = write_text
 
 
 def parse_formats(value: str | Sequence[str] | None, default: Sequence[str] = FORMATS) -> list[str]:
@@ -189,7 +212,7 @@ def write_texts(data: ReportData, folder: Path, formats: Sequence[str]) -> list[
     if charts_dir.is_dir():
         keep = {Path(c.file).name for c in data.charts}
         for png in charts_dir.glob("*.png"):
-            if png.name not in keep:
+            if png.name not in keep and not png.name.endswith(".tmp.png"):  # a worker may be writing one
                 png.unlink()
     return written
 
@@ -198,55 +221,15 @@ def _needs_charts(formats: Sequence[str]) -> bool:
     return "html" in formats or "md" in formats
 
 
-# ---------------------------------------------------------------------------------------------
-# The archive index
-# ---------------------------------------------------------------------------------------------
-def index_entry(ctx: dict[str, Any], formats: Sequence[str]) -> dict[str, Any]:
-    """One report's line in the archive index: its date, formats and headline state."""
-    head = ctx["headline"]
-    idx = ctx.get("stress_index") or {}
-    return {
-        "date": ctx["date"], "generated_at": ctx["generated_at"], "formats": list(formats),
-        "available": bool(head.get("available")), "model_id": head.get("model_id"),
-        "regime": head.get("regime"), "p_stress_filtered": head.get("p_stress_filtered"),
-        "p_stress_change": head.get("p_stress_change"), "days_in_regime": head.get("days_in_regime"),
-        "index": idx.get("value"), "index_percentile": idx.get("percentile"),
-        "warnings": sum(1 for w in ctx.get("warnings", []) if w["level"] in ("warning", "error")),
-    }
+def render_index_page(entries: list[dict[str, Any]], store: str) -> str:
+    """index.html for the entries of one store's reports folder (newest first)."""
+    return env("html").get_template("index.html.j2").render(reports=entries, store=store)
 
 
-def _scan(out_dir: Path) -> dict[str, dict[str, Any]]:
-    entries = {}
-    for path in sorted(out_dir.glob("*/report.json")):
-        try:
-            ctx = json.loads(path.read_text(encoding="utf-8"))
-            formats = [f for f, name in (("html", "report.html"), ("md", "report.md"), ("json", "report.json"))
-                       if (path.parent / name).exists()]
-            entries[ctx["date"]] = index_entry(ctx, formats)
-        except (OSError, ValueError, KeyError):
-            continue
-    return entries
-
-
-def update_index(out_dir: Path, new_entries: Iterable[dict[str, Any]]) -> Path:
-    """Merge entries into DIR/index.json (rebuilt from DIR/*/report.json when missing or unreadable)
-    and rewrite DIR/index.html."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = out_dir / "index.json"
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        entries = {e["date"]: e for e in data["reports"]}
-    except (OSError, ValueError, KeyError, TypeError):
-        entries = _scan(out_dir)
-    for e in new_entries:
-        entries[e["date"]] = e
-    # drop entries whose folder was deleted
-    entries = {d: e for d, e in entries.items() if (out_dir / d).is_dir()}
-    ordered = [entries[d] for d in sorted(entries, reverse=True)]
-    _write(manifest, json.dumps(clean({"reports": ordered}), ensure_ascii=False, indent=1) + "\n")
-    html = env("html").get_template("index.html.j2").render(reports=ordered)
-    _write(out_dir / "index.html", html)
-    return out_dir / "index.html"
+def update_index(out_dir: Path, new_entries: Iterable[dict[str, Any]], store: Store) -> Path:
+    """Merge entries into the index of `store`'s reports folder and rewrite index.html
+    (`reports.folder.update_index`)."""
+    return folder_mod.update_index(Path(out_dir), new_entries, store, render_index_page)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,6 +261,7 @@ def render_day(store: Store, settings: Settings, day: dt.date, out: str | Path |
     `clock.today(clock, settings)`, decides whether D is over (ledger snapshots)."""
     out_dir = Path(out or settings.reports_dir)
     formats = parse_formats(formats, settings["report"]["formats"])
+    check_owner(out_dir, store)
     builder = builder or ContextBuilder(store, settings, clock=clock or system_clock)
     data = builder.build(day)
     folder = out_dir / day.isoformat()
@@ -288,7 +272,7 @@ def render_day(store: Store, settings: Settings, day: dt.date, out: str | Path |
     entry = index_entry(data.context, formats)
     result = RenderResult([day], [folder], [entry], data.context)
     _record(store, out_dir, result.entries, update_archive)
-    result.index = update_index(out_dir, result.entries)
+    result.index = update_index(out_dir, result.entries, store)
     return result
 
 
@@ -322,19 +306,25 @@ def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date,
                  update_archive: bool = True) -> RenderResult:
     """Render every business day start..end. One cached ContextBuilder reads each series' vintages
     once; charts are drawn by `workers` processes (0 = in this process) while the next context is
-    built. The index is written once at the end. `progress`: tqdm bar (None = only on a TTY)."""
+    built, with at most 2 × workers days waiting for them (memory stays flat over a long range).
+    The index is written once at the end. `progress`: tqdm bar (None = only on a TTY). Nothing
+    here computes the analysis: a day without a model run says so."""
     from tqdm import tqdm
 
     if end < start:
         raise UsageError(f"the range ends ({end}) before it starts ({start})")
     out_dir = Path(out or settings.reports_dir)
     formats = parse_formats(formats, settings["report"]["formats"])
+    check_owner(out_dir, store)
     days = business_days(start, end)
     builder = ContextBuilder(store, settings, cache=True, clock=clock or system_clock)
     workers = default_workers() if workers is None else workers
     show = sys.stderr.isatty() if progress is None else progress
     result = RenderResult()
-    futures: list[cf.Future] = []
+    # chart work in flight, one entry per day; at most `in_flight` days wait for the workers, so a
+    # long range does not pile up every day's chart data while the workers catch up
+    pending: collections.deque[list[cf.Future]] = collections.deque()
+    in_flight = 2 * max(workers, 1)
     pool = _pool(workers) if workers > 0 and _needs_charts(formats) and days else None
     try:
         for day in tqdm(days, desc="report", unit="day", disable=not show):
@@ -342,7 +332,10 @@ def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date,
             folder = out_dir / day.isoformat()
             if _needs_charts(formats):
                 if pool is not None:
-                    futures.extend(pool.submit(render_chart, spec, folder) for spec in data.charts)
+                    while len(pending) >= in_flight:
+                        for fut in pending.popleft():
+                            fut.result()
+                    pending.append([pool.submit(render_chart, spec, folder) for spec in data.charts])
                 else:
                     for spec in data.charts:
                         render_chart(spec, folder)
@@ -351,11 +344,12 @@ def render_range(store: Store, settings: Settings, start: dt.date, end: dt.date,
             result.folders.append(folder)
             result.entries.append(index_entry(data.context, formats))
             result.context = data.context
-        for fut in futures:
-            fut.result()
+        while pending:
+            for fut in pending.popleft():
+                fut.result()
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     _record(store, out_dir, result.entries, update_archive)
-    result.index = update_index(out_dir, result.entries)
+    result.index = update_index(out_dir, result.entries, store)
     return result

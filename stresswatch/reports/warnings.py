@@ -1,6 +1,7 @@
-"""The warnings at the top of a report, collected from the built context: no model run, a fit
-that did not converge or was rejected, no stress index, stale sources and failed fetches, sources
-without data, currencies missing from the league table, and the statement alignment's notes."""
+"""The warnings at the top of a report, collected from the built context: an empty store (no data
+stored yet, and which fetches failed — then nothing else), no model run, a fit that did not
+converge or was rejected, no stress index, stale sources and failed fetches, sources without data,
+currencies missing from the league table, and the statement alignment's notes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ from typing import Any
 def collect_warnings(ctx: dict[str, Any]) -> list[dict[str, str]]:
     """The warnings of a built context, in display order (level: error, warning or info)."""
     out: list[dict[str, str]] = []
+    data = ctx.get("data") or {}
+    if data.get("empty"):  # nothing stored: one error and the failed fetches, no advice to compute
+        out.append({"level": "error", "topic": "data", "text": data["message"]})
+        for f in data.get("failed") or []:
+            out.append({"level": "warning", "topic": "freshness",
+                        "text": f"source {f['source']}: fetch failed at {f['at']}: {f['error']}"})
+        return out
     head = ctx["headline"]
     if not head.get("available"):
         out.append({"level": "error", "topic": "regimes", "text": head.get("message") or "no regime model run"})

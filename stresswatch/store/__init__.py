@@ -2,7 +2,8 @@
 
 `Store.open(path, busy_timeout, clock, create=..., create_folder=...)` opens (WAL) and migrates one
 database; its `*_at` stamps (written_at, finished_at, created_at, ...) come from `clock` (default:
-the system clock). A missing store is created only with `create=True` (the default), and only in
+the system clock). `Store.open_readonly(path)` opens an existing one for reading only (nothing
+created, migrated or written; the notebook API, `stresswatch.api`, uses it). A missing store is created only with `create=True` (the default), and only in
 an existing folder unless `create_folder=True`; `create=False` raises StoreNotFound (exit 2). A
 store that cannot be written opens read-only (`read_only` says why; writes raise StoreReadOnly).
 Every sqlite3 failure reaches callers as a typed StoreError (see `database.py`). `Store` composes
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import Iterator
 
 from stresswatch.clock import Clock, system_clock
+from stresswatch.errors import StoreReadOnly
 from stresswatch.store.alerts import AlertTables
 from stresswatch.store.alignments import Alignments
 from stresswatch.store.backtests import Backtests
@@ -86,6 +88,21 @@ class Store:
         except BaseException:
             db.close()
             raise
+        return cls(db)
+
+    @classmethod
+    def open_readonly(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock) -> "Store":
+        """Open an existing, migrated store for reading only: nothing is created, migrated or
+        written (the file's bytes and mtime stay unchanged) and every gateway write raises
+        StoreReadOnly. StoreNotFound when there is no store at `path`, StoreReadOnly when it needs
+        migrating first."""
+        db = Database.open_readonly(path, busy_timeout, clock)
+        pending = db.pending_migrations()
+        if pending:
+            db.close()
+            raise StoreReadOnly(f"the store at {db.path} is not up to date (migrations {', '.join(pending)} pending); "
+                                f"open it once with a stresswatch command that writes, e.g. `stresswatch --store "
+                                f"{db.path} compute`")
         return cls(db)
 
     @property

@@ -52,6 +52,8 @@ Args = Sequence[Any]
 VERIFY_EVERY = 6 * 3600.0
 #: the first 16 bytes of every SQLite database file
 SQLITE_MAGIC = b"SQLite format 3\x00"
+#: the `read_only` reason of a store opened with `open_readonly` (the notebook API)
+OPENED_READ_ONLY = "opened read-only"
 #: what a damaged store tells the user to do
 RECOVER_HINT = "restore it from a backup (or salvage it with `sqlite3 FILE .recover`); stresswatch will not write to it"
 
@@ -89,6 +91,28 @@ class Database:
         self._in_tx = False
         self._verified_at: float | None = None  # monotonic time of the last clean quick_check
         self._damage: str | None = None  # what quick_check found; every write is refused
+
+    @classmethod
+    def open_readonly(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock) -> "Database":
+        """Open an existing database for reading only (SQLite `mode=ro`, `query_only`): nothing is
+        created, migrated or written, so the file's bytes and modification time stay as they are; a
+        writer (the daemon) may keep working beside it. StoreNotFound when there is no database at
+        `path`; every write raises StoreReadOnly."""
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise StoreNotFound(f"there is no store at {path}")
+        _check_header(path)
+        try:
+            conn = _connect(path, busy_timeout, OPENED_READ_ONLY)
+        except sqlite3.Error as exc:
+            raise _typed(exc, path, "opening") from None
+        db = cls(conn, path, clock, OPENED_READ_ONLY)
+        try:
+            db._configure(busy_timeout)
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     @classmethod
     def open(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock, *,
@@ -158,6 +182,8 @@ class Database:
         return f"the store {self.path} is damaged (quick_check: {problems[0][:160]}{more}); {RECOVER_HINT}"
 
     def _before_write(self) -> None:
+        if self.read_only == OPENED_READ_ONLY:
+            raise StoreReadOnly(f"the store {self.path} was opened read-only; open it for writing to change it")
         if self.read_only is not None:
             raise StoreReadOnly(f"the store {self.path} is read-only ({self.read_only}); this command writes to it: "
                                 "run it as a user who may write the file and its folder")

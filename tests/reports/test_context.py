@@ -169,3 +169,17 @@ def test_d_is_over_at_midnight_in_the_daemon_timezone(tmp_path):
                            write_snapshots=False)
     assert utc.ledger_facts(["cbr"], D)["cbr"]["last_error"] == "HTTP 503"  # D is today in UTC: live facts
     store.close()
+
+
+def test_a_range_builder_keeps_only_the_day_and_the_one_before(filled):
+    """Flat memory over a long range (issue 14): the memoised regime states and headlines of
+    earlier days are dropped as the range moves on; the previous day's headline is still reused."""
+    from stresswatch.bizdays import previous_business_day
+
+    builder = C.ContextBuilder(filled["store"], filled["settings"], cache=True, clock=fixed_clock(),
+                               write_snapshots=False)
+    days = R.business_days(dt.date(2023, 8, 7), D)
+    for day in days:
+        builder.build(day)
+        assert set(builder._headline_memo) == {day, previous_business_day(day)}
+        assert set(builder._regime_memo) == {day, previous_business_day(day)}

@@ -110,7 +110,7 @@ def test_index_lists_every_report_and_is_rebuilt_when_lost(filled, tmp_path):
     html = (out / "index.html").read_text()
     assert 'href="2023-08-16/report.html"' in html and "no model run" in html
     (out / "index.json").unlink()
-    render.update_index(out, [])
+    render.update_index(out, [], filled["store"])
     rebuilt = json.loads((out / "index.json").read_text())
     assert [e["date"] for e in rebuilt["reports"]] == ["2023-08-16", "2023-08-01"]
 

@@ -51,3 +51,32 @@ def test_usage_errors(filled, tmp_path, capsys):
     assert run("--config", config, "report", "--date", "2023-08-16", "--format", "pdf")[0] == 2
     err = capsys.readouterr().err
     assert "in the future" in err and "unknown report format" in err
+
+
+def test_the_command_computes_each_uncovered_day_of_a_range_and_the_renderer_never_does(tmp_path, capsys):
+    """docs/report.md, "Who computes": `report --start --end` computes the analysis as of every
+    business day it does not cover (then each report's run is as of its own date); `render_range`
+    itself never fits or writes a model run."""
+    import datetime as dt
+
+    from stresswatch import settings as settings_mod
+    from stresswatch.reports import render
+    from stresswatch.store import Store
+    from tests.fakes import report_data as R
+    from tests.reports.conftest import fixed_clock
+
+    config = R.write_config(tmp_path)
+    settings = settings_mod.load(config, environ={})
+    with Store.open(settings.store_path) as store:
+        R.fill_store(store)
+        render.render_range(store, settings, dt.date(2023, 8, 14), dt.date(2023, 8, 15), out=tmp_path / "lib",
+                            clock=fixed_clock(), progress=False, workers=0, update_archive=False)
+        assert store.model_runs.rows() == []  # the renderer computed nothing
+    out = tmp_path / "reports"
+    code, _ = run("--config", str(config), "report", "--start", "2023-08-14", "--end", "2023-08-15", "--out", str(out),
+                  "--format", "json", "--no-progress")
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "computing the analysis as of 2023-08-14 first" in err and "computing the analysis as of 2023-08-15 first" in err
+    for day in ("2023-08-14", "2023-08-15"):
+        assert json.loads((out / day / "report.json").read_text())["headline"]["run_asof"] == day

@@ -2,7 +2,12 @@
 (`stresswatch.regimes.state.RegimeState` as of D) — the regime of the run's last period by the
 filtered probabilities, P(stress), how long the regime has lasted, its expected duration, the 5-
 and 20-business-day forecast, the stress episodes and the model description — and `add_change`,
-the change since the previous report."""
+the change since the previous report.
+
+One unit: every duration the headline shows is in business days (a weekly model's periods are
+converted at 5 business days a week; the model periods stay in the data as `*_periods`). One
+regime per day: the regime of a day is `RegimeState.label_on(day)`, the rule the statement table
+uses too (`reports.sections.statements` checks that its rows agree)."""
 
 from __future__ import annotations
 
@@ -13,9 +18,14 @@ from stresswatch.regimes.state import RegimeState
 from stresswatch.reports.values import iso, num
 
 
+def business_days_per_period(state: RegimeState) -> int:
+    """Business days in one model period: 5 for a weekly model, else 1."""
+    return 5 if state.weekly else 1
+
+
 def regime_headline(state: RegimeState, day: dt.date) -> dict[str, Any]:
     """The headline model's state on D (the regime read model as of D) as report data."""
-    base = {"model_id": state.model_id, "available": False, "date": day.isoformat()}
+    base = {"model_id": state.model_id, "available": False, "date": day.isoformat(), "reason": "no run"}
     if not state.available:
         base["message"] = (f"{state.message}; run `stresswatch compute --asof {day}` and render the report again"
                            if state.run is None else state.message)
@@ -31,8 +41,10 @@ def _headline_from_state(state: RegimeState, base: dict[str, Any]) -> dict[str, 
     assert run is not None and fit is not None and spec is not None
     k = spec.k_regimes
     names = list(spec.regime_names)
+    per_period = business_days_per_period(state)
     episodes_out = [{"start": iso(e.start), "end": iso(e.end), "peak": iso(e.peak), "peak_p": num(e.peak_p),
-                     "mean_p": num(e.mean_p), "length": int(e.length), "ongoing": e.ongoing}
+                     "mean_p": num(e.mean_p), "length": int(e.length), "ongoing": e.ongoing,
+                     "business_days": int(e.length) * per_period}
                     for e in state.episodes("smoothed")]
     params = run.params
 
@@ -45,7 +57,8 @@ def _headline_from_state(state: RegimeState, base: dict[str, Any]) -> dict[str, 
             "label": label,
             "mean": param(f"const[{i}]") if f"const[{i}]" in params else param("const"),
             "variance": param(f"sigma2[{i}]") if f"sigma2[{i}]" in params else param("sigma2"),
-            "p_stay": num(run.transition[i, i]), "expected_duration": num(run.durations[i])})
+            "p_stay": num(run.transition[i, i]), "expected_duration": num(run.durations[i]),
+            "expected_duration_days": num(float(run.durations[i]) * per_period)})
     switches = [w for w, on in (("mean", spec.switching_mean), ("variance", spec.switching_variance)) if on]
     model = {
         "id": state.model_id, "series": spec.series, "transform": spec.transform, "k_regimes": k,
@@ -72,7 +85,9 @@ def _headline_from_state(state: RegimeState, base: dict[str, Any]) -> dict[str, 
         "regime_periods": state.regime_periods,
         "regime_since": iso(state.regime_since),
         "expected_duration": num(state.expected_duration),
-        "period_unit": state.period_unit,
+        "expected_duration_days": num(state.expected_duration * per_period
+                                      if state.expected_duration is not None else None),
+        "period_unit": state.period_unit, "business_days_per_period": per_period,
         "p_stress_h5": num(state.p_stress_in(5)), "p_stress_h20": num(state.p_stress_in(20)),
         "forecast_steps": {str(h): n for h, n in state.forecast_steps.items()},
         "previous_observation": ({"date": iso(previous["date"]), "regime": previous["regime"],
@@ -84,8 +99,10 @@ def _headline_from_state(state: RegimeState, base: dict[str, Any]) -> dict[str, 
 
 def add_change(head: dict[str, Any], prev: dict[str, Any]) -> None:
     """Change since the previous report: the previous business day's headline (its own run as of
-    that day). When no run existed then, the previous observation of D's run is used instead and
-    `basis` says so."""
+    that day). When no run existed then, there was no previous report: the previous observation of
+    D's run is used instead, `basis` says so, and `change_since` (the words the page uses) names
+    the model's previous observation — never "the previous report"."""
+    previous_day = prev.get("date")
     if prev.get("available") or not head.get("previous_observation"):
         head["previous"] = {"date": prev.get("date"), "available": bool(prev.get("available")),
                             "regime": prev.get("regime"), "p_stress_filtered": prev.get("p_stress_filtered"),
@@ -94,8 +111,17 @@ def add_change(head: dict[str, Any], prev: dict[str, Any]) -> None:
         po = head["previous_observation"]
         prev = {"available": True, **po}
         head["previous"] = {**po, "available": True, "basis": f"previous observation of the run as of "
-                                                              f"{head.get('run_asof')} (no run existed on {po['date']})"}
+                                                              f"{head.get('run_asof')} (no run existed on "
+                                                              f"{previous_day or po['date']})"}
     p1, p0 = head.get("p_stress_filtered"), prev.get("p_stress_filtered")
     head["p_stress_change"] = (p1 - p0) if p1 is not None and p0 is not None else None
     head["regime_changed"] = (head.get("regime") != prev.get("regime")) if head.get("available") and prev.get(
         "available") else None
+    previous = head["previous"]
+    if previous["basis"] == "previous report":
+        head["change_since"] = f"the previous report ({previous.get('date')})"
+        head["change_note"] = ""
+    else:
+        head["change_since"] = f"the model's previous observation ({previous.get('date')})"
+        head["change_note"] = (f"no model run existed on {previous_day or 'the previous business day'}, "
+                               f"so there is no previous report to compare with")

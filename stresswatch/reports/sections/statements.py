@@ -1,12 +1,24 @@
 """The statements section: catalogue statements known on D, aligned as of D by
 `stresswatch.events.align` (the alignment the daily cycle stored for D when there is one, else
 aligned here), numbered in date order, with the ones of the last `NEAR_DAYS` days and the
-per-group aggregates of the event study."""
+per-group aggregates of the event study.
+
+One regime per day: each row's regime is the headline's rule for its event day t0,
+`RegimeState.label_on(t0)` of the same regime state the headline reads, with the model period it
+comes from (`regime_period`). A stored alignment made from another run of the model (it would
+disagree with the headline) is not used: the catalogue is aligned afresh against the state.
+
+An event window that has not closed by D says when it will (`window_end`, t0 + k business days)
+instead of showing empty figures."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
 
 from stresswatch.events import align as ev_align
 from stresswatch.events.catalogue import Statement
@@ -37,12 +49,18 @@ def statements(store: Store, settings: Settings, day: dt.date, state: RegimeStat
         out["message"] = f"no catalogue statement is dated on or before {day}"
         return out
     alignment = ev_align.stored_or_align(store, settings, day, statements=known, state=state)
+    if alignment.stored and not agrees_with(alignment.rows(), state):
+        alignment = ev_align.align(store, settings, day, statements=known, state=state)
     out["warnings"] = list(alignment.warnings)
     rows = []
     for r in alignment.rows():
         s = by_id.get(r["id"])
+        window_end = event_window_end(r.get("t0"), r["date"], k)
+        complete = num(r.get("d_index")) is not None or num(r.get("car_rub")) is not None
         rows.append({
             "n": number.get(r["id"]), "id": r["id"], "date": iso(r["date"]), "t0": iso(r.get("t0")),
+            "regime_period": iso(regime_period(state, r.get("t0"))),
+            "window_end": iso(window_end), "window_pending": not complete and window_end > day,
             "speaker": r.get("speaker"), "role": s.role if s else "", "summary": s.summary if s else "",
             "key_phrase": r.get("key_phrase"), "tags": [t for t in str(r.get("tags") or "").split(",") if t],
             "source": s.source.outlet if s else "", "url": s.source.url if s else "",
@@ -63,3 +81,39 @@ def statements(store: Store, settings: Settings, day: dt.date, state: RegimeStat
                          "p_value": num(a["p_value"])} for a in alignment.result.aggregates.to_dict("records")]
     out["statistic"] = alignment.result.statistic
     return out
+
+
+def regime_period(state: RegimeState, day: dt.date | None) -> dt.date | None:
+    """The model period whose regime `RegimeState.label_on(day)` gives: the last period dated on
+    or before `day` (None before the first, or without a run)."""
+    if day is None or not state.available:
+        return None
+    probs = state.stress_probability("filtered")
+    pos = probs.index.searchsorted(pd.Timestamp(day), side="right") - 1
+    return None if pos < 0 else probs.index[pos].date()
+
+
+def agrees_with(rows: Sequence[dict[str, Any]], state: RegimeState) -> bool:
+    """Whether aligned rows carry the regime and filtered P(stress) that `state` gives their t0."""
+    if not state.available:
+        return all(r.get("regime") in (None, "") for r in rows)
+    probs = state.stress_probability("filtered")
+    for r in rows:
+        t0 = r.get("t0")
+        if t0 is None:
+            continue
+        if (r.get("regime") or None) != state.label_on(t0):
+            return False
+        period = regime_period(state, t0)
+        p = num(r.get("p_stress_filtered"))
+        expected = None if period is None else num(probs.loc[pd.Timestamp(period)])
+        if (p is None) != (expected is None) or (p is not None and not math.isclose(p, expected, abs_tol=1e-9)):
+            return False
+    return True
+
+
+def event_window_end(t0: dt.date | None, date: dt.date, k: int) -> dt.date:
+    """Last business day of the event window [t0 − k, t0 + k]; before t0 is in the data, the
+    statement's own date (rolled to a business day) stands in for t0."""
+    start = t0 if t0 is not None else date
+    return np.busday_offset(np.datetime64(start, "D"), k, roll="forward").astype(dt.date)

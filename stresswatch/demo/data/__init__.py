@@ -1,0 +1,1 @@
+"""The demo sample shipped inside the package (see PROVENANCE.md)."""
