@@ -97,16 +97,23 @@ def _at(s: pd.Series, day: pd.Timestamp) -> float | None:
 # reading inputs
 # ---------------------------------------------------------------------------------------------
 class Inputs:
-    """Input frames (date, value, known_at) read once per compute, as of `asof`."""
+    """Input frames (date, value, known_at) read once per compute, as of `asof`, and each series'
+    publication lag in days (`lags`; 0 when unknown)."""
 
-    def __init__(self, frames: Mapping[str, pd.DataFrame]):
+    def __init__(self, frames: Mapping[str, pd.DataFrame], lags: Mapping[str, int] | None = None):
         self.frames = {k: v for k, v in frames.items() if not v.empty}
+        self.lags = {k: int((lags or {}).get(k, 0)) for k in self.frames}
 
     @classmethod
     def from_store(cls, store: Store, asof: dt.date, series: Iterable[str] | None = None) -> "Inputs":
-        ids = list(series) if series is not None else [
-            s["id"] for s in store.observations.list_series() if s["id"].startswith(INPUT_PREFIXES)]
-        return cls({sid: store.observations.read_vintaged(sid, asof=asof) for sid in ids})
+        listing = {s["id"]: s for s in store.observations.list_series() if s["id"].startswith(INPUT_PREFIXES)}
+        ids = list(series) if series is not None else list(listing)
+        lags = {sid: listing[sid]["publication_lag_days"] for sid in ids if sid in listing}
+        return cls({sid: store.observations.read_vintaged(sid, asof=asof) for sid in ids}, lags)
+
+    def grid_end(self, sid: str, asof: pd.Timestamp) -> pd.Timestamp:
+        """The last day a row of `sid` must have been published for by `asof`: asof − its lag."""
+        return pd.Timestamp(asof) - pd.Timedelta(days=self.lags.get(sid, 0))
 
     def ids(self) -> set[str]:
         return set(self.frames)
@@ -135,16 +142,27 @@ def evaluate(ind: Indicator, params: Mapping[str, str], inputs: Inputs,
              ctx: Mapping[str, Any]) -> tuple[pd.Series, pd.Series]:
     """(values, effective day) of one concrete indicator, both indexed by reference date."""
     ids = _input_ids(ind, params, inputs.ids())
+    if "asof" in ctx and ids:
+        ctx = dict(ctx, end=inputs.grid_end(ids[0], ctx["asof"]))
     values = ind.compute({sid: inputs.series(sid) for sid in ids}, ctx).dropna()
     if values.empty:
         return values, pd.Series(dtype="datetime64[ns]")
     out_index = values.index
+    fallbacks = dict(ind.fallbacks)
     known = pd.Series(pd.NaT, index=out_index, dtype="datetime64[ns]")
     for sid in ids:
         k = inputs.known_at(sid).sort_index()
         pos = k.index.searchsorted(out_index, side="right") - 1
-        kv = np.where(pos >= 0, k.to_numpy(dtype="datetime64[ns]")[np.clip(pos, 0, None)],
-                      np.datetime64("NaT", "ns"))
+        at = np.clip(pos, 0, None)
+        kv = np.where(pos >= 0, k.to_numpy(dtype="datetime64[ns]")[at], np.datetime64("NaT", "ns"))
+        lag = inputs.lags.get(sid, 0)
+        if lag:  # a day without its own row is known to have none only once its row was due
+            carried = (pos >= 0) & (k.index.to_numpy()[at] < out_index.to_numpy())
+            due = (out_index + pd.Timedelta(days=lag)).to_numpy()
+            kv = np.where(carried, np.maximum(kv, due), kv)
+        primary = fallbacks.get(sid)
+        if primary in ids:  # a fallback dates only the values computed before its primary starts
+            kv = np.where(out_index < inputs.frames[primary]["date"].min(), kv, np.datetime64("NaT", "ns"))
         known = pd.concat([known, pd.Series(kv, index=out_index)], axis=1).max(axis=1)
     eff = effective_dates(known, ind.lookback)
     return values, eff
@@ -199,7 +217,7 @@ def compute_all(inputs: Inputs, settings: Settings, asof: dt.date,
     start = pd.Timestamp(cfg["start"])
     end = pd.Timestamp(asof)
     grid = business_grid(start, end) if start <= end else pd.DatetimeIndex([], name="date")
-    ctx = {"meetings": meetings or load_meetings(meetings_path(settings))}
+    ctx = {"meetings": meetings or load_meetings(meetings_path(settings)), "asof": end}
     cache: dict[str, tuple[pd.Series, pd.Series]] = {}
     measures = build_measures(inputs, grid, ctx, cache)
     result = None
@@ -309,7 +327,8 @@ def show(store: Store, settings: Settings, indicator_id: str, asof: dt.date) -> 
     if missing:
         raise UsageError(f"{indicator_id} needs {', '.join(missing)}, which the store does not hold as of "
                          f"{asof.isoformat()}")
-    values, eff = evaluate(ind, params, inputs, {"meetings": load_meetings(meetings_path(settings))})
+    values, eff = evaluate(ind, params, inputs, {"meetings": load_meetings(meetings_path(settings)),
+                                                 "asof": pd.Timestamp(asof)})
     values = values.dropna()
     eff = eff.reindex(values.index)
     keep = (eff <= pd.Timestamp(asof)).to_numpy()

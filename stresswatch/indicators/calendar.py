@@ -7,6 +7,12 @@ no rows for Sundays, Mondays and days after holidays. `to_business_days` turns s
 therefore becomes Monday's value). Days with no new fixing repeat the previous value (zero log
 return), up to `limit` business days.
 
+The grid of a computation as of D runs to `end` = D minus the input's publication lag (the last
+day whose row must have been published by D), not only to the input's last row: a source that has
+not published for a few days (an exchange closure) is carried forward on the days up to `end` by
+the same rule as a gap inside its history, so the value computed for a day does not depend on
+whether the gap had ended when it was computed (truncation invariance up to the real-time edge).
+
 When a value became known: `effective_dates` gives, for each reference date, the first day on
 which a value computed from a `lookback`-row window was computable with data known at the time:
 max(reference date, latest known_at among the rows in the window). `place_on_grid` puts values on
@@ -20,6 +26,9 @@ import numpy as np
 import pandas as pd
 
 BDAYS_PER_YEAR = 252
+#: business days a daily input (a Bank of Russia fixing) is carried past its last row: longer gaps
+#: are missing, not fake calm (the longest gap of the USD, CNY and key-rate histories is 9)
+DAILY_STALE_LIMIT = 10
 
 
 def business_grid(start: pd.Timestamp | str, end: pd.Timestamp | str) -> pd.DatetimeIndex:
@@ -30,13 +39,14 @@ def business_grid(start: pd.Timestamp | str, end: pd.Timestamp | str) -> pd.Date
 def to_business_days(s: pd.Series, end: pd.Timestamp | str | None = None, limit: int | None = None) -> pd.Series:
     """Value in force on each business day (last observation dated on or before it).
 
-    The grid runs from the first business day on or after the first observation to `end`
-    (default: the last observation, rolled forward to a business day). `limit`: at most that many
-    business days are filled past the last real row (None = no limit)."""
+    The grid runs from the first business day on or after the first observation to the later of
+    `end` and the last observation (rolled forward to a business day): `end` extends the grid
+    past the last row, it never cuts rows off. `limit`: at most that many business days are filled
+    past a real row, inside the history and after its last row alike (None = no limit)."""
     s = s.dropna().sort_index()
     if s.empty:
         return pd.Series(dtype=float, index=pd.DatetimeIndex([], name="date"), name=s.name)
-    last = pd.Timestamp(end) if end is not None else s.index[-1]
+    last = max(pd.Timestamp(end), s.index[-1]) if end is not None else s.index[-1]
     grid = business_grid(s.index[0], max(last, s.index[0]) + pd.offsets.BDay(0))
     if len(grid) == 0:
         return pd.Series(dtype=float, index=pd.DatetimeIndex([], name="date"), name=s.name)
