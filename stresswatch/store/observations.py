@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Iterable, TypedDict
+from typing import Any, Iterable, NamedTuple, TypedDict
 
+import numpy as np
 import pandas as pd
 
 from stresswatch.errors import StoreError
@@ -46,6 +47,16 @@ class SeriesListing(TypedDict):
     last: str | None
     count: int
     last_fetched: str | None
+
+
+class InputChanges(NamedTuple):
+    """`Observations.input_changes` for one series."""
+
+    rows_after: int
+    total_after: float
+    rows_until: int
+    total_until: float
+    first_news: dt.date | None
 
 
 _UPSERT_OBSERVATION = """INSERT INTO observations (series_id, date, known_at, value, fetched_at, payload_id)
@@ -119,31 +130,38 @@ class Observations:
                       asof: dt.date | None = None) -> int:
         """Store a computed series (stress.index, ...). Each new date becomes known at `known_at`
         (default: its own date, i.e. point-in-time values); a changed value for a stored date adds a
-        vintage known from `asof` (default: the latest date in `values`). NaN values are skipped."""
+        vintage known from `asof` (default: the latest date in `values`). NaN values are skipped.
+
+        Only the dates of `values` are compared with what is stored (one range read), and only
+        new or changed values are written: passing the last days of a series costs those days."""
         self.upsert_series([info])
         values = values.dropna()
         if values.empty:
             return 0
-        dates = [as_date(d) for d in values.index]
+        days = pd.DatetimeIndex(pd.to_datetime(values.index)).normalize()
+        dates = days.strftime("%Y-%m-%d")
         if known_at is None:
             knowns = dates
         else:
-            knowns = [as_date(k) for k in known_at.reindex(values.index)]
-        revision_day = asof or max(dates)
-        latest = self._latest_vintages(info.id, min(dates).isoformat(), max(dates).isoformat())
-        rows = []
+            k = pd.to_datetime(pd.Series(known_at).reindex(values.index)).to_numpy()
+            knowns = pd.DatetimeIndex(np.where(pd.isna(k), days.to_numpy(), k)).normalize().strftime("%Y-%m-%d")
+        revision_day = (as_date(asof) if asof is not None else days.max().date()).isoformat()
+        latest = self._latest_vintages(info.id, dates.min(), dates.max())
+        vals = values.to_numpy(dtype=float)
+        prev_value = np.array([latest[d][0] if d in latest else np.nan for d in dates], dtype=float)
+        prev_known = np.array([latest[d][1] if d in latest else "" for d in dates], dtype=object)
+        stored = ~np.isnan(prev_value)
+        same = stored & ((vals == prev_value) | (np.abs(vals - prev_value)
+                                                 <= np.maximum(1e-12 * np.maximum(np.abs(vals), np.abs(prev_value)),
+                                                               1e-12)))
+        write = ~same
+        known_out = np.where(stored, [max(k, revision_day) for k in prev_known], np.asarray(knowns, dtype=object))
         written_at = self._db.now_text()
-        for date, known, value in zip(dates, knowns, values.to_numpy(dtype=float)):
-            previous = latest.get(date.isoformat())
-            if previous is None:
-                k = known
-            elif _same(previous[0], float(value)):
-                continue
-            else:
-                k = max(revision_day, dt.date.fromisoformat(previous[1]))
-            rows.append((info.id, date.isoformat(), k.isoformat(), float(value), written_at, None))
-        with self._db.transaction():
-            self._db.executemany(_UPSERT_OBSERVATION.format(payload=""), rows)
+        rows = [(info.id, d, str(k), float(v), written_at, None)
+                for d, k, v in zip(np.asarray(dates, dtype=object)[write], known_out[write], vals[write])]
+        if rows:
+            with self._db.transaction():
+                self._db.executemany(_UPSERT_OBSERVATION.format(payload=""), rows)
         return len(rows)
 
     def delete_observations(self, source: str) -> int:
@@ -227,6 +245,37 @@ class Observations:
     def series_info(self, series_id: str) -> SeriesRow | None:
         row = self._db.query_one("SELECT * FROM series WHERE id = ?", (series_id,))
         return SeriesRow(**dict(row)) if row else None  # type: ignore[typeddict-item]
+
+    def series_lags(self, prefixes: tuple[str, ...]) -> dict[str, int]:
+        """Registered series whose id starts with one of `prefixes`, with their publication lag in
+        days (the `series` table only: no observation is read)."""
+        return {r["id"]: int(r["publication_lag_days"]) for r in self._db.query(
+            "SELECT id, publication_lag_days FROM series ORDER BY id") if r["id"].startswith(prefixes)}
+
+    def input_changes(self, series_ids: Iterable[str], since: str, known_after: dt.date,
+                      known_until: dt.date) -> dict[str, InputChanges]:
+        """For each series: the rows known by `known_after` (count and value total: a digest of
+        what a computation as of that day read), the same for `known_until`, and the earliest date
+        of a row that is news since then — written (fetched_at) at or after the stamp `since`, or
+        known after `known_after` (and by `known_until`). One pass over the series' rows."""
+        ids = list(series_ids)
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        after, until = iso(known_after), iso(known_until)
+        rows = self._db.query(
+            f"""SELECT series_id, SUM(known_at <= ?) AS rows_after,
+                       TOTAL(CASE WHEN known_at <= ? THEN value END) AS total_after,
+                       COUNT(*) AS rows_until, TOTAL(value) AS total_until,
+                       MIN(CASE WHEN fetched_at >= ? OR known_at > ? THEN date END) AS first_news
+                FROM observations WHERE series_id IN ({marks}) AND known_at <= ? GROUP BY series_id""",
+            [after, after, since, after, *ids, until])
+        out = {sid: InputChanges(0, 0.0, 0, 0.0, None) for sid in ids}
+        for r in rows:
+            out[r["series_id"]] = InputChanges(
+                int(r["rows_after"] or 0), float(r["total_after"]), int(r["rows_until"]), float(r["total_until"]),
+                dt.date.fromisoformat(r["first_news"]) if r["first_news"] else None)
+        return out
 
     # -- helpers --------------------------------------------------------------------------------
     def _lags(self) -> dict[str, int]:
