@@ -1,9 +1,9 @@
 """Reading the compute step's inputs as of a date and turning them into dated indicator values.
 
 `Inputs.from_store(store, D, series, start)` reads, per input series, the latest vintage of each
-date known by D (`store.observations.read_vintaged`), from `start` on when given (the daily
-append reads only the last `LOOKBACK_BDAYS` business days its new days depend on), with each
-series' publication lag.
+date known by D (`store.observations.read_vintaged`), from its `start` date on when given, with
+the row in force on that date (the daily append reads only what its new days depend on:
+`read_windows`), and each series' publication lag.
 
 Every indicator value is dated by when it became computable (`evaluate`: its reference date or
 the latest known_at of the input rows it uses, whichever is later; a day on which a lagged input
@@ -25,7 +25,6 @@ import pandas as pd
 from stresswatch.indicators import Indicator, expand, resolve
 from stresswatch.indicators.calendar import DAILY_STALE_LIMIT, effective_dates, place_on_grid
 from stresswatch.indicators.composite import FX_CODES, MEASURES
-from stresswatch.indicators.emp import HORIZON, SIGMA_WINDOW
 from stresswatch.store import Store
 
 #: store series the indicators read (prefixes)
@@ -34,9 +33,9 @@ INPUT_PREFIXES = ("cbr.fx.", "cbr.keyrate", "bis.cbpol.", "fred.DCOILBRENTEU", "
 #: carry-forward limits on the grid, in business days
 DAILY_LIMIT = DAILY_STALE_LIMIT
 MONTHLY_LIMIT = 70
-#: business days of inputs a value depends on, at most: EMP's 1260-day σ of 21-day changes, with a
-#: margin for holidays (monthly values: 13 months + the 70-day carry, well inside)
-LOOKBACK_BDAYS = SIGMA_WINDOW + HORIZON + 59
+#: business days a value may be carried forward on top of an indicator's lookback (the monthly
+#: limit, with a margin)
+CARRY_BDAYS = MONTHLY_LIMIT + 20
 _CODES = "|".join(FX_CODES)
 #: indicators written to the store as ind.<id> (regular expressions on concrete ids): the
 #: per-currency ones for the index currencies only; any other currency is shown on the fly
@@ -54,26 +53,38 @@ class Inputs:
     def __init__(self, frames: Mapping[str, pd.DataFrame], lags: Mapping[str, int] | None = None):
         self.frames = {k: v for k, v in frames.items() if not v.empty}
         self.lags = {k: int((lags or {}).get(k, 0)) for k in self.frames}
+        self._series: dict[str, pd.Series] = {}
+        self._known: dict[str, pd.Series] = {}
 
     @classmethod
     def from_store(cls, store: Store, asof: dt.date, series: Iterable[str] | None = None,
-                   start: dt.date | None = None) -> "Inputs":
-        """Read `series` (default: every stored input series) as known on `asof`, from `start`."""
+                   start: Mapping[str, dt.date] | None = None) -> "Inputs":
+        """Read `series` (default: every stored input series) as known on `asof`; a series named
+        in `start` from that date on, with the row in force on it (see `read_windows`)."""
         lags = store.observations.series_lags(INPUT_PREFIXES)
         ids = list(series) if series is not None else list(lags)
-        return cls({sid: store.observations.read_vintaged(sid, asof=asof, start=start) for sid in ids},
-                   {sid: lags.get(sid, 0) for sid in ids})
+        start = start or {}
+        return cls({sid: store.observations.read_vintaged(sid, asof=asof, start=start.get(sid), in_force=True)
+                    for sid in ids}, {sid: lags.get(sid, 0) for sid in ids})
 
     def ids(self) -> set[str]:
         return set(self.frames)
 
     def series(self, sid: str) -> pd.Series:
-        f = self.frames[sid]
-        return pd.Series(f["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(f["date"], name="date"), name=sid)
+        """Values by reference date (one Series per input, built once; callers do not modify it)."""
+        if sid not in self._series:
+            f = self.frames[sid]
+            self._series[sid] = pd.Series(f["value"].to_numpy(dtype=float),
+                                          index=pd.DatetimeIndex(f["date"], name="date"), name=sid)
+        return self._series[sid]
 
     def known_at(self, sid: str) -> pd.Series:
-        f = self.frames[sid]
-        return pd.Series(pd.DatetimeIndex(f["known_at"]), index=pd.DatetimeIndex(f["date"], name="date"), name=sid)
+        """known_at by reference date, sorted (built once)."""
+        if sid not in self._known:
+            f = self.frames[sid]
+            self._known[sid] = pd.Series(pd.DatetimeIndex(f["known_at"]), index=pd.DatetimeIndex(f["date"], name="date"),
+                                         name=sid).sort_index()
+        return self._known[sid]
 
     def grid_end(self, sid: str, asof: pd.Timestamp) -> pd.Timestamp:
         """The last day a row of `sid` must have been published for by `asof`: asof − its lag."""
@@ -114,6 +125,21 @@ def needed_series(available: Iterable[str]) -> list[str]:
     return sorted(out)
 
 
+def read_windows(available: Iterable[str], first_day: pd.Timestamp) -> dict[str, dt.date]:
+    """From which date each input series must be read so that every computed indicator is exact
+    from `first_day` on: its lookback (rows; a month counts 23 business days) plus `CARRY_BDAYS`
+    of carry-forward before `first_day`, for the indicator reading it that looks back furthest.
+    With the row in force on that date (`Inputs.from_store`), a value carried forward without a
+    limit is exact too."""
+    have = set(available)
+    bdays: dict[str, int] = {}
+    for _, ind, params in computed(have):
+        rows = ind.lookback * (23 if ind.frequency in ("M", "Q", "A") else 1)
+        for sid in input_ids(ind, params, have):
+            bdays[sid] = max(bdays.get(sid, 0), rows + CARRY_BDAYS)
+    return {sid: (first_day - pd.offsets.BDay(n)).date() for sid, n in bdays.items()}
+
+
 def evaluate(ind: Indicator, params: Mapping[str, str], inputs: Inputs,
              ctx: Mapping[str, Any]) -> tuple[pd.Series, pd.Series]:
     """(values, effective day) of one concrete indicator, both indexed by reference date.
@@ -128,7 +154,7 @@ def evaluate(ind: Indicator, params: Mapping[str, str], inputs: Inputs,
     fallbacks = dict(ind.fallbacks)
     known = np.full(len(out_index), np.datetime64("NaT", "ns"))
     for sid in ids:
-        k = inputs.known_at(sid).sort_index()
+        k = inputs.known_at(sid)
         pos = k.index.searchsorted(out_index, side="right") - 1
         at = np.clip(pos, 0, None)
         kv = np.where(pos >= 0, k.to_numpy(dtype="datetime64[ns]")[at], np.datetime64("NaT", "ns"))

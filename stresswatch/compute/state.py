@@ -7,20 +7,20 @@ compute as of D ≥ P appends to it when all of this holds, checked every run:
 
 * the fingerprint is unchanged: the source of the indicator and compute modules, the
   `[compute]` settings, the meeting schedule and the input series (with their publication lags);
-* every input row known by P that was not written after the state's compute began is still
-  there as it was: per series, the number of rows known by P and the total of their values
-  equal the stored digest, or the difference is explained by rows written since;
-* the earliest "news" — a row written since that compute began, or known after P — lies
-  within the recomputable window: the compute reads the inputs from `LOOKBACK_BDAYS` business
-  days before the first recomputed day, which must not reach back before the grid.
+* no input rows were deleted since that compute began (`reparse` deletes a source and writes it
+  again with the original fetch times, so only the deletion record tells);
+* the earliest "news" — an input row written since that compute began (`fetched_at`, which a
+  revision in place also sets), or known after P — lies within the recomputable window: the
+  compute reads each input from as far before the first recomputed day as the indicators that
+  read it look back (`compute.inputs.read_windows`), which must not reach back before the grid.
 
 It then recomputes the days from C0 = the earlier of the first news and P − `CHECK_BDAYS` + 1
 (the recomputed tail, compared with what is stored) to D, ranking them against the stored days
 before C0. Where a recomputed day differs from the stored one the derived series get a revision
 (a vintage known from D), exactly as a full recompute would write it; where nothing differs
-the history did not change and only the new days are written. Otherwise — no state, another
-fingerprint, an unexplained change, news too far back, or D before P — the compute runs over the
-whole grid ("full"), and stores its state unless a later one exists.
+the history did not change and only the new days are written (`revised_days` = 0). Otherwise —
+no state, another fingerprint, a deletion, news too far back, or D before P — the compute runs
+over the whole grid ("full"), and stores its state unless a later one exists.
 """
 
 from __future__ import annotations
@@ -35,14 +35,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stresswatch.compute.inputs import INPUT_PREFIXES, LOOKBACK_BDAYS, needed_series
+from stresswatch.compute.inputs import INPUT_PREFIXES, needed_series, read_windows
 from stresswatch.indicators.calendar import business_grid
 from stresswatch.indicators.composite import History
 from stresswatch.indicators.rates import meetings_path
 from stresswatch.settings import Settings, shipped_text
 from stresswatch.store import Store
-from stresswatch.store.compute_state import InputDigest, StoredState
-from stresswatch.store.observations import InputChanges
+from stresswatch.store.compute_state import StoredState
 
 #: bump when the meaning of the stored arrays changes
 STATE_VERSION = 1
@@ -55,7 +54,7 @@ FINGERPRINTED = ("stresswatch.indicators", "stresswatch.compute")
 @dataclass
 class Plan:
     """How one compute runs: over the whole grid ("full") or from `block_start` after the stored
-    `history` ("append"), reading `series` from `read_from` (None = all of it)."""
+    `history` ("append"), reading `series` (each from its `read_from` date, else all of it)."""
 
     mode: str
     reason: str
@@ -63,9 +62,9 @@ class Plan:
     grid_start: pd.Timestamp
     block_start: pd.Timestamp
     fingerprint: str
-    changes: dict[str, InputChanges]
     history: History | None = None
-    read_from: dt.date | None = None
+    #: per series, the first date read (absent: all of it)
+    read_from: dict[str, dt.date] = field(default_factory=dict)
     save: bool = True
     stored_asof: dt.date | None = None
     #: the stored arrays of the recomputed days before D (to count revisions)
@@ -101,12 +100,9 @@ def plan(store: Store, settings: Settings, asof: dt.date) -> Plan:
     fp = fingerprint(settings, {sid: lags[sid] for sid in series})
     start = grid_start(settings)
     stored = store.compute_state.load()
-    since = stored.started_at if stored is not None else ""
-    known_after = stored.asof if stored is not None and stored.asof <= asof else asof
-    changes = store.observations.input_changes(series, since, known_after, asof)
 
     def full(reason: str, save: bool = True) -> Plan:
-        return Plan("full", reason, series, start, start, fp, changes, save=save,
+        return Plan("full", reason, series, start, start, fp, save=save,
                     stored_asof=stored.asof if stored is not None else None)
 
     if stored is None:
@@ -119,25 +115,22 @@ def plan(store: Store, settings: Settings, asof: dt.date) -> Plan:
     days = business_grid(start, last)
     if any(len(a) != len(days) for a in stored.arrays.values()) or "index" not in stored.arrays:
         return full("the stored state is incomplete")
-    news = []
-    for sid in series:
-        c = changes[sid]
-        digest = stored.inputs.get(sid, InputDigest(0, 0.0))
-        if (c.rows_after, c.total_after) != (digest.rows, digest.total) and c.first_news is None:
-            return full(f"rows of {sid} known by {stored.asof} changed without a trace (reparsed?)")
-        if c.first_news is not None:
-            news.append(c.first_news)
+    sources = {info["source"] for sid in series if (info := store.observations.series_info(sid))}
+    deleted = [s for s in store.observations.deletions_since(stored.started_at) if s in sources]
+    if deleted:
+        return full(f"observations of {', '.join(deleted)} were deleted since the stored state")
+    news = store.observations.input_news(series, stored.started_at, stored.asof, asof)
     check = days[-CHECK_BDAYS] if len(days) >= CHECK_BDAYS else start
-    c0 = min([check] + [pd.Timestamp(d) + pd.offsets.BDay(0) for d in news])
+    c0 = min([check] + [pd.Timestamp(d) + pd.offsets.BDay(0) for d in news.values()])
     c0 = max(c0, start)
-    read_from = c0 - pd.offsets.BDay(LOOKBACK_BDAYS)
-    if read_from <= start:
-        return full(f"news from {c0.date()} reaches back to the start of the grid")
+    windows = read_windows(series, c0)
+    if not windows or min(windows.values()) <= start.date():
+        return full(f"recomputing from {c0.date()} needs inputs from the start of the grid")
     pos = int(days.searchsorted(c0))
     history = to_history(stored.arrays, pos)
     tail = {name: a[pos:] for name, a in stored.arrays.items()}
     reason = "no news before the checked tail" if c0 == check else f"news from {c0.date()}"
-    return Plan("append", reason, series, start, c0, fp, changes, history=history, read_from=read_from.date(),
+    return Plan("append", reason, series, start, c0, fp, history=history, read_from=windows,
                 stored_asof=stored.asof, stored_tail=tail)
 
 
@@ -164,9 +157,8 @@ def to_arrays(history: History) -> dict[str, np.ndarray]:
 
 
 def stored_state(p: Plan, history: History, asof: dt.date, started_at: str) -> StoredState:
-    """The state to store after computing as of `asof` (digest: the inputs known by `asof`)."""
-    inputs = {sid: InputDigest(c.rows_until, c.total_until) for sid, c in p.changes.items()}
-    return StoredState(asof, p.grid_start.date(), p.fingerprint, inputs, started_at, to_arrays(history))
+    """The state to store after computing as of `asof`."""
+    return StoredState(asof, p.grid_start.date(), p.fingerprint, started_at, to_arrays(history))
 
 
 def revised_days(p: Plan, history: History) -> int:

@@ -38,6 +38,7 @@ from stresswatch.indicators.composite import CompositeResult, History, composite
 from stresswatch.indicators.rates import MeetingSchedule, load_meetings, meetings_path
 from stresswatch.settings import Settings
 from stresswatch.store import Store
+from stresswatch.store.observations import DerivedSeries
 
 log = logging.getLogger(__name__)
 
@@ -147,14 +148,16 @@ def compute(store: Store, settings: Settings, asof: dt.date, run_regimes: bool =
     result, emp_series, indicators = compute_block(inputs, settings, asof, p.block_start, p.history)
     res.composite, res.emp = result, emp_series
     log.info("compute as of %s: %s (%s), days from %s", asof, p.mode, p.reason, p.block_start.date())
+    out: list[DerivedSeries] = []
+    if result is not None:
+        res.segments = list(result.segments.columns)
+        _composite_series(out, result)
+    if emp_series is not None:
+        out.append(_derived("stress.emp", emp_series, "Exchange-market pressure (%Δe/σe + Δi/σi)",
+                            "standard deviations"))
+    _indicator_series(out, indicators, p.block_start, asof)
     with store.transaction():
-        if result is not None:
-            res.segments = list(result.segments.columns)
-            _write_composite(store, res, result, asof)
-        if emp_series is not None:
-            _write(store, res, "stress.emp", emp_series, "Exchange-market pressure (%Δe/σe + Δi/σi)",
-                   "standard deviations", asof)
-        _write_indicators(store, res, indicators, p.block_start, asof)
+        res.written = store.observations.write_derived_many(out, asof)
         if result is not None and p.save and len(result.index):
             res.revised_days = revised_days(p, result.history)
             store.compute_state.save(stored_state(p, result.history, asof, started_at))
@@ -165,43 +168,45 @@ def compute(store: Store, settings: Settings, asof: dt.date, run_regimes: bool =
     return res
 
 
-def _write_composite(store: Store, res: ComputeResult, result: CompositeResult, asof: dt.date) -> None:
-    _write(store, res, "stress.index", result.index, "Composite stress index (mean of squared segment scores)",
-           "index, 0..1", asof)
-    _write(store, res, "stress.index.pct", result.percentile, "Recursive percentile of the stress index",
-           "fraction, 0..1", asof)
-    _write(store, res, "stress.index.coverage", result.coverage,
-           "Share of the ranked segments in the stress index", "fraction, 0..1", asof)
-    _write(store, res, "stress.corr", result.corr_mean,
-           "Mean EWMA correlation between stress segments (diagnostic)", "correlation", asof)
+def _composite_series(out: list[DerivedSeries], result: CompositeResult) -> None:
+    out.append(_derived("stress.index", result.index, "Composite stress index (mean of squared segment scores)",
+                        "index, 0..1"))
+    out.append(_derived("stress.index.pct", result.percentile, "Recursive percentile of the stress index",
+                        "fraction, 0..1"))
+    out.append(_derived("stress.index.coverage", result.coverage, "Share of the ranked segments in the stress index",
+                        "fraction, 0..1"))
+    out.append(_derived("stress.corr", result.corr_mean, "Mean EWMA correlation between stress segments (diagnostic)",
+                        "correlation"))
     for name in result.segments.columns:
-        _write(store, res, f"stress.segment.{name}", result.segments[name], f"Stress sub-index: {name}",
-               "fraction, 0..1", asof)
-        _write(store, res, f"stress.contrib.{name}", result.contributions[name],
-               f"Contribution of the {name} segment to the stress index", "index points", asof)
+        out.append(_derived(f"stress.segment.{name}", result.segments[name], f"Stress sub-index: {name}",
+                            "fraction, 0..1"))
+        out.append(_derived(f"stress.contrib.{name}", result.contributions[name],
+                            f"Contribution of the {name} segment to the stress index", "index points"))
     for name, series in result.beside.items():
-        _write(store, res, f"stress.beside.{name}", series,
-               f"Monthly {name} measures beside the stress index (mean recursive rank)", "fraction, 0..1", asof)
+        out.append(_derived(f"stress.beside.{name}", series,
+                            f"Monthly {name} measures beside the stress index (mean recursive rank)", "fraction, 0..1"))
 
 
-def _write_indicators(store: Store, res: ComputeResult, indicators: Indicators, block_start: pd.Timestamp,
+def _indicator_series(out: list[DerivedSeries], indicators: Indicators, block_start: pd.Timestamp,
                       asof: dt.date) -> None:
     """ind.<id>: the values from the first recomputed day on that are known by `asof`."""
-    known_by = pd.Timestamp(asof)
+    known_by = np.datetime64(pd.Timestamp(asof).date(), "D")
+    first = np.datetime64(block_start.date(), "D")
     for cid, (ind, values, eff) in indicators.items():
-        eff = eff.reindex(values.index)
-        keep = ((values.index >= block_start) & (eff.fillna(pd.Timestamp.min) <= known_by)).to_numpy()
-        _write(store, res, f"ind.{cid}", values[keep], ind.summary, ind.unit, asof,
-               known_at=eff[keep], frequency="M" if ind.frequency == "M" else "D")
+        ref = values.index.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        known = eff.reindex(values.index).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        known = np.where(np.isnat(known), ref, known)
+        keep = (ref >= first) & (known <= known_by)
+        out.append(_derived(f"ind.{cid}", values[keep], ind.summary, ind.unit,
+                            known_at=pd.Series(known[keep], index=values.index[keep]),
+                            frequency="M" if ind.frequency == "M" else "D"))
 
 
-def _write(store: Store, res: ComputeResult, sid: str, values: pd.Series, name: str, unit: str, asof: dt.date,
-           known_at: pd.Series | None = None, frequency: str = "D") -> None:
+def _derived(sid: str, values: pd.Series, name: str, unit: str, known_at: pd.Series | None = None,
+             frequency: str = "D") -> DerivedSeries:
     info = SeriesInfo(sid, SOURCE, name[:200], unit, frequency, 0)
     values = values.astype(float).replace([np.inf, -np.inf], np.nan)
-    if known_at is not None:
-        known_at = known_at.fillna(pd.Series(values.index, index=values.index))
-    res.written[sid] = store.observations.write_derived(info, values, known_at=known_at, asof=asof)
+    return DerivedSeries(info, values, known_at)
 
 
 def _run_regimes(store: Store, settings: Settings, asof: dt.date, res: ComputeResult) -> None:

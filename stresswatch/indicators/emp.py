@@ -23,6 +23,7 @@ import pandas as pd
 from stresswatch.indicators.registry import register
 from stresswatch.indicators.calendar import DAILY_STALE_LIMIT, to_business_days
 from stresswatch.indicators.rates import BIS_RUSSIA, KEYRATE, policy_rate
+from stresswatch.indicators.windows import rolling_std
 
 HORIZON = 21
 SIGMA_WINDOW = 1260
@@ -37,12 +38,12 @@ def exchange_market_pressure(rate: pd.Series, policy: pd.Series | None = None, h
     `end` (the as-of date) when given, the rate carried as in `fx`."""
     e = to_business_days(rate, end=end, limit=DAILY_STALE_LIMIT)
     de = 100.0 * np.log(e / e.shift(horizon))
-    sd_e = de.rolling(sigma_window, min_periods=sigma_min).std()
+    sd_e = rolling_std(de, sigma_window, sigma_min)
     out = de / sd_e
     if policy is not None and not policy.dropna().empty:
         i = to_business_days(policy, end=e.index[-1]).reindex(e.index)
         di = i - i.shift(horizon)
-        sd_i = di.rolling(sigma_window, min_periods=sigma_min).std()
+        sd_i = rolling_std(di, sigma_window, sigma_min)
         term = (di / sd_i).where(sd_i > 1e-12, 0.0).fillna(0.0)
         out = out + term
     return out.rename("emp")

@@ -23,6 +23,7 @@ import pandas as pd
 
 from stresswatch.indicators.registry import register
 from stresswatch.indicators.calendar import BDAYS_PER_YEAR, DAILY_STALE_LIMIT, to_business_days
+from stresswatch.indicators.windows import rolling_std
 
 CMAX_WINDOW = 504  # business days, ~2 years (CISS)
 HORIZONS = ("1d", "1m", "ytd", "12m")
@@ -44,7 +45,7 @@ def realised_volatility(rate: pd.Series, window: int = 20, end: pd.Timestamp | N
     σ_t = std(r_{t−window+1..t}, ddof=1) · √252, with r the business-day log return in percent.
     Needs a full window."""
     r = log_return(rate, end)
-    return (r.rolling(window, min_periods=window).std() * np.sqrt(BDAYS_PER_YEAR)).rename(f"rv{window}")
+    return (rolling_std(r, window) * np.sqrt(BDAYS_PER_YEAR)).rename(f"rv{window}")
 
 
 def cmax_ruble_value(rate: pd.Series, window: int = CMAX_WINDOW, end: pd.Timestamp | None = None) -> pd.Series:
@@ -69,7 +70,7 @@ def base_rate(rate: pd.Series, days: pd.DatetimeIndex, horizon: str) -> pd.Serie
     elif horizon == "12m":
         targets = days - pd.DateOffset(months=12)
     elif horizon == "ytd":
-        targets = pd.DatetimeIndex([pd.Timestamp(d.year - 1, 12, 31) for d in days])
+        targets = days.to_period("Y").to_timestamp() - pd.Timedelta(days=1)  # 31 Dec of the year before
     else:
         raise ValueError(f"unknown horizon {horizon!r}; use one of {', '.join(HORIZONS)}")
     pos = s.index.searchsorted(targets, side="right") - 1

@@ -15,6 +15,7 @@ import pandas as pd
 
 from stresswatch.indicators.registry import register
 from stresswatch.indicators.calendar import BDAYS_PER_YEAR, to_business_days
+from stresswatch.indicators.windows import rolling_std
 
 BRENT = "fred.DCOILBRENTEU"
 IMOEX = "moex.index.IMOEX"
@@ -33,7 +34,7 @@ def price_volatility(price: pd.Series, window: int = 20, end: pd.Timestamp | Non
     """Realised volatility, % per year: std(daily log returns over `window` business days,
     ddof=1)·√252. Needs a full window."""
     r = price_log_return(price, end)
-    return (r.rolling(window, min_periods=window).std() * np.sqrt(BDAYS_PER_YEAR)).rename(f"rv{window}")
+    return (rolling_std(r, window) * np.sqrt(BDAYS_PER_YEAR)).rename(f"rv{window}")
 
 
 def price_cmax(price: pd.Series, window: int = CMAX_WINDOW, end: pd.Timestamp | None = None) -> pd.Series:

@@ -1,8 +1,8 @@
 """The compute step's stored state (tables `compute_state`, `compute_state_arrays`; migration 0008).
 
 One state per store: the as-of date it describes, the first grid day, a fingerprint of what
-produced it, a digest of the inputs known by its as-of date, when that compute started, and named
-float64 arrays (one value per business day of the grid). `stresswatch.compute` decides what the
+produced it, when that compute started, and named float64 arrays (one value per business day of
+the grid). `stresswatch.compute` decides what the
 arrays mean and whether the state still applies; this module only keeps them. Saving replaces
 the whole state in one transaction; a cold compute rebuilds it, so dropping it loses nothing but
 time.
@@ -11,7 +11,6 @@ time.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,20 +18,11 @@ import numpy as np
 from stresswatch.store.database import Database
 
 
-@dataclass(frozen=True)
-class InputDigest:
-    """Rows of one input series known by the state's as-of date, and the total of their values."""
-
-    rows: int
-    total: float
-
-
 @dataclass
 class StoredState:
     asof: dt.date
     grid_start: dt.date
     fingerprint: str
-    inputs: dict[str, InputDigest]
     started_at: str
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     written_at: str = ""
@@ -48,9 +38,8 @@ class ComputeState:
         row = self._db.query_one("SELECT * FROM compute_state WHERE id = 1")
         if row is None:
             return None
-        inputs = {sid: InputDigest(int(d[0]), float(d[1])) for sid, d in json.loads(row["inputs"]).items()}
         state = StoredState(dt.date.fromisoformat(row["asof"]), dt.date.fromisoformat(row["grid_start"]),
-                            row["fingerprint"], inputs, row["started_at"], written_at=row["written_at"])
+                            row["fingerprint"], row["started_at"], written_at=row["written_at"])
         if with_arrays:
             for r in self._db.query("SELECT name, length, data FROM compute_state_arrays"):
                 values = np.frombuffer(r["data"], dtype="<f8")
@@ -61,20 +50,19 @@ class ComputeState:
 
     def save(self, state: StoredState) -> None:
         """Replace the stored state (header and every array) in one transaction."""
-        inputs = json.dumps({sid: [d.rows, d.total] for sid, d in sorted(state.inputs.items())})
         with self._db.transaction():
             self._db.execute("DELETE FROM compute_state_arrays")
             self._db.executemany(
                 "INSERT INTO compute_state_arrays (name, length, data) VALUES (?, ?, ?)",
                 [(name, len(a), np.ascontiguousarray(a, dtype="<f8").tobytes()) for name, a in state.arrays.items()])
             self._db.execute(
-                """INSERT INTO compute_state (id, asof, grid_start, fingerprint, inputs, started_at, written_at)
-                   VALUES (1, ?, ?, ?, ?, ?, ?)
+                """INSERT INTO compute_state (id, asof, grid_start, fingerprint, started_at, written_at)
+                   VALUES (1, ?, ?, ?, ?, ?)
                    ON CONFLICT(id) DO UPDATE SET asof = excluded.asof, grid_start = excluded.grid_start,
-                     fingerprint = excluded.fingerprint, inputs = excluded.inputs,
-                     started_at = excluded.started_at, written_at = excluded.written_at""",
-                (state.asof.isoformat(), state.grid_start.isoformat(), state.fingerprint, inputs,
-                 state.started_at, self._db.now_text()))
+                     fingerprint = excluded.fingerprint, started_at = excluded.started_at,
+                     written_at = excluded.written_at""",
+                (state.asof.isoformat(), state.grid_start.isoformat(), state.fingerprint, state.started_at,
+                 self._db.now_text()))
 
     def clear(self) -> None:
         with self._db.transaction():

@@ -49,14 +49,13 @@ class SeriesListing(TypedDict):
     last_fetched: str | None
 
 
-class InputChanges(NamedTuple):
-    """`Observations.input_changes` for one series."""
+class DerivedSeries(NamedTuple):
+    """One computed series to store: its metadata, values by date, and when each became known
+    (None: on its own date)."""
 
-    rows_after: int
-    total_after: float
-    rows_until: int
-    total_until: float
-    first_news: dt.date | None
+    info: SeriesInfo
+    values: pd.Series
+    known_at: pd.Series | None = None
 
 
 _UPSERT_OBSERVATION = """INSERT INTO observations (series_id, date, known_at, value, fetched_at, payload_id)
@@ -134,41 +133,59 @@ class Observations:
 
         Only the dates of `values` are compared with what is stored (one range read), and only
         new or changed values are written: passing the last days of a series costs those days."""
-        self.upsert_series([info])
-        values = values.dropna()
-        if values.empty:
-            return 0
-        days = pd.DatetimeIndex(pd.to_datetime(values.index)).normalize()
-        dates = days.strftime("%Y-%m-%d")
-        if known_at is None:
-            knowns = dates
-        else:
-            k = pd.to_datetime(pd.Series(known_at).reindex(values.index)).to_numpy()
-            knowns = pd.DatetimeIndex(np.where(pd.isna(k), days.to_numpy(), k)).normalize().strftime("%Y-%m-%d")
-        revision_day = (as_date(asof) if asof is not None else days.max().date()).isoformat()
-        latest = self._latest_vintages(info.id, dates.min(), dates.max())
-        vals = values.to_numpy(dtype=float)
-        prev_value = np.array([latest[d][0] if d in latest else np.nan for d in dates], dtype=float)
-        prev_known = np.array([latest[d][1] if d in latest else "" for d in dates], dtype=object)
-        stored = ~np.isnan(prev_value)
-        same = stored & ((vals == prev_value) | (np.abs(vals - prev_value)
-                                                 <= np.maximum(1e-12 * np.maximum(np.abs(vals), np.abs(prev_value)),
-                                                               1e-12)))
-        write = ~same
-        known_out = np.where(stored, [max(k, revision_day) for k in prev_known], np.asarray(knowns, dtype=object))
+        return self.write_derived_many([DerivedSeries(info, values, known_at)], asof)[info.id]
+
+    def write_derived_many(self, items: Iterable[DerivedSeries], asof: dt.date | None = None) -> dict[str, int]:
+        """`write_derived` for several series at once (one metadata write, one read of the stored
+        vintages over the dates given, one insert); returns the rows written per series."""
+        items = list(items)
+        self.upsert_series([i.info for i in items])
+        prepared = []
+        for item in items:
+            values = item.values.dropna()
+            if values.empty:
+                continue
+            days = pd.DatetimeIndex(pd.to_datetime(values.index)).to_numpy().astype("datetime64[D]")
+            dates = np.datetime_as_string(days).tolist()
+            if item.known_at is None:
+                knowns = dates
+            else:
+                k = pd.to_datetime(pd.Series(item.known_at).reindex(values.index)).to_numpy().astype("datetime64[D]")
+                knowns = np.datetime_as_string(np.where(np.isnat(k), days, k)).tolist()
+            prepared.append((item.info.id, dates, knowns, values.to_numpy(dtype=float)))
+        written = {i.info.id: 0 for i in items}
+        if not prepared:
+            return written
+        latest = self._latest_vintages_many([p[0] for p in prepared], min(min(p[1]) for p in prepared),
+                                            max(max(p[1]) for p in prepared))
         written_at = self._db.now_text()
-        rows = [(info.id, d, str(k), float(v), written_at, None)
-                for d, k, v in zip(np.asarray(dates, dtype=object)[write], known_out[write], vals[write])]
+        rows = []
+        for sid, dates, knowns, vals in prepared:
+            revision_day = as_date(asof).isoformat() if asof is not None else max(dates)
+            stored_values = latest.get(sid, {})
+            prev = [stored_values.get(d) for d in dates]
+            prev_value = np.array([p[0] if p is not None else np.nan for p in prev], dtype=float)
+            stored = ~np.isnan(prev_value)
+            tolerance = np.maximum(1e-12 * np.maximum(np.abs(vals), np.abs(prev_value)), 1e-12)
+            same = stored & ((vals == prev_value) | (np.abs(vals - prev_value) <= tolerance))
+            for i in np.flatnonzero(~same).tolist():  # new dates keep their known_at; revisions known from asof
+                known = knowns[i] if prev[i] is None else max(prev[i][1], revision_day)
+                rows.append((sid, dates[i], known, float(vals[i]), written_at, None))
+                written[sid] += 1
         if rows:
             with self._db.transaction():
                 self._db.executemany(_UPSERT_OBSERVATION.format(payload=""), rows)
-        return len(rows)
+        return written
 
     def delete_observations(self, source: str) -> int:
-        """Delete every observation of the series of `source` (before a reparse rebuilds them)."""
+        """Delete every observation of the series of `source` (before a reparse rebuilds them) and
+        record the deletion (`deletions_since`: the rows come back with their original fetch
+        times, so this record is how a later reader learns that they changed)."""
         with self._db.transaction():
             cur = self._db.execute(
                 "DELETE FROM observations WHERE series_id IN (SELECT id FROM series WHERE source = ?)", (source,))
+            self._db.execute("INSERT INTO observation_deletions (source, rows, deleted_at) VALUES (?, ?, ?)",
+                             (source, cur.rowcount, self._db.now_text()))
             return cur.rowcount
 
     # -- reads ----------------------------------------------------------------------------------
@@ -180,14 +197,20 @@ class Observations:
                          name=series_id)
 
     def read_vintaged(self, series_id: str, asof: DateLike | None = None, start: DateLike | None = None,
-                      end: DateLike | None = None) -> pd.DataFrame:
-        """DataFrame[date, value, known_at] with, per date, the latest vintage known by `asof`."""
+                      end: DateLike | None = None, in_force: bool = False) -> pd.DataFrame:
+        """DataFrame[date, value, known_at] with, per date, the latest vintage known by `asof`.
+        `in_force`: with `start`, also the last date before `start` (the value in force on it)."""
         sql = ["SELECT date, value, MAX(known_at) AS known_at FROM observations WHERE series_id = ?"]
         args: list[Any] = [series_id]
         if asof is not None:
             sql.append("AND known_at <= ?")
             args.append(iso(as_date(asof)))
-        if start is not None:
+        if start is not None and in_force:
+            sql.append("AND date >= COALESCE((SELECT MAX(date) FROM observations WHERE series_id = ? AND date < ?"
+                       + (" AND known_at <= ?" if asof is not None else "") + "), ?)")
+            args += [series_id, iso(as_date(start))] + ([iso(as_date(asof))] if asof is not None else [])
+            args.append(iso(as_date(start)))
+        elif start is not None:
             sql.append("AND date >= ?")
             args.append(iso(as_date(start)))
         if end is not None:
@@ -196,9 +219,9 @@ class Observations:
         sql.append("GROUP BY date ORDER BY date")
         rows = self._db.query(" ".join(sql), args)
         return pd.DataFrame({
-            "date": pd.to_datetime([r["date"] for r in rows]),
+            "date": _dates([r["date"] for r in rows]),
             "value": pd.Series([r["value"] for r in rows], dtype=float),
-            "known_at": pd.to_datetime([r["known_at"] for r in rows]),
+            "known_at": _dates([r["known_at"] for r in rows]),
         })
 
     def all_vintages(self, series_id: str) -> pd.DataFrame:
@@ -252,41 +275,58 @@ class Observations:
         return {r["id"]: int(r["publication_lag_days"]) for r in self._db.query(
             "SELECT id, publication_lag_days FROM series ORDER BY id") if r["id"].startswith(prefixes)}
 
-    def input_changes(self, series_ids: Iterable[str], since: str, known_after: dt.date,
-                      known_until: dt.date) -> dict[str, InputChanges]:
-        """For each series: the rows known by `known_after` (count and value total: a digest of
-        what a computation as of that day read), the same for `known_until`, and the earliest date
-        of a row that is news since then — written (fetched_at) at or after the stamp `since`, or
-        known after `known_after` (and by `known_until`). One pass over the series' rows."""
+    def input_news(self, series_ids: Iterable[str], since: str, known_after: dt.date,
+                   known_until: dt.date) -> dict[str, dt.date]:
+        """Per series, the earliest date of a row that is news for a reader that read the store at
+        the stamp `since` as of `known_after`: written (fetched_at) at or after `since`, or known
+        after `known_after` (and by `known_until`). Series without news are left out."""
         ids = list(series_ids)
         if not ids:
             return {}
         marks = ", ".join("?" for _ in ids)
-        after, until = iso(known_after), iso(known_until)
         rows = self._db.query(
-            f"""SELECT series_id, SUM(known_at <= ?) AS rows_after,
-                       TOTAL(CASE WHEN known_at <= ? THEN value END) AS total_after,
-                       COUNT(*) AS rows_until, TOTAL(value) AS total_until,
-                       MIN(CASE WHEN fetched_at >= ? OR known_at > ? THEN date END) AS first_news
-                FROM observations WHERE series_id IN ({marks}) AND known_at <= ? GROUP BY series_id""",
-            [after, after, since, after, *ids, until])
-        out = {sid: InputChanges(0, 0.0, 0, 0.0, None) for sid in ids}
-        for r in rows:
-            out[r["series_id"]] = InputChanges(
-                int(r["rows_after"] or 0), float(r["total_after"]), int(r["rows_until"]), float(r["total_until"]),
-                dt.date.fromisoformat(r["first_news"]) if r["first_news"] else None)
-        return out
+            f"""SELECT series_id, MIN(date) AS first FROM observations
+                WHERE series_id IN ({marks}) AND known_at <= ? AND (fetched_at >= ? OR known_at > ?)
+                GROUP BY series_id""", [*ids, iso(known_until), since, iso(known_after)])
+        return {r["series_id"]: dt.date.fromisoformat(r["first"]) for r in rows}
+
+    def deletions_since(self, since: str) -> list[str]:
+        """Sources whose observations were deleted at or after the stamp `since`."""
+        return sorted({r["source"] for r in self._db.query(
+            "SELECT source FROM observation_deletions WHERE deleted_at >= ?", (since,))})
 
     # -- helpers --------------------------------------------------------------------------------
     def _lags(self) -> dict[str, int]:
         return {r["id"]: r["publication_lag_days"] for r in self._db.query(
             "SELECT id, publication_lag_days FROM series")}
 
+    def _latest_vintages_many(self, series_ids: list[str], first: str, last: str
+                              ) -> dict[str, dict[str, tuple[float, str]]]:
+        marks = ", ".join("?" for _ in series_ids)
+        out: dict[str, dict[str, tuple[float, str]]] = {}
+        for r in self._db.query(
+                f"""SELECT series_id, date, value, MAX(known_at) AS known_at FROM observations
+                    WHERE series_id IN ({marks}) AND date BETWEEN ? AND ? GROUP BY series_id, date""",
+                [*series_ids, first, last]):
+            out.setdefault(r[0], {})[r[1]] = (r[2], r[3])
+        return out
+
     def _latest_vintages(self, series_id: str, first: str, last: str) -> dict[str, tuple[float, str]]:
         rows = self._db.query(
             """SELECT date, value, MAX(known_at) AS known_at FROM observations
                WHERE series_id = ? AND date BETWEEN ? AND ? GROUP BY date""", (series_id, first, last))
         return {r["date"]: (r["value"], r["known_at"]) for r in rows}
+
+
+def _dates(texts: list[str]) -> pd.DatetimeIndex:
+    """Stored date texts as datetimes (numpy's ISO parser for plain dates: much faster than
+    pandas' inference, same result)."""
+    if not texts:
+        return pd.to_datetime(texts)
+    try:
+        return pd.DatetimeIndex(np.array(texts, dtype="datetime64[D]").astype("datetime64[us]"))
+    except ValueError:
+        return pd.to_datetime(texts)
 
 
 def _same(a: float, b: float) -> bool:

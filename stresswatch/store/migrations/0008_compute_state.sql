@@ -7,8 +7,7 @@ CREATE TABLE compute_state (
     asof        TEXT NOT NULL,       -- the as-of date the arrays describe (their last grid day)
     grid_start  TEXT NOT NULL,       -- first business day of the grid
     fingerprint TEXT NOT NULL,       -- code, settings and input series that produced it
-    inputs      TEXT NOT NULL,       -- JSON: per input series, rows known by asof and their value total
-    started_at  TEXT NOT NULL,       -- when that compute began reading (rows fetched since are news)
+    started_at  TEXT NOT NULL,       -- when that compute began reading (rows written since are news)
     written_at  TEXT NOT NULL
 );
 
@@ -18,4 +17,13 @@ CREATE TABLE compute_state_arrays (
     name   TEXT PRIMARY KEY,
     length INTEGER NOT NULL,
     data   BLOB NOT NULL
+);
+
+-- Observations deleted (before `reparse` rebuilds a source with the original fetch times): a
+-- later compute cannot see a deleted row, so it learns of the deletion here.
+CREATE TABLE observation_deletions (
+    id         INTEGER PRIMARY KEY,
+    source     TEXT NOT NULL,
+    rows       INTEGER NOT NULL,
+    deleted_at TEXT NOT NULL
 );
