@@ -26,9 +26,11 @@ def cmd_compute(args, app: App) -> int:
         app.out.write(output.to_json(output.clean({
             "asof": day, "inputs": result.inputs, "segments": result.segments, "written": result.written,
             "latest": latest, "regimes": result.regimes, "regimes_error": result.regimes_error,
-            "warnings": result.warnings})) + "\n")
+            "mode": result.mode, "reason": result.reason, "recomputed_from": result.recomputed_from,
+            "revised_days": result.revised_days, "warnings": result.warnings})) + "\n")
     else:
         summary = [{"item": k, "value": v} for k, v in latest.items()]
+        summary.append({"item": "computed", "value": f"{result.mode} from {result.recomputed_from} ({result.reason})"})
         summary.append({"item": "regimes", "value": result.regimes})
         output.emit(summary, ["item", "value"], args.format, app.out)
         if args.format == "table":
