@@ -34,9 +34,11 @@ def show(store: Store, settings: Settings, indicator_id: str, asof: dt.date) -> 
     except KeyError:
         raise UsageError(f"unknown indicator {indicator_id!r}; see `stresswatch indicators list`") from None
     inputs = Inputs.from_store(store, asof, input_ids(ind, params, available))
+    fallback_for = {primary: f for f, primary in ind.fallbacks}
     missing = [i.format(**params) for i in ind.inputs
                if not (i.endswith("*") and any(s.startswith(i[:-1]) for s in inputs.ids()))
-               and not i.endswith("*") and i.format(**params) not in inputs.ids()]
+               and not i.endswith("*") and i.format(**params) not in inputs.ids()
+               and fallback_for.get(i) not in inputs.ids()]
     if missing:
         raise UsageError(f"{indicator_id} needs {', '.join(missing)}, which the store does not hold as of "
                          f"{asof.isoformat()}")

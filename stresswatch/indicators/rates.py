@@ -225,7 +225,8 @@ def change_abs(policy: pd.Series, horizon: int = CHANGE_HORIZON, end: pd.Timesta
 
 def _policy(func: Any) -> Any:
     def compute(inputs: Mapping[str, pd.Series], ctx: Mapping[str, Any]) -> pd.Series:
-        return func(policy_rate(inputs[KEYRATE], inputs.get(BIS_RUSSIA)), end=ctx.get("end"))
+        keyrate = inputs.get(KEYRATE, pd.Series(dtype=float, index=pd.DatetimeIndex([])))
+        return func(policy_rate(keyrate, inputs.get(BIS_RUSSIA)), end=ctx.get("end"))
 
     return compute
 

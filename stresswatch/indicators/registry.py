@@ -29,7 +29,7 @@ class Indicator:
     business days, "M" monthly, "E" event dates). `fallbacks` pairs (fallback input, primary
     input): the fallback's rows are used only for dates before the primary's first row (the BIS
     policy rate for Russia before the key rate exists), so its publication dates do not date the
-    values computed from the primary.
+    values computed from the primary; the fallback alone makes the indicator computable.
     """
 
     id: str
