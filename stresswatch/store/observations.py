@@ -136,46 +136,45 @@ class Observations:
         return self.write_derived_many([DerivedSeries(info, values, known_at)], asof)[info.id]
 
     def write_derived_many(self, items: Iterable[DerivedSeries], asof: dt.date | None = None) -> dict[str, int]:
-        """`write_derived` for several series at once (one metadata write, one read of the stored
-        vintages over the dates given, one insert); returns the rows written per series."""
+        """`write_derived` for several series in one transaction (one metadata write; per series one
+        read of the stored vintages over its dates and one insert, so memory follows one series);
+        returns the rows written per series."""
         items = list(items)
         self.upsert_series([i.info for i in items])
-        prepared = []
-        for item in items:
-            values = item.values.dropna()
-            if values.empty:
-                continue
-            days = pd.DatetimeIndex(pd.to_datetime(values.index)).to_numpy().astype("datetime64[D]")
-            dates = np.datetime_as_string(days).tolist()
-            if item.known_at is None:
-                knowns = dates
-            else:
-                k = pd.to_datetime(pd.Series(item.known_at).reindex(values.index)).to_numpy().astype("datetime64[D]")
-                knowns = np.datetime_as_string(np.where(np.isnat(k), days, k)).tolist()
-            prepared.append((item.info.id, dates, knowns, values.to_numpy(dtype=float)))
         written = {i.info.id: 0 for i in items}
-        if not prepared:
-            return written
-        latest = self._latest_vintages_many([p[0] for p in prepared], min(min(p[1]) for p in prepared),
-                                            max(max(p[1]) for p in prepared))
         written_at = self._db.now_text()
-        rows = []
-        for sid, dates, knowns, vals in prepared:
-            revision_day = as_date(asof).isoformat() if asof is not None else max(dates)
-            stored_values = latest.get(sid, {})
-            prev = [stored_values.get(d) for d in dates]
-            prev_value = np.array([p[0] if p is not None else np.nan for p in prev], dtype=float)
-            stored = ~np.isnan(prev_value)
-            tolerance = np.maximum(1e-12 * np.maximum(np.abs(vals), np.abs(prev_value)), 1e-12)
-            same = stored & ((vals == prev_value) | (np.abs(vals - prev_value) <= tolerance))
-            for i in np.flatnonzero(~same).tolist():  # new dates keep their known_at; revisions known from asof
-                known = knowns[i] if prev[i] is None else max(prev[i][1], revision_day)
-                rows.append((sid, dates[i], known, float(vals[i]), written_at, None))
-                written[sid] += 1
-        if rows:
-            with self._db.transaction():
-                self._db.executemany(_UPSERT_OBSERVATION.format(payload=""), rows)
+        with self._db.transaction():
+            for item in items:
+                rows = self._derived_rows(item, asof, written_at)
+                if rows:
+                    self._db.executemany(_UPSERT_OBSERVATION.format(payload=""), rows)
+                written[item.info.id] += len(rows)
         return written
+
+    def _derived_rows(self, item: DerivedSeries, asof: dt.date | None, written_at: str) -> list[tuple]:
+        """The rows one derived series needs: new dates with their known_at, changed values as a
+        vintage known from `asof` (never before the vintage they revise)."""
+        values = item.values.dropna()
+        if values.empty:
+            return []
+        days = pd.DatetimeIndex(pd.to_datetime(values.index)).to_numpy().astype("datetime64[D]")
+        dates = np.datetime_as_string(days).tolist()
+        if item.known_at is None:
+            knowns = dates
+        else:
+            k = pd.to_datetime(pd.Series(item.known_at).reindex(values.index)).to_numpy().astype("datetime64[D]")
+            knowns = np.datetime_as_string(np.where(np.isnat(k), days, k)).tolist()
+        vals = values.to_numpy(dtype=float)
+        revision_day = as_date(asof).isoformat() if asof is not None else max(dates)
+        stored_values = self._latest_vintages(item.info.id, min(dates), max(dates))
+        prev = [stored_values.get(d) for d in dates]
+        prev_value = np.array([p[0] if p is not None else np.nan for p in prev], dtype=float)
+        stored = ~np.isnan(prev_value)
+        tolerance = np.maximum(1e-12 * np.maximum(np.abs(vals), np.abs(prev_value)), 1e-12)
+        same = stored & ((vals == prev_value) | (np.abs(vals - prev_value) <= tolerance))
+        sid = item.info.id
+        return [(sid, dates[i], knowns[i] if prev[i] is None else max(prev[i][1], revision_day), float(vals[i]),
+                 written_at, None) for i in np.flatnonzero(~same).tolist()]
 
     def delete_observations(self, source: str) -> int:
         """Delete every observation of the series of `source` (before a reparse rebuilds them) and
@@ -299,17 +298,6 @@ class Observations:
     def _lags(self) -> dict[str, int]:
         return {r["id"]: r["publication_lag_days"] for r in self._db.query(
             "SELECT id, publication_lag_days FROM series")}
-
-    def _latest_vintages_many(self, series_ids: list[str], first: str, last: str
-                              ) -> dict[str, dict[str, tuple[float, str]]]:
-        marks = ", ".join("?" for _ in series_ids)
-        out: dict[str, dict[str, tuple[float, str]]] = {}
-        for r in self._db.query(
-                f"""SELECT series_id, date, value, MAX(known_at) AS known_at FROM observations
-                    WHERE series_id IN ({marks}) AND date BETWEEN ? AND ? GROUP BY series_id, date""",
-                [*series_ids, first, last]):
-            out.setdefault(r[0], {})[r[1]] = (r[2], r[3])
-        return out
 
     def _latest_vintages(self, series_id: str, first: str, last: str) -> dict[str, tuple[float, str]]:
         rows = self._db.query(

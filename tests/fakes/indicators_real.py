@@ -11,9 +11,11 @@ and the stress index (None / skipped when the folder is absent).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -104,10 +106,10 @@ SOURCES = ("cbr", "bis", "fred", "moex")
 TRADE_SOURCES = ("imf", "comtrade")
 
 
-def replay_store(path: Path, end: dt.date = ASOF, sources: tuple[str, ...] = SOURCES) -> Path:
-    """Backfill 1999-01-01..`end` of `sources` from the replays into the store at `path` (see the
-    module docstring; TRADE_SOURCES adds the monthly trade); returns `path`. Needs
-    ../shared/data/real."""
+@contextlib.contextmanager
+def replay_servers(config: Path, store: Path) -> Iterator[Path]:
+    """The replays of tests/fakes/replay.py on local HTTP servers, for as long as the block runs,
+    and a settings file at `config` pointing every source at them (and the store at `store`)."""
     import logging
 
     from werkzeug.serving import make_server
@@ -123,15 +125,27 @@ def replay_store(path: Path, end: dt.date = ASOF, sources: tuple[str, ...] = SOU
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
-            config = Path(path).with_suffix(".toml")
-            write_config(config, cbr.base_url, f"http://127.0.0.1:{server.server_port}", Path(path))
+            write_config(config, cbr.base_url, f"http://127.0.0.1:{server.server_port}", store)
+            yield config
+        finally:
+            server.shutdown()
+
+
+def replay_store(path: Path, end: dt.date = ASOF, sources: tuple[str, ...] = SOURCES) -> Path:
+    """Backfill 1999-01-01..`end` of `sources` from the replays into the store at `path` (see the
+    module docstring; TRADE_SOURCES adds the monthly trade); returns `path`. Needs
+    ../shared/data/real."""
+    path = Path(path)
+    config = path.with_name(path.name + ".replay.toml")
+    try:
+        with replay_servers(config, path):
             settings = settings_mod.load(config, environ={})
             with Store.open(path) as store:
                 report = pipeline.backfill(store, settings, dt.date(1999, 1, 1), end, sources, progress=False,
                                            clock=FixedClock(FETCHED))
-            failed = [o for o in report.outcomes if o.status in ("failed", "abandoned")]
-            if failed:
-                raise RuntimeError(f"replay backfill failed: {failed[0].source}: {failed[0].error}")
-        finally:
-            server.shutdown()
-    return Path(path)
+    finally:
+        config.unlink(missing_ok=True)
+    failed = [o for o in report.outcomes if o.status in ("failed", "abandoned")]
+    if failed:
+        raise RuntimeError(f"replay backfill failed: {failed[0].source}: {failed[0].error}")
+    return path
