@@ -76,7 +76,7 @@ with Store.open(cfg.store_path) as s:
     c1, t1 = time.process_time(), time.perf_counter()
     r = compute_mod.compute(s, cfg, day, run_regimes=sys.argv[4] == "1")
     out.update(compute_cpu=time.process_time() - c1, compute_wall=time.perf_counter() - t1,
-               mode=getattr(r, "mode", "?"), regimes=r.regimes)
+               mode=getattr(r, "mode", "no mode reported"), regimes=r.regimes, code=compute_mod.__file__)
     if sys.argv[4] == "2":
         from stresswatch.regimes.update import update_all
         c2, t2 = time.process_time(), time.perf_counter()
@@ -105,8 +105,9 @@ class Runner:
     def measured(self, argv: list[str]) -> dict:
         """Like `run`, with the child's CPU and peak RSS read by os.wait4."""
         t0 = time.perf_counter()
+        # the working folder comes first on the path of `python -m`: run in the code's own folder
         p = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=self.env(), cwd=str(REPO))
+                             env=self.env(), cwd=str(self.code or REPO))
         out = p.stdout.read().decode()
         err = p.stderr.read().decode()
         _, status, ru = os.wait4(p.pid, 0)
@@ -118,7 +119,7 @@ class Runner:
     def phases(self, config: Path, day: dt.date, regimes: str) -> dict:
         """One compute in a fresh process, instrumented by phase (regimes: 0 off, 1 inside
         compute, 2 after compute, timed apart)."""
-        r = self.measured(["-c", PHASES, str(self.code or ""), str(config), day.isoformat(), regimes])
+        r = self.measured(["-c", PHASES, str(self.code or REPO), str(config), day.isoformat(), regimes])
         if r["code"] != 0:
             raise RuntimeError(r["err"][-2000:])
         return {**json.loads(r["out"].strip().splitlines()[-1]), "cpu": r["cpu"], "wall": r["wall"],
@@ -167,7 +168,8 @@ def part_compute(runner: Runner, folder: Path, base_cfg: Path, obs: Path, day: d
         r = check(runner.cli(config_for(base_cfg, warm, folder), "compute", "--asof", day.isoformat(),
                              "--format", "json"), "warm compute")
         warm_runs.append(r)
-        modes.append(json.loads(r["out"]).get("mode", "?") if r["out"].strip().startswith("{") else "?")
+        modes.append(json.loads(r["out"]).get("mode", "no mode reported") if r["out"].strip().startswith("{")
+                     else "?")
     warm = fresh_copy(warm_base, folder / "warm.db")
     ph = runner.phases(config_for(base_cfg, warm, folder), day, "2")
     lines = [f"compute --asof {day}, fresh processes, median of {repeat} (wall / CPU seconds):",
