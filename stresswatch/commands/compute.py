@@ -57,8 +57,8 @@ def cmd_list(args, app: App) -> int:
         ids = concrete.get(ind.id, [])
         rows.append({"id": ind.id, "family": ind.family, "unit": ind.unit, "inputs": " ".join(ind.inputs),
                      "available": " ".join(ids) if ids else "-", "description": ind.summary})
-    for sid in ("stress.index", "stress.index.pct", "stress.corr", "stress.emp", "stress.segment.{name}",
-                "stress.contrib.{name}"):
+    for sid in ("stress.index", "stress.index.pct", "stress.index.coverage", "stress.corr", "stress.emp",
+                "stress.segment.{name}", "stress.contrib.{name}", "stress.beside.{name}"):
         rows.append({"id": sid, "family": "composite", "unit": "", "inputs": "cbr.fx.* cbr.keyrate (+ others)",
                      "available": "-", "description": "composite stress index series (see docs/indicators.md)"})
     output.emit(rows, ["id", "family", "unit", "inputs", "available", "description"], args.format, app.out)
