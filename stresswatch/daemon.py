@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from stresswatch.app import daily
 from stresswatch.clock import Clock, system_clock, timezone_of, today, utc_stamp
-from stresswatch.errors import ConfigError, LockError
+from stresswatch.errors import ConfigError, LockHeld
 from stresswatch.lock import lock_path_for, single_instance
 from stresswatch.settings import Settings
 from stresswatch.store import Store
@@ -126,6 +126,7 @@ def status_extra(store: Store, settings: Settings) -> dict[str, Any]:
         "next_run": state.get("next_run"),
         "mail_pending": pending,
         "mail_failed": failed,
+        "mail_in_doubt": counts.get("in_doubt", 0),
     }}
 
 
@@ -150,10 +151,11 @@ class Daemon:
         announced = False
         while True:
             try:
-                with single_instance(self.settings.store_path, wait=0.0, holder="daemon run"):
+                with single_instance(self.settings.store_path, wait=0.0, holder="stresswatch daemon (daily run)"):
+                    self.store.ledger.close_interrupted()  # rows a dead writer left running
                     yield True
                     return
-            except LockError as exc:
+            except LockHeld as exc:  # another writer: wait; a broken lock path is an error, not a wait
                 if not wait or self.stop.is_set():
                     yield False
                     return
@@ -301,12 +303,12 @@ def single_instance_daemon(settings: Settings) -> Iterator[None]:
     stack = contextlib.ExitStack()
     try:
         stack.enter_context(single_instance(target, wait=0.0, holder="stresswatch daemon"))
-    except LockError:
+    except LockHeld:
         try:
             other = lock_path_for(target).read_text().strip()
         except OSError:
             other = ""
-        raise LockError(f"a stresswatch daemon is already running for {settings.store_path}"
-                        + (f" ({other})" if other else "") + "; stop it first (systemctl stop stresswatch)") from None
+        raise LockHeld(f"a stresswatch daemon is already running for {settings.store_path}"
+                       + (f" ({other})" if other else "") + "; stop it first (systemctl stop stresswatch)") from None
     with stack:
         yield

@@ -37,17 +37,44 @@ class SourceUnavailable(FetchError):
     """Transient: timeouts, connection errors, 429/5xx after retries. Worth retrying later.
 
     `retried` is True when the HTTP layer's own retries were already spent on it (asking again at
-    once would multiply attempts); False for a body cut short after the headers arrived."""
+    once would multiply attempts); False for a body cut short after the headers arrived.
+    `host` and `cause` say in a few words what failed where ("www.cbr.ru", "connection refused")."""
 
-    def __init__(self, source: str, url: str, message: str, retried: bool = True, unreachable: bool = False):
+    def __init__(self, source: str, url: str, message: str, retried: bool = True, unreachable: bool = False,
+                 host: str = "", cause: str = ""):
         super().__init__(source, url, message)
         self.retried = retried
-        #: the host could not be reached at all (name resolution, refused connection, connect timeout)
+        #: the host could not be reached at all (name resolution, refused connection, no route,
+        #: connect timeout) -- never a read timeout: that host answered the connection
         self.unreachable = unreachable
+        self.host = host
+        self.cause = cause or message
 
 
 class SourceRejected(FetchError):
     """Permanent for this request: 4xx other than 429, or a refusal the source states."""
+
+
+class RedirectRefused(SourceRejected):
+    """The source redirected to a host it may not send us to (another host, another scheme, a POST
+    body that would travel to another host); nothing was asked of that host."""
+
+
+class ResponseTooLarge(SourceRejected):
+    """The answer is larger than the source's `max_body_mb`; reading stopped at the cap. `received`
+    bytes were read (0 when the declared Content-Length alone was over the cap)."""
+
+    def __init__(self, source: str, url: str, message: str, limit: int, received: int, declared: int | None):
+        super().__init__(source, url, message)
+        self.limit = limit
+        self.received = received
+        self.declared = declared
+        #: what arrived before reading stopped (status, headers, final URL), body left out, for the archive
+        self.response: object | None = None
+
+
+class FetchInterrupted(StresswatchError):
+    """A transfer was abandoned because the command was asked to stop (SIGTERM, Ctrl-C)."""
 
 
 class ParseError(StresswatchError):
@@ -63,11 +90,41 @@ class ParseError(StresswatchError):
 
 
 class StoreError(StresswatchError):
-    """The SQLite store is unusable (bad schema, integrity problem, locked beyond the timeout)."""
+    """The SQLite store is unusable (bad schema, integrity problem, locked beyond the timeout).
+
+    Every sqlite3 error is turned into this or one of the subclasses below by the store
+    (`stresswatch.store.database`), with one line naming the file and what to do."""
+
+
+class StoreNotFound(StoreError):
+    """No store at the path (or its folder does not exist) and the command does not create one (exit 2)."""
+
+    exit_code = 2
+
+
+class StoreCorrupt(StoreError):
+    """The file is not a usable stresswatch store: damaged pages, an empty (0-byte) file, not SQLite."""
+
+
+class StoreReadOnly(StoreError):
+    """The store (or its folder) cannot be written: reads work, writes say why."""
+
+
+class StoreFull(StoreError):
+    """The disk (or a file-size limit) left no room to write; nothing partial was committed."""
+
+
+class StoreIOError(StoreError):
+    """The operating system reported an I/O error reading or writing the store."""
 
 
 class LockError(StresswatchError):
-    """Another stresswatch writer (daemon or CLI) holds the single-instance lock."""
+    """The single-instance lock cannot be taken: held by another writer (LockHeld), or its path is
+    unusable (a folder in its place, no permission, a read-only file system)."""
+
+
+class LockHeld(LockError):
+    """Another stresswatch writer (daemon or CLI) holds the single-instance lock; the message names it."""
 
 
 class ModelError(StresswatchError):

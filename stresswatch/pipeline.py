@@ -1,10 +1,16 @@
 """The one path for getting data in: fetch (incremental, up to a date), backfill (partitioned,
 resumable, idempotent) and reparse (rebuild observations from the payload archive, offline).
 
-Unit of work = one source's calendar window (a partition). For each partition: the ledger row is
-marked running, every response body is archived before it is parsed, and the partition's
-observations commit in one transaction together with its ledger row — a crash leaves either
-nothing or a complete partition. A failing partition or source is recorded and the others go on.
+Unit of work = one source's calendar window (a partition), run by `stresswatch.partition`: the
+ledger row is marked running, every answer is archived before it is parsed, values are screened
+for plausibility (refused ones are quarantined) and the window's coverage is checked, and the
+partition's observations commit in one transaction together with its ledger row -- a crash leaves
+either nothing or a complete partition. A failing partition or source is recorded and the others
+go on. Hosts found unreachable are not asked again in the same run (`fetchers.http.HostBook`),
+and `fetch` leaves them alone for `[http] unreachable_cooldown` minutes after (the outcome names
+the end of the cooldown). SIGTERM abandons the transfer in flight; its partition is recorded
+`interrupted` and the run stops.
+
 The date is always a parameter; nothing here reads "today". The time of a fetch (stamped on the
 archived payloads and the observations' fetched_at, and compared with the unreachable cooldown)
 comes from the injected `clock` (`stresswatch.clock`), never from the wall clock directly.
@@ -13,20 +19,25 @@ comes from the injected `clock` (`stresswatch.clock`), never from the wall clock
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
+from stresswatch import plausibility
 from stresswatch.clock import Clock, system_clock, utc_stamp
-from stresswatch.errors import ConfigError, FetchError, ParseError, SourceUnavailable, StoreError, UsageError
-from stresswatch.fetchers.base import REGISTRY, Fetcher, ParseResult, Request, load_all, window_bounds
-from stresswatch.fetchers.http import HttpClient
-from stresswatch.settings import Settings
+from stresswatch.errors import ConfigError, ParseError, UsageError
+from stresswatch.fetchers.base import REGISTRY, Fetcher, load_all, window_bounds
+from stresswatch.fetchers.http import MB, HostBook, HttpClient, host_of
+from stresswatch.partition import PartitionOutcome, one_line, run_partition, stop_aware_sleep, stored_near
 from stresswatch.redaction import redact
+from stresswatch.settings import Settings
 from stresswatch.store import Store
+
+__all__ = ["FetchReport", "PartitionOutcome", "ReparseReport", "backfill", "fetch", "reparse", "make_fetcher",
+           "select_sources", "cooldown", "Cooldown", "fetch_start", "REPROCESS"]
 
 log = logging.getLogger(__name__)
 
@@ -34,20 +45,6 @@ REPROCESS = ("missing", "failed", "all")
 #: consecutive unavailable partitions after which a source's remaining partitions are left for the
 #: next run (each one already spent the HTTP layer's retries)
 GIVE_UP_AFTER = 2
-
-
-@dataclass
-class PartitionOutcome:
-    source: str
-    partition: str
-    status: str  # success | failed | skipped (already done) | abandoned (source down) | planned (dry run)
-    rows: int = 0
-    requests: int = 0
-    error: str = ""
-    warnings: list[str] = field(default_factory=list)
-    planned: list[str] = field(default_factory=list)  # dry-run: the requests it would make
-    unavailable: bool = False  # failed because the source could not be reached
-    unreachable: bool = False  # ... and its host not even connected to
 
 
 @dataclass
@@ -61,20 +58,38 @@ class FetchReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.interrupted and not any(o.status == "abandoned" for o in self.outcomes)
+        return not self.failed and not self.interrupted and \
+            not any(o.status in ("abandoned", "interrupted") for o in self.outcomes)
 
     def summary(self) -> list[dict]:
-        """One row per source: partitions by status, rows written, requests made, last error."""
+        """One row per source: partitions by status, rows written, values quarantined, requests
+        made, and `error`: the source's failure as one line (`source: host — cause`)."""
         rows: dict[str, dict] = {}
         for o in self.outcomes:
             r = rows.setdefault(o.source, {"source": o.source, "success": 0, "failed": 0, "skipped": 0, "abandoned": 0,
-                                           "planned": 0, "rows": 0, "requests": 0, "error": ""})
+                                           "interrupted": 0, "planned": 0, "rows": 0, "quarantined": 0,
+                                           "requests": 0, "error": ""})
             r[o.status] = r.get(o.status, 0) + 1
             r["rows"] += o.rows
+            r["quarantined"] += o.quarantined
             r["requests"] += o.requests
-            if o.error:
-                r["error"] = o.error
+        for source, line in self.failure_lines_by_source().items():
+            rows[source]["error"] = line
         return list(rows.values())
+
+    def failure_lines_by_source(self) -> dict[str, str]:
+        """source -> one line (<= 160 characters) saying where and why it failed: its first failed
+        partition's, else its first abandoned one's (cooldown, source down)."""
+        out: dict[str, str] = {}
+        for status in ("failed", "interrupted", "abandoned"):
+            for o in self.outcomes:
+                if o.status == status and o.source not in out:
+                    out[o.source] = o.line or one_line(o.source, o.host, o.error or status)
+        return {o.source: out[o.source] for o in self.outcomes if o.source in out}
+
+    def failure_lines(self) -> list[str]:
+        """One line per failing source, in the order the sources ran."""
+        return list(self.failure_lines_by_source().values())
 
 
 def job_name(source_id: str) -> str:
@@ -99,105 +114,13 @@ def select_sources(settings: Settings, sources: Iterable[str] | None) -> list[st
     return settings.enabled_sources()
 
 
-def _client(settings: Settings, fetcher: Fetcher, pacing_factor: float = 1.0,
-            clock: Clock = system_clock) -> HttpClient:
+def _client(settings: Settings, fetcher: Fetcher, pacing_factor: float = 1.0, clock: Clock = system_clock,
+            stop: threading.Event | None = None, hosts: HostBook | None = None) -> HttpClient:
     src = settings.source(fetcher.id)
     return HttpClient(fetcher.id, timeout=src["timeout"], min_interval=src["min_interval"] * pacing_factor,
-                      http_settings=settings["http"], clock=clock)
+                      http_settings=settings["http"], clock=clock, max_body_bytes=int(src["max_body_mb"] * MB),
+                      redirect_hosts=tuple(src["redirect_hosts"]), stop=stop, hosts=hosts)
 
-
-# ---------------------------------------------------------------------------------------------
-# one partition
-# ---------------------------------------------------------------------------------------------
-def _fetch_one(store: Store, fetcher: Fetcher, client: HttpClient, request: Request, job: str, partition: str,
-               attempts: int, backoff: float, sleep: Callable[[float], None]) -> tuple[ParseResult, int, int]:
-    """Send one request, archive its body, parse it. A body that does not parse (an anti-bot page,
-    a truncated answer) is archived and the request tried again, up to `attempts` times."""
-    last_error: Exception | None = None
-    for attempt in range(max(1, attempts)):
-        if attempt:
-            sleep(backoff * (2 ** (attempt - 1)))
-        try:
-            response = client.send(request)
-        except SourceUnavailable as exc:
-            if exc.retried:  # urllib3 already spent its retries: asking again would multiply them
-                raise
-            last_error = exc  # a body cut short: ask again
-            continue
-        payload_id = store.payloads.save(
-            source=fetcher.id, request=request, status=response.status, content_type=response.content_type,
-            body=response.body, fetched_at=response.fetched_at, parser_version=fetcher.parser_version,
-            job=job, partition=partition)
-        if response.status in fetcher.no_data_statuses:
-            return ParseResult(warnings=[f"HTTP {response.status}: no data for {request.label or request.url}"]), \
-                payload_id, attempt + 1
-        client.raise_for_status(response)
-        try:
-            return fetcher.parse(response.body, request, response.content_type), payload_id, attempt + 1
-        except ParseError as exc:
-            if not exc.retryable:
-                raise
-            last_error = exc
-            log.warning("%s (attempt %d of %d)", exc, attempt + 1, attempts)
-    assert last_error is not None
-    raise last_error
-
-
-def run_partition(store: Store, settings: Settings, fetcher: Fetcher, client: HttpClient,
-                  window: tuple[dt.date, dt.date], span: tuple[dt.date, dt.date],
-                  sleep: Callable[[float], None] = time.sleep, clock: Clock = system_clock) -> PartitionOutcome:
-    """Fetch `span` (inside the calendar `window`) and commit it with its ledger row."""
-    job = job_name(fetcher.id)
-    key = f"{window[0].isoformat()}..{window[1].isoformat()}"
-    outcome = PartitionOutcome(fetcher.id, key, "failed")
-    previous = store.ledger.get(job, key)
-    store.ledger.start(job, key, window[0], window[1])
-    http = settings["http"]
-    attempts = int(http["retries"]) + 1
-    backoff = float(http["backoff_factor"])
-    batches: list[tuple[int, ParseResult]] = []
-    try:
-        queue = list(fetcher.build_requests(span[0], span[1]))
-        while queue:
-            request = queue.pop(0)
-            result, payload_id, tries = _fetch_one(store, fetcher, client, request, job, key, attempts, backoff, sleep)
-            outcome.requests += tries
-            batches.append((payload_id, result))
-            outcome.warnings.extend(result.warnings)
-            if result.follow_up is not None:
-                queue.insert(0, result.follow_up)
-        fetched_at = clock().astimezone(dt.timezone.utc).replace(microsecond=0)  # as the rows record it
-        with store.transaction():
-            store.observations.upsert_series(fetcher.series())
-            rows = 0
-            for payload_id, result in batches:
-                rows += store.observations.write_observations(result.observations, fetched_at=fetched_at,
-                                                              payload_id=payload_id)
-                if result.candidates:
-                    rows += store.candidates.save(result.candidates)
-            covered = _merge_cover(previous, span)
-            store.ledger.finish(job, key, "success", rows=rows, covered=covered,
-                                detail={"warnings": outcome.warnings} if outcome.warnings else None)
-        outcome.status, outcome.rows = "success", rows
-    except (FetchError, ParseError, StoreError) as exc:
-        outcome.error = redact(str(exc))
-        outcome.unavailable = isinstance(exc, SourceUnavailable)
-        outcome.unreachable = outcome.unavailable and exc.unreachable
-        store.ledger.finish(job, key, "failed", error=outcome.error,
-                            detail={"unreachable": True} if outcome.unreachable else None)
-        log.error("%s %s failed: %s", fetcher.id, key, outcome.error)
-    return outcome
-
-
-def _merge_cover(previous: Mapping[str, Any] | None, span: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
-    """Union of the stored coverage and `span` when they touch; otherwise just `span`."""
-    if not previous or not previous.get("covered_from") or previous.get("status") != "success":
-        return span
-    old_from = dt.date.fromisoformat(previous["covered_from"])
-    old_to = dt.date.fromisoformat(previous["covered_to"])
-    if span[0] <= old_to + dt.timedelta(days=1) and old_from <= span[1] + dt.timedelta(days=1):
-        return min(old_from, span[0]), max(old_to, span[1])
-    return span
 
 
 def _is_done(row: Mapping[str, Any] | None, span: tuple[dt.date, dt.date]) -> bool:
@@ -228,6 +151,9 @@ def _run(store: Store, settings: Settings, work: list[tuple[Fetcher, list]], dry
          stop: threading.Event | None, progress: bool | None, pacing: float, clock: Clock) -> FetchReport:
     report = FetchReport()
     total = sum(len(parts) for _, parts in work)
+    rules = plausibility.load_rules(settings) if total and not dry_run else None
+    hosts = HostBook()  # hosts found unreachable in this run: asked once, then left alone
+    sleep = stop_aware_sleep(stop)
     bar = None
     if progress is not False and total and not dry_run:
         from tqdm import tqdm
@@ -244,23 +170,34 @@ def _run(store: Store, settings: Settings, work: list[tuple[Fetcher, list]], dry
                     report.outcomes.append(PartitionOutcome(fetcher.id, f"{window[0]}..{window[1]}", "planned",
                                                             planned=[redact(p) for p in planned]))
                 continue
-            client = _client(settings, fetcher, pacing, clock)
+            assert rules is not None
+            client = _client(settings, fetcher, pacing, clock, stop, hosts)
             unavailable = 0
+            down: str | None = None  # why the rest of this source's windows are not asked for
             try:
                 for window, span in parts:
                     if stop is not None and stop.is_set():
                         report.interrupted = True
                         return report
                     key = f"{window[0]}..{window[1]}"
-                    if unavailable >= GIVE_UP_AFTER:
+                    if down is not None:
                         report.outcomes.append(PartitionOutcome(
-                            fetcher.id, key, "abandoned", error="source unavailable; not attempted"))
+                            fetcher.id, key, "abandoned", error=f"not asked: {down}",
+                            host=host_of(fetcher.base_url), line=one_line(fetcher.id, "", f"not asked: {down}")))
                     else:
                         if bar is not None:
                             bar.set_description(f"{fetcher.id} {window[0].year}")
-                        outcome = run_partition(store, settings, fetcher, client, window, span, clock=clock)
+                        outcome = run_partition(store, settings, fetcher, client, window, span, rules, sleep=sleep,
+                                                clock=clock)
                         report.outcomes.append(outcome)
+                        if outcome.status == "interrupted":
+                            report.interrupted = True
+                            return report
                         unavailable = unavailable + 1 if outcome.unavailable else 0
+                        if outcome.unreachable:
+                            down = f"{outcome.host} unreachable ({_cause(outcome)})"
+                        elif unavailable >= GIVE_UP_AFTER:
+                            down = f"source unavailable ({_cause(outcome)})"
                     if bar is not None:
                         bar.update(1)
             finally:
@@ -269,6 +206,11 @@ def _run(store: Store, settings: Settings, work: list[tuple[Fetcher, list]], dry
         if bar is not None:
             bar.close()
     return report
+
+
+def _cause(outcome: PartitionOutcome) -> str:
+    line = outcome.line
+    return line.split(" — ", 1)[1] if " — " in line else (outcome.error or outcome.status)
 
 
 def backfill(store: Store, settings: Settings, start: dt.date, end: dt.date, sources: Iterable[str] | None = None,
@@ -303,17 +245,18 @@ def fetch(store: Store, settings: Settings, asof: dt.date, sources: Iterable[str
           dry_run: bool = False, stop: threading.Event | None = None, progress: bool | None = False,
           clock: Clock = system_clock) -> FetchReport:
     """The incremental pull up to `asof`: each source asks only for what the ledger lacks
-    (from its last covered date, less a few days for late revisions; from `history_start` when empty)."""
+    (from its last covered date, less a few days for late revisions; from `history_start` when empty).
+    A source whose host was unreachable within `[http] unreachable_cooldown` minutes is not asked
+    (its outcome names the cooldown's end); `--ignore-cooldown` sets that setting to 0."""
     work = []
     cooling: list[PartitionOutcome] = []
     for source_id in select_sources(settings, sources):
         fetcher = make_fetcher(settings, source_id)
-        unreachable_since = recently_unreachable(store, settings, source_id, clock)
-        if unreachable_since and not dry_run:
-            cooling.append(PartitionOutcome(
-                source_id, "-", "abandoned",
-                error=f"{source_id}: host unreachable at {unreachable_since}; not asked again for "
-                      f"[http] unreachable_cooldown = {settings['http']['unreachable_cooldown']:g} min"))
+        pause = cooldown(store, settings, source_id, clock)
+        if pause and not dry_run:
+            log.warning("%s", pause.message(source_id))
+            cooling.append(PartitionOutcome(source_id, "-", "abandoned", error=pause.message(source_id),
+                                            host=pause.host, line=pause.message(source_id)))
             continue
         start = fetch_start(store, settings, fetcher, asof)
         if start is None:
@@ -325,22 +268,55 @@ def fetch(store: Store, settings: Settings, asof: dt.date, sources: Iterable[str
     return report
 
 
-def recently_unreachable(store: Store, settings: Settings, source_id: str,
-                         clock: Clock = system_clock) -> str | None:
-    """When the source's host could not be reached at all within the last `[http]
-    unreachable_cooldown` minutes (and nothing succeeded since): the time of that failure. A daily
-    run then does not spend the HTTP layer's retries on it again; `backfill` always asks."""
+@dataclass(frozen=True)
+class Cooldown:
+    """A source left alone after its host could not be reached: when, where, why, until when."""
+
+    at: str  # ledger stamp YYYY-MM-DDTHH:MM:SSZ
+    until: dt.datetime
+    host: str
+    cause: str
+
+    def message(self, source_id: str) -> str:
+        """One line, at most 160 characters, naming the host, the cause and the cooldown's end (its
+        date too when that is not the day of the failure)."""
+        end = f"{self.until:%H:%M}Z" if self.until.date().isoformat() == self.at[:10] \
+            else f"{self.until:%Y-%m-%d %H:%M}Z"
+        text = (f"host unreachable: {self.host or '?'} — {self.cause or 'no connection'} at {self.at[11:16]}Z; "
+                f"not asked until {end} (--ignore-cooldown)")
+        return one_line(source_id, "", text)
+
+
+def cooldown(store: Store, settings: Settings, source_id: str, clock: Clock = system_clock) -> Cooldown | None:
+    """The cooldown a source is in: its host could not be reached at all within the last `[http]
+    unreachable_cooldown` minutes and nothing succeeded since. A daily run then does not ask it
+    again; `backfill` always asks. A read timeout never starts a cooldown (that host answered)."""
     minutes = float(settings["http"]["unreachable_cooldown"])
     if minutes <= 0:
         return None
     rows = store.ledger.rows(job_name(source_id))
     last_success = max((r["last_success"] or "" for r in rows), default="")
     since = utc_stamp(clock() - dt.timedelta(minutes=minutes))
+    latest = None
     for row in rows:
         if row["status"] == "failed" and (row["finished_at"] or "") >= max(since, last_success) \
                 and '"unreachable": true' in (row["detail"] or ""):
-            return row["finished_at"]
-    return None
+            if latest is None or (row["finished_at"] or "") > (latest["finished_at"] or ""):
+                latest = row
+    if latest is None:
+        return None
+    detail = _json(latest["detail"])
+    at = str(latest["finished_at"])
+    until = dt.datetime.fromisoformat(at.replace("Z", "+00:00")) + dt.timedelta(minutes=minutes)
+    return Cooldown(at, until, str(detail.get("host") or ""), str(detail.get("cause") or ""))
+
+
+def _json(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def fetch_start(store: Store, settings: Settings, fetcher: Fetcher, asof: dt.date) -> dt.date | None:
@@ -368,18 +344,24 @@ class ReparseReport:
     payloads: int = 0
     parsed: int = 0
     unparseable: int = 0
+    truncated: int = 0  # answers over the size cap, archived without a body
+    quarantined: int = 0
     rows: int = 0
     errors: list[str] = field(default_factory=list)
 
 
 def reparse(store: Store, settings: Settings, source: str | None = None) -> list[ReparseReport]:
-    """Rebuild each source's observations from its archived payloads, in fetch order, offline."""
+    """Rebuild each source's observations from its archived payloads, in fetch order, offline.
+    Values are screened by the plausibility rules again (the quarantine of the source is rebuilt
+    too); a payload that does not parse is counted, its error kept, and the next one goes on."""
     reports = []
+    rules = plausibility.load_rules(settings)
     for source_id in select_sources(settings, [source]) if source else _archived_sources(store):
         fetcher = make_fetcher(settings, source_id)
         rep = ReparseReport(source_id)
         with store.transaction():
             store.observations.delete_observations(source_id)
+            store.quarantine.delete(source_id)
             if fetcher.yields_candidates:
                 store.candidates.delete()
             store.observations.upsert_series(fetcher.series())
@@ -387,23 +369,55 @@ def reparse(store: Store, settings: Settings, source: str | None = None) -> list
                 rep.payloads += 1
                 if payload.status >= 400:
                     continue
+                if payload.truncated:
+                    rep.truncated += 1
+                    continue
                 try:
                     result = fetcher.parse(payload.body, payload.request, payload.content_type)
                 except ParseError as exc:
                     rep.unparseable += 1
-                    rep.errors.append(str(exc))
+                    rep.errors.append(redact(f"payload {payload.id}: {exc}"))
                     continue
                 rep.parsed += 1
                 known = {s.id for s in fetcher.series()}
                 unknown = {o.series_id for o in result.observations} - known
                 if unknown:  # a series no longer configured: keep its metadata so the rows can land
                     store.observations.upsert_series(_placeholder_series(store, fetcher, unknown))
-                rep.rows += store.observations.write_observations(result.observations, fetched_at=payload.fetched_at,
+                accepted, rejected = _screen_archived(store, rules, payload, result)
+                rep.rows += store.observations.write_observations(accepted, fetched_at=payload.fetched_at,
                                                                   payload_id=payload.id)
+                rep.quarantined += store.quarantine.add(
+                    source_id, [(r.observation.series_id, r.observation.date, r.observation.value, r.reason)
+                                for r in rejected], payload_id=payload.id, fetched_at=payload.fetched_at)
                 if result.candidates:
                     rep.rows += store.candidates.save(result.candidates)
         reports.append(rep)
     return reports
+
+
+def _screen_archived(store: Store, rules: plausibility.Rules, payload: Any, result: Any):
+    """The plausibility screen of an archived answer: the window it asked for (recorded in its
+    metadata; older payloads: their partition), the day it was fetched, the history as rebuilt."""
+    span = payload.meta.get("span")
+    if span:
+        window = (dt.date.fromisoformat(span[0]), dt.date.fromisoformat(span[1]))
+    elif ".." in (payload.partition or ""):
+        first, last = payload.partition.split("..", 1)
+        window = (dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+    else:
+        window = (None, None)
+    ids = sorted({o.series_id for o in result.observations})
+    frequencies = {}
+    for series_id in ids:
+        info = store.observations.series_info(series_id)
+        frequencies[series_id] = info["frequency"] if info else "D"
+    dates = [o.date for o in result.observations]
+    around = (window[0] or min(dates, default=payload.fetched_at.date()),
+              window[1] or max(dates, default=payload.fetched_at.date()))
+    history = stored_near(store, ids, around)
+    return plausibility.screen(result.observations, rules,
+                               plausibility.Window(window[0], window[1], payload.fetched_at.date()),
+                               frequencies, history)
 
 
 def _archived_sources(store: Store) -> list[str]:

@@ -14,6 +14,7 @@ Secrets (SMTP password, API keys) are never settings: they come from the environ
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import os
 import tomllib
@@ -24,6 +25,7 @@ from typing import Any, Callable, Mapping
 import platformdirs
 
 from stresswatch.errors import ConfigError
+from stresswatch.textcheck import id_problem, shown, text_problem
 
 APP = "stresswatch"
 
@@ -55,9 +57,13 @@ def user_state_dir() -> Path:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Setting:
-    """One setting. `kind`: str, int, float, bool, path, date, time, list[str], list[float],
+    """One setting. `kind`: str, id, int, float, bool, path, date, time, list[str], list[float],
     list[int], dict[float] (table of name -> number), table (free-form), list[table] (array of tables
-    each checked against `fields`)."""
+    each checked against `fields`).
+
+    Text (str, path, id and list[str] items) is one line: no control character (CR, LF, TAB, NUL
+    ...) and at most `max_length` characters (default MAX_TEXT, MAX_PATH for paths). An `id` is
+    `[A-Za-z0-9_.-]+` (stresswatch.textcheck); an id whose default is "" may be left empty (unset)."""
 
     name: str
     kind: str
@@ -70,11 +76,14 @@ class Setting:
     check: Callable[[Any], str | None] | None = None
     #: for list[table]: the fields of each table (required when their default is REQUIRED)
     fields: tuple["Setting", ...] = ()
+    #: longest text accepted (None = MAX_TEXT, or MAX_PATH for a path)
+    max_length: int | None = None
 
     def allowed(self) -> str:
         if self.choices:
             return "one of " + ", ".join(repr(c) for c in self.choices)
-        text = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
+        text = {"str": "a string", "id": "an id (letters, digits, '_', '.', '-')", "int": "an integer",
+                "float": "a number", "bool": "true or false",
                 "path": "a file path", "date": "a date YYYY-MM-DD", "time": "a time HH:MM",
                 "list[str]": "a list of strings", "list[float]": "a list of numbers",
                 "list[int]": "a list of integers", "dict[float]": "a table of numbers",
@@ -89,6 +98,9 @@ class Setting:
 
 
 REQUIRED = object()
+#: default length limits of one-line text settings and of paths
+MAX_TEXT = 1000
+MAX_PATH = 4096
 
 
 @dataclass(frozen=True)
@@ -125,7 +137,13 @@ SECTIONS: list[Section] = [
         Setting("connect_timeout", "float", 10.0, "seconds to establish a connection", minimum=0.1),
         Setting("unreachable_cooldown", "float", 30.0,
                 "minutes `fetch` (and the daily run) leaves a source alone after its host could not be "
-                "reached at all; 0 = ask every time", minimum=0),
+                "reached at all; 0 = ask every time (or pass --ignore-cooldown)", minimum=0),
+        Setting("max_pages", "int", 200,
+                "pages a paged answer may follow on from one request before the partition fails "
+                "(a cursor that never ends)", minimum=1),
+    )),
+    Section("plausibility", "Checks every fetched value passes before it is stored (docs/data.md).", (
+        Setting("rules", "path", "", "plausibility rules TOML; empty = the shipped plausibility.toml"),
     )),
     Section("backfill", "Partitioned history loads.", (
         Setting("min_interval_factor", "float", 1.0,
@@ -142,12 +160,12 @@ SECTIONS: list[Section] = [
                                         "cbr_meetings.toml"),
     )),
     Section("regimes", "Markov-switching regime models.", (
-        Setting("headline", "str", "auto",
+        Setting("headline", "id", "auto",
                 "model id that reports, alerts and events use; auto = ruble3 when the store holds the managed-era "
                 "ruble (5+ years before the Nov 2014 float), else ruble2f (docs/regimes.md)"),
         Setting("models", "list[table]", [], "model specs ([[regimes.models]]); empty = built-in specs", fields=(
-            Setting("id", "str", REQUIRED, "model id"),
-            Setting("series", "str", REQUIRED, "input series id (e.g. stress.index or cbr.fx.USD)"),
+            Setting("id", "id", REQUIRED, "model id"),
+            Setting("series", "id", REQUIRED, "input series id (e.g. stress.index or cbr.fx.USD)"),
             Setting("transform", "str", "level", "input transform",
                     choices=("level", "logret", "weekly_logret", "abs_logret")),
             Setting("k_regimes", "int", 2, "number of regimes", minimum=2, maximum=4),
@@ -186,7 +204,7 @@ SECTIONS: list[Section] = [
     )),
     Section("alerts", "Alert rules and delivery.", (
         Setting("rules", "list[table]", [], "alert rules ([[alerts.rules]]); empty = built-in rules", fields=(
-            Setting("id", "str", REQUIRED, "rule id"),
+            Setting("id", "id", REQUIRED, "rule id"),
             Setting("kind", "str", REQUIRED, "rule kind",
                     choices=("regime", "index_percentile", "extraordinary_keyrate", "ruble_move", "source_stale")),
             Setting("enter", "float", 0.5, "regime: P(stress) to enter", minimum=0, maximum=1),
@@ -196,9 +214,9 @@ SECTIONS: list[Section] = [
             Setting("percentile", "float", 0.9, "index_percentile threshold", minimum=0, maximum=1),
             Setting("pct", "float", 5.0, "ruble_move threshold in percent", minimum=0),
             Setting("days", "int", 1, "ruble_move horizon / source_stale days", minimum=1),
-            Setting("series", "str", "", "series the rule reads"),
-            Setting("source", "str", "", "source_stale: source id"),
-            Setting("model", "str", "", "regime: model id; empty = [regimes] headline"),
+            Setting("series", "id", "", "series the rule reads"),
+            Setting("source", "id", "", "source_stale: source id"),
+            Setting("model", "id", "", "regime: model id; empty = [regimes] headline"),
             Setting("min_change", "float", 2.0,
                     "extraordinary_keyrate: a change of at least this many percentage points counts", minimum=0),
         )),
@@ -238,7 +256,12 @@ SECTIONS: list[Section] = [
 SOURCE_COMMON: tuple[Setting, ...] = (
     Setting("enabled", "bool", True, "fetch this source"),
     Setting("base_url", "str", "", "base URL; empty = the real host"),
-    Setting("timeout", "float", 60.0, "read timeout in seconds", minimum=0.1),
+    Setting("timeout", "float", 60.0, "seconds one request attempt may take as a whole: connecting, the "
+                                      "headers and the complete body", minimum=0.1),
+    Setting("max_body_mb", "float", 16.0, "largest answer in MB; reading stops past it and the request fails",
+            minimum=0.001),
+    Setting("redirect_hosts", "list[str]", [], "other hosts a GET may be redirected to (the source's own host "
+                                               "is always allowed; a POST never goes to another host)"),
     Setting("min_interval", "float", 1.0, "minimum seconds between requests to this host", minimum=0),
     Setting("history_start", "date", dt.date(2013, 1, 1), "first date `fetch` asks for when the store is empty"),
     Setting("history_days", "int", 0, "if > 0, a first `fetch` goes back at most this many days", minimum=0),
@@ -253,8 +276,7 @@ def _source_sections() -> list[Section]:
     for source_id, cls in sorted(load_all().items()):
         extra = tuple(getattr(cls, "extra_settings", ()))
         common = tuple(
-            Setting(s.name, s.kind, cls.default_overrides.get(s.name, s.default), s.help, s.choices, s.minimum,
-                    s.maximum, s.check)
+            dataclasses.replace(s, default=cls.default_overrides[s.name])
             if s.name in getattr(cls, "default_overrides", {}) else s
             for s in SOURCE_COMMON
         )
@@ -419,14 +441,20 @@ _FALSE = {"0", "false", "no", "off"}
 def _coerce(setting: Setting, value: Any, where: str, name: str) -> Any:
     def bad(detail: str = "") -> ConfigError:
         extra = f" ({detail})" if detail else ""
-        return ConfigError(f"{where}: {name} = {value!r} is not allowed{extra}; expected {setting.allowed()}")
+        return ConfigError(f"{where}: {name} = {shown(value)} is not allowed{extra}; expected {setting.allowed()}")
 
     kind = setting.kind
     out: Any
     try:
-        if kind in ("str", "path"):
+        if kind in ("str", "path", "id"):
             if not isinstance(value, str):
                 raise bad()
+            limit = setting.max_length or (MAX_PATH if kind == "path" else MAX_TEXT)
+            problem = text_problem(value, limit)
+            if problem is None and kind == "id" and (value or setting.default != ""):
+                problem = id_problem(value)
+            if problem:
+                raise ConfigError(f"{where}: {name} = {shown(value)} {problem}")
             out = value
         elif kind == "int":
             if isinstance(value, bool):
@@ -476,6 +504,10 @@ def _coerce(setting: Setting, value: Any, where: str, name: str) -> Any:
             if not isinstance(value, dict):
                 raise bad()
             elem = Setting(name, "float", None, "", minimum=0)
+            for key in value:
+                problem = id_problem(str(key))
+                if problem:
+                    raise ConfigError(f"{where}: {name}: the key {shown(key)} {problem}")
             out = {str(k): _coerce(elem, v, where, f"{name}.{k}") for k, v in value.items()}
         elif kind == "table":
             if not isinstance(value, dict):
@@ -501,7 +533,7 @@ def _coerce(setting: Setting, value: Any, where: str, name: str) -> Any:
     if setting.check is not None:
         problem = setting.check(out)
         if problem:
-            raise ConfigError(f"{where}: {name} = {value!r} is not allowed; expected {problem}")
+            raise ConfigError(f"{where}: {name} = {shown(value)} is not allowed; expected {problem}")
     return out
 
 
@@ -521,22 +553,27 @@ def _coerce_table(setting: Setting, item: dict, where: str, name: str) -> dict:
     return out
 
 
-def render_defaults_toml() -> str:
-    """The shipped config file's text: every setting with its default and help as a comment."""
+def render_defaults_toml(settings: Settings | None = None) -> str:
+    """The shipped config file's text: every setting with its default and help as a comment.
+    With `settings`, the same file with their values (`config show`); a list of tables that is
+    set is written out inline."""
     lines = ["# stresswatch settings: every key with its default. Copy, then change what you need.",
              "# Order: defaults < this file < STRESSWATCH_<SECTION>__<KEY> environment < command-line flags.", ""]
-    for section in all_sections():
+    if settings is not None:
+        lines[0] = "# stresswatch settings in force: every key with its value."
+    for section in (settings.sections if settings is not None else all_sections()):
         lines.append(f"# {section.help}")
         lines.append(f"[{section.name}]")
         for s in section.settings:
             lines.append(f"# {s.help}" + (f" ({s.allowed()})" if s.choices else ""))
-            if s.kind == "list[table]":
+            value = settings[section.name][s.name] if settings is not None else s.default
+            if s.kind == "list[table]" and (settings is None or not value):
                 lines.append(f"# add [[{section.name}.{s.name}]] tables to replace the built-in list; fields:")
                 for f in s.fields:
                     default = "required" if f.default is REQUIRED else f"default {_toml_value(f.default)}"
                     lines.append(f"#   {f.name}: {f.help} ({f.allowed()}; {default})")
                 continue
-            lines.append(f"{s.name} = {_toml_value(s.default)}")
+            lines.append(f"{s.name} = {_toml_value(value)}")
         lines.append("")
     return "\n".join(lines)
 

@@ -1,5 +1,6 @@
 """Freshness: per series (first/last date, count, last fetch, stale) and per source (last success,
-last error, stale). Used by `stresswatch status` and `stresswatch sources`.
+last error, stale), and the values quarantined by the plausibility rules. Used by `stresswatch
+status` and `stresswatch sources`.
 
 The staleness rules themselves are `series_stale` (is a series' next value overdue?) and
 `fetch_age` (business days since the last successful fetch). They take plain facts as known on a
@@ -89,6 +90,23 @@ def series_status(store: Store, settings: Settings, today: dt.date) -> list[dict
                     "frequency": row["frequency"], "first": row["first"], "last": last, "count": row["count"],
                     "last_fetched": row["last_fetched"], "stale": stale})
     return out
+
+
+#: quarantined values `status` lists (newest first); the counts cover all of them
+QUARANTINE_SHOWN = 20
+
+
+def quarantine_status(store: Store) -> dict[str, Any]:
+    """Values refused by the plausibility rules: how many, per series, and the newest ones with
+    their reason (never stored as observations; see docs/data.md)."""
+    counts = store.quarantine.counts()
+    latest = [{"series": r["series_id"], "date": r["date"], "value": r["value"], "reason": r["reason"],
+               "fetched_at": r["fetched_at"], "payload_id": r["payload_id"]}
+              for r in store.quarantine.rows(limit=QUARANTINE_SHOWN)]
+    return {"count": sum(c["count"] for c in counts),
+            "by_series": [{"series": c["series_id"], "count": c["count"], "last_fetched": c["last_fetched"],
+                           "last_reason": c["last_reason"]} for c in counts],
+            "latest": latest}
 
 
 def extras(store: Store, settings: Settings, providers: Iterable[Extra]) -> dict[str, Any]:

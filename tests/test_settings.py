@@ -106,3 +106,52 @@ def test_dates_and_lists_from_environment():
                               "STRESSWATCH_SOURCES__CBR__CURRENCIES": "USD, TRY"})
     assert s["compute"]["start"] == dt.date(2005, 1, 3)
     assert s.source("cbr")["currencies"] == ["USD", "TRY"]
+
+
+RULE = '[[alerts.rules]]\nid = {id}\nkind = "regime"\n'
+
+
+@pytest.mark.parametrize("text, key, words", [
+    (RULE.format(id='"stress\\r\\nregime"'), "alerts.rules[0].id", "U+000D (CR) at position 7"),
+    (RULE.format(id='"stress regime"'), "alerts.rules[0].id", "contains U+0020 (SPACE); an id is letters, digits"),
+    (RULE.format(id='""'), "alerts.rules[0].id", "is empty"),
+    (RULE.format(id='"r1"') + 'source = "cbr\\n"\n', "alerts.rules[0].source", "U+000A (LF)"),
+    ('[[regimes.models]]\nid = "m/1"\nseries = "cbr.fx.USD"\n', "regimes.models[0].id", "contains '/'"),
+    ('[regimes]\nheadline = "ruble3\\t"\n', "regimes.headline", "U+0009 (TAB)"),
+    ('[mail]\nsender = "a@example.org\\r\\nBcc: b@example.org"\n', "mail.sender", "U+000D (CR)"),
+    ('[mail]\nrecipients = ["a@example.org", "b@example.org\\n"]\n', "mail.recipients", "U+000A (LF)"),
+    ('[http]\nuser_agent = "sw\\r\\nX-Evil: 1"\n', "http.user_agent", "U+000D (CR)"),
+    ('[store]\npath = "/tmp/x\\u0000.db"\n', "store.path", "U+0000 (NUL)"),
+    ('[mail]\nreport_url = "https://x.org/\\u202egnp.exe"\n', "mail.report_url", "U+202E"),
+    ('[mail]\nreport_url = "' + "u" * 200_000 + '"\n', "mail.report_url", "is 200000 characters long; at most 1000"),
+    ('[compute]\nweights = { "fx\\n" = 1.0 }\n', "compute.weights", "U+000A (LF)"),
+])
+def test_ids_and_text_are_checked_when_the_file_is_loaded(tmp_path, text, key, words):
+    cfg = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        S.load(cfg, environ={})
+    message = str(err.value)
+    assert str(cfg) in message and key in message and words in message
+    assert "\r" not in message and "\n" not in message and len(message) < 500  # one short line
+
+
+def test_good_ids_and_an_unset_optional_id_pass(tmp_path):
+    cfg = write(tmp_path, RULE.format(id='"stress-regime.v2_b"') + 'model = ""\nseries = "cbr.fx.USD"\n'
+                '[[regimes.models]]\nid = "ruble3"\nseries = "imf.imts.CHN_RUS.MG_CIF_USD"\n')
+    s = S.load(cfg, environ={})
+    assert s["alerts"]["rules"][0]["id"] == "stress-regime.v2_b" and s["alerts"]["rules"][0]["model"] == ""
+
+
+def test_a_control_character_from_the_environment_is_named():
+    with pytest.raises(ConfigError, match=r"environment \(STRESSWATCH_MAIL__SENDER\): mail.sender .*U\+000D"):
+        S.load(None, environ={"STRESSWATCH_MAIL__SENDER": "a@example.org\r\nBcc: b@example.org"})
+
+
+def test_a_bad_rule_id_stops_every_command_at_load_with_exit_2(tmp_path, capsys):
+    """Before: accepted, then the alerts step failed with ValueError on every run (no alert mail at all)."""
+    cfg = write(tmp_path, RULE.format(id='"stress\\r\\nregime"'))
+    for argv in (["alerts", "list"], ["run", "--date", "2023-08-16"]):
+        assert main(["--config", str(cfg), *argv]) == 2
+        err = capsys.readouterr().err
+        assert "alerts.rules[0].id" in err and str(cfg) in err and "Traceback" not in err
+    assert not (tmp_path / "sw.db").exists()

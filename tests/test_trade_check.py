@@ -12,6 +12,7 @@ import pytest
 from stresswatch import cli
 from stresswatch import settings as settings_mod
 from stresswatch.fetchers.base import Observation, SeriesInfo, load_all
+from stresswatch.store import Store
 from stresswatch.trade_check import compare, describe, status_extra
 
 
@@ -73,6 +74,7 @@ def test_status_extra_reads_the_stored_series(store):
 
 def test_status_command_shows_the_block(tmp_path):
     db = str(tmp_path / "sw.db")
+    Store.open(db).close()  # `status` reads an existing store; it never creates one (issue 13)
     out = io.StringIO()
     assert cli.main(["--store", db, "status", "--format", "json"], out=out) == 0
     data = json.loads(out.getvalue())

@@ -7,11 +7,12 @@ is built and delivered by `stresswatch.mail` (alerts -> mail only; mail never im
 - `rules`: `Rule`, `load_rules`, `default_rules` (`[[alerts.rules]]`, whose fields, defaults and
   allowed kinds are declared once in stresswatch.settings).
 - `machine`: the pure part: `Signal`, `AlertState`, `advance` (inactive -> pending -> firing ->
-  resolved), `Digest`, `plan_digest`, `fingerprint`. No store, no I/O.
+  resolved), `rewind` (back to the state before a date, for re-evaluating it), `Digest`,
+  `plan_digest`, `fingerprint`. No store, no I/O.
 - `evaluators`: one evaluator per rule kind, reading the store as of the run date (the regime
   rule through the regime read model, `regimes.state.RegimeState`).
-- `run`: `evaluate` and `run_alerts` (states, history and the queued digest in one transaction),
-  `list_alerts`, history and silences.
+- `run`: `evaluate` and `run_alerts` (states, history and the queued digest in one transaction;
+  re-evaluating a date whose data changed), `list_alerts`, history and silences.
 
 Nothing is re-exported here: import from the submodules.
 """

@@ -19,6 +19,9 @@ Semantics (borrowed from Prometheus/Alertmanager, counted in runs because the da
 - One digest per run, only when an alert newly fires, resolves (after it was notified as firing),
   or a still-firing alert's `repeat_interval_days` elapsed (0 = never). Silenced rules are not
   notified; when the silence ends, a still-firing alert is notified then.
+- Evaluating a date again (new data for it arrived later): `rewind` puts an alert back to its
+  state-machine fields (`MACHINE_FIELDS`) from before the date's first evaluation, keeping what
+  was notified, so the date is counted once and only news is mailed (`alerts.run` stores the base).
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ from typing import Mapping, Sequence
 from stresswatch.alerts.rules import Rule
 
 STATES = ("inactive", "pending", "firing", "resolved")
+#: the fields `advance` moves; the notification fields (notified_state, last_notified_date) are
+#: what the recipients were told and are never rewound
+MACHINE_FIELDS = ("state", "high_count", "low_count", "pending_since", "firing_since", "resolved_on",
+                  "last_eval_date", "last_value", "summary", "muted_by")
 
 
 def fingerprint(rule_id: str, labels: Mapping[str, str]) -> str:
@@ -114,6 +121,12 @@ def advance(prev: AlertState, sig: Signal, rule: Rule, day: dt.date, muted_by: s
     return replace(base, state="firing", high_count=high_count, low_count=low_count)
 
 
+def rewind(st: AlertState, base: Mapping[str, object]) -> AlertState:
+    """`st` with its state-machine fields set back to `base` (as saved before a date's first
+    evaluation); what was notified stays (pure)."""
+    return replace(st, **{name: base[name] for name in MACHINE_FIELDS if name in base})
+
+
 @dataclass
 class Digest:
     """What one run notifies: alerts that newly fire, resolve, or are repeated; and all firing ones.
@@ -126,13 +139,15 @@ class Digest:
     repeated: list[AlertState] = field(default_factory=list)
     firing: list[AlertState] = field(default_factory=list)
     muted: list[AlertState] = field(default_factory=list)
+    #: 1 for the day's first digest; n > 1 for the n-th, after the day was evaluated again
+    revision: int = 1
 
     @property
     def should_send(self) -> bool:
         return bool(self.new_firing or self.resolved or self.repeated)
 
     def subject(self) -> str:
-        d = self.day.isoformat()
+        d = self.day.isoformat() + (", revised" if self.revision > 1 else "")
         if len(self.new_firing) + len(self.resolved) + len(self.repeated) == 1:
             if self.new_firing:
                 a = self.new_firing[0]

@@ -6,8 +6,12 @@ report -> alerts -> mail, each step recorded in the run ledger as job `day:<step
 - A step whose ledger row for D says `success` is not repeated; failed, skipped or interrupted
   steps run again on the next call. So rerunning a finished date does nothing and sends nothing.
 - Exception: when an upstream step ran again in this call and wrote rows (a fetch that failed
-  earlier and now brought data), the steps that read its output (compute, events, report) run
-  again too. Alerts are never re-evaluated for a date (their state machine already moved on D).
+  earlier and now brought data), the steps that read its output run again too: compute, events
+  and report, and alerts, which are then *re-evaluated* for D from the state they had before D
+  (`alerts.run`: nothing counted twice, only news mailed, as a revised digest); mail runs again
+  when alerts queued a message.
+- `force=True` (`stresswatch run --date D --force`) runs every configured step again, and
+  re-evaluates the alerts of D the same way.
 - A step whose hard dependency failed is recorded as `skipped` (it runs on the next call); the
   mail step has no dependency: it always drains the outbox.
 - A step that raises fails alone, with its message recorded; the run goes on to the next step.
@@ -26,13 +30,16 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from stresswatch.clock import Clock, system_clock
 from stresswatch.errors import StoreError, StresswatchError
 from stresswatch.events import align as ev_align
 from stresswatch.settings import Settings
 from stresswatch.store import Store
+
+if TYPE_CHECKING:  # the alerts package is imported by the step that runs it
+    from stresswatch.alerts.run import Evaluation
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,12 @@ class StepOutput:
     ok: bool = True
     error: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    #: what the step did, in words, when "N rows" does not say it (e.g. "mail off (no recipients)")
+    note: str | None = None
+    #: the step wrote something its readers need even without rows (alerts: a queued digest)
+    changed: bool = False
+    #: the step had nothing to do by configuration (shown as status "off"; recorded as success)
+    off: bool = False
 
 
 @dataclass
@@ -52,6 +65,8 @@ class Context:
     day: dt.date
     clock: Clock
     stop: threading.Event | None
+    #: evaluate D's alerts again (inputs changed in this call, or forced): see `alerts.run`
+    reevaluate: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,14 +79,21 @@ class Step:
     inputs: tuple[str, ...] = ()
 
 
+#: step statuses that count as done for the day
+OK_STATUSES = ("success", "off", "done")
+
+
 @dataclass
 class StepResult:
     name: str
-    status: str  # success | failed | skipped | done (succeeded in an earlier run) | not-run (stopped)
+    #: success | off (nothing to do by configuration) | failed | skipped | done (succeeded in an
+    #: earlier run) | not-run (stopped)
+    status: str
     seconds: float = 0.0
     rows: int = 0
     error: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
 
 
 @dataclass
@@ -86,7 +108,7 @@ class DayResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.interrupted and all(s.status in ("success", "done") for s in self.steps)
+        return not self.failed and not self.interrupted and all(s.status in OK_STATUSES for s in self.steps)
 
     def summary(self) -> str:
         if self.ok:
@@ -102,7 +124,7 @@ class DayResult:
         return {"date": self.day.isoformat(), "ok": self.ok, "interrupted": self.interrupted,
                 "failed_steps": [s.name for s in self.failed], "summary": self.summary(),
                 "steps": [{"step": s.name, "status": s.status, "seconds": round(s.seconds, 3), "rows": s.rows,
-                           "error": s.error, "detail": s.detail} for s in self.steps]}
+                           "note": s.note, "error": s.error, "detail": s.detail} for s in self.steps]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,18 +134,14 @@ def step_fetch(ctx: Context) -> StepOutput:
     from stresswatch import pipeline
 
     report = pipeline.fetch(ctx.store, ctx.settings, asof=ctx.day, stop=ctx.stop, progress=False, clock=ctx.clock)
-    failed = sorted({o.source for o in report.outcomes if o.status in ("failed", "abandoned")})
+    failed = sorted({o.source for o in report.outcomes if o.status in ("failed", "abandoned", "interrupted")})
     rows = sum(o.rows for o in report.outcomes)
-    detail = {"failed_sources": failed, "sources": report.summary()}
+    # one line per failing source, "source: host — cause" (<= 160 characters), cooldowns with their end
+    detail = {"failed_sources": failed, "sources": report.summary(), "failures": report.failure_lines()}
     if report.interrupted:
         return StepOutput(rows, False, "interrupted", detail)
     if failed:
-        errors: dict[str, str] = {}
-        for o in report.outcomes:  # the first real failure says more than "not attempted" after it
-            if o.status == "failed" and o.error:
-                errors.setdefault(o.source, o.error)
-        text = ", ".join(f"{s} ({errors[s]})" if s in errors else s for s in failed)
-        return StepOutput(rows, False, f"source(s) failed: {text}", detail)
+        return StepOutput(rows, False, f"source(s) failed: {', '.join(failed)}", detail)
     return StepOutput(rows, True, None, detail)
 
 
@@ -147,27 +165,47 @@ def align_for_day(store: Store, settings: Settings, day: dt.date) -> int:
 
 
 def step_events(ctx: Context) -> StepOutput:
-    return StepOutput(align_for_day(ctx.store, ctx.settings, ctx.day), True, None, {})
+    n = align_for_day(ctx.store, ctx.settings, ctx.day)
+    return StepOutput(n, True, None, {}, note=f"{n} statement(s) lined up with the regimes")
 
 
 def step_report(ctx: Context) -> StepOutput:
     from stresswatch.reports.render import render_day
 
     result = render_day(ctx.store, ctx.settings, ctx.day, out=ctx.settings.reports_dir, clock=ctx.clock)
-    return StepOutput(0, True, None, {"report": str(result.folders[0]) if result.folders else ""})
+    folder = str(result.folders[0]) if result.folders else ""
+    return StepOutput(0, True, None, {"report": folder}, note=f"written to {folder}" if folder else None)
 
 
 def step_alerts(ctx: Context) -> StepOutput:
     from stresswatch.alerts.run import run_alerts
 
-    ev = run_alerts(ctx.store, ctx.settings, ctx.day, ctx.clock)
+    ev = run_alerts(ctx.store, ctx.settings, ctx.day, ctx.clock, reevaluate=ctx.reevaluate)
+    mail_on = bool(ctx.settings["mail"]["recipients"])
     detail = {
         "queued": ev.queued,
+        "dedup_key": ev.dedup_key or None,
+        "reevaluated": ev.reevaluated,
+        "kept": ev.kept,
         "transitions": [f"{new.rule_id}: {prev.state} -> {new.state}" for prev, new in ev.transitions],
         "digest": ev.digest.subject() if ev.digest.should_send else None,
-        "mail": "on" if ctx.settings["mail"]["recipients"] else "off (no recipients)",
+        "mail": "on" if mail_on else "off (no recipients)",
     }
-    return StepOutput(len(ev.transitions), True, None, detail)
+    return StepOutput(len(ev.transitions), True, None, detail, note=alerts_note(ev, mail_on), changed=ev.queued)
+
+
+def alerts_note(ev: Evaluation, mail_on: bool) -> str:
+    """The alerts step in words: re-evaluated or not, the state changes, the digest."""
+    changes = [f"{new.rule_id} {prev.state} -> {new.state}" for prev, new in ev.transitions]
+    text = "re-evaluated: " if ev.reevaluated else ""
+    text += ", ".join(changes) if changes else "no alert changed state"
+    if ev.queued:
+        text += "; revised digest queued" if ev.digest.revision > 1 else "; digest queued"
+    elif ev.digest.should_send and not mail_on:
+        text += "; digest not queued (mail off)"
+    if ev.kept:
+        text += f"; kept {len(ev.kept)} alert(s) as they were ({ev.kept[0]})"
+    return text
 
 
 def step_mail(ctx: Context) -> StepOutput:
@@ -176,7 +214,11 @@ def step_mail(ctx: Context) -> StepOutput:
     result = deliver(ctx.store, ctx.settings, ctx.clock, respect_backoff=False)
     detail = result.as_dict()
     if result.ok:
-        return StepOutput(result.sent, True, None, detail)
+        if result.sent:
+            return StepOutput(result.sent, True, None, detail, note=f"sent {result.sent} message(s)")
+        if not ctx.settings["mail"]["recipients"]:
+            return StepOutput(0, True, None, detail, note="mail off (no recipients)", off=True)
+        return StepOutput(0, True, None, detail, note="nothing to send")
     pending = len(outbox_rows(ctx.store, "pending"))
     error = f"{pending} message(s) queued for retry" if pending else "delivery failed"
     if result.errors:
@@ -190,9 +232,9 @@ STEPS: dict[str, Step] = {
     "events": Step("events", step_events, needs=("compute",), inputs=("compute",)),
     "report": Step("report", step_report, needs=("compute",), inputs=("compute", "events")),
     # no hard dependency: a stale model holds the regime alerts (see alerts/evaluators.py), while the
-    # source-staleness alerts must still run when compute failed
-    "alerts": Step("alerts", step_alerts),
-    "mail": Step("mail", step_mail),
+    # source-staleness alerts must still run when compute failed; re-evaluated when data changed
+    "alerts": Step("alerts", step_alerts, inputs=("fetch", "compute")),
+    "mail": Step("mail", step_mail, inputs=("alerts",)),
 }
 
 
@@ -218,24 +260,24 @@ def is_complete(store: Store, settings: Settings, day: dt.date) -> bool:
 # The cycle
 # ---------------------------------------------------------------------------------------------
 def run_day(store: Store, settings: Settings, day: dt.date, clock: Clock | None = None, *,
-            stop: threading.Event | None = None) -> DayResult:
-    """Run the configured steps for `day` (see the module docstring); never raises for a step."""
+            stop: threading.Event | None = None, force: bool = False) -> DayResult:
+    """Run the configured steps for `day` (see the module docstring); never raises for a step.
+    `force` runs every step again, even those that succeeded before."""
     clock = clock or system_clock
-    ctx = Context(store, settings, day, clock, stop)
     result = DayResult(day)
     partition = day.isoformat()
     state: dict[str, str] = {}  # step -> success | failed | skipped | done
-    fresh_rows: dict[str, int] = {}  # steps that ran now -> rows written
+    changed: set[str] = set()  # steps that ran now and wrote something their readers need
     for step in configured_steps(settings):
         if stop is not None and stop.is_set():
             result.interrupted = True
             result.steps.append(StepResult(step.name, "not-run"))
             continue
         row = store.ledger.get(job_name(step.name), partition)
-        rerun_for = [i for i in step.inputs if fresh_rows.get(i, 0) > 0]
-        if row and row["status"] == "success" and not rerun_for:
+        rerun_for = [i for i in step.inputs if i in changed]
+        if row and row["status"] == "success" and not rerun_for and not force:
             state[step.name] = "done"
-            result.steps.append(StepResult(step.name, "done", rows=row.get("rows") or 0))
+            result.steps.append(StepResult(step.name, "done", rows=row.get("rows") or 0, note=_stored_note(row)))
             continue
         missing = [n for n in step.needs if n in state and state[n] not in ("success", "done")]
         if missing:
@@ -245,6 +287,9 @@ def run_day(store: Store, settings: Settings, day: dt.date, clock: Clock | None 
             result.steps.append(StepResult(step.name, "skipped", error=why))
             log.info("day %s %-7s skipped (%s)", partition, step.name, why)
             continue
+        # evaluate D's alerts again only when they were evaluated for D before (a first run has
+        # nothing to go back on) and their inputs changed now, or when forced
+        ctx = Context(store, settings, day, clock, stop, reevaluate=force or (bool(rerun_for) and row is not None))
         store.ledger.start(job_name(step.name), partition, day, day)
         started = time.perf_counter()
         try:
@@ -261,25 +306,39 @@ def run_day(store: Store, settings: Settings, day: dt.date, clock: Clock | None 
         status = "success" if out.ok else "failed"
         detail = dict(out.detail)
         detail["seconds"] = round(seconds, 3)
+        if out.note:
+            detail["note"] = out.note
         try:
             store.ledger.finish(job_name(step.name), partition, status, rows=out.rows, error=out.error,
                                 detail=json.loads(json.dumps(detail, default=str)))
         except StoreError as exc:  # the step's outcome is still returned to the caller
             log.error("day %s %s: cannot record the step in the ledger: %s", partition, step.name, exc)
         state[step.name] = status
-        fresh_rows[step.name] = out.rows
-        result.steps.append(StepResult(step.name, status, seconds, out.rows, out.error, out.detail))
+        if out.rows > 0 or out.changed:
+            changed.add(step.name)
+        shown = "off" if out.ok and out.off else status
+        result.steps.append(StepResult(step.name, shown, seconds, out.rows, out.error, out.detail, out.note))
         level = logging.INFO if out.ok else logging.WARNING
-        log.log(level, "day %s %-7s %s in %.2fs (%d rows)%s", partition, step.name, status, seconds, out.rows,
+        what = f": {out.note}" if out.note else f" ({out.rows} rows)"
+        log.log(level, "day %s %-7s %s in %.2fs%s%s", partition, step.name, shown, seconds, what,
                 f": {out.error}" if out.error else "")
     return result
 
 
+def _stored_note(row: Any) -> str | None:
+    """The note an earlier run recorded for a step (its ledger detail), for "done" rows."""
+    try:
+        note = json.loads(row.get("detail") or "{}").get("note")
+    except (ValueError, AttributeError):
+        return None
+    return str(note) if note else None
+
+
 def run_range(store: Store, settings: Settings, days: Sequence[dt.date], clock: Clock | None = None, *,
-              stop: threading.Event | None = None) -> list[DayResult]:
+              stop: threading.Event | None = None, force: bool = False) -> list[DayResult]:
     out = []
     for day in days:
         if stop is not None and stop.is_set():
             break
-        out.append(run_day(store, settings, day, clock, stop=stop))
+        out.append(run_day(store, settings, day, clock, stop=stop, force=force))
     return out

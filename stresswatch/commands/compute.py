@@ -1,41 +1,97 @@
 """Commands of the indicators concern: `compute` (indicators, composite index, regime update as of
-a date, written to the store) and `indicators list|show` (computed on the fly from stored inputs)."""
+a date, written to the store) and `indicators list|show` (computed on the fly from stored inputs).
+
+`compute` says what it did in words and names the series it wrote by ids `indicators show` (and
+`series show`) accept; `indicators show` takes an indicator id with or without the stored `ind.`
+prefix. Compute, the indicators and pandas are imported by the handlers (see
+`stresswatch.commands`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from stresswatch import output
-from stresswatch.app.analysis import ensure_computed
-from stresswatch.app.session import App
 from stresswatch.commands import add_format, command, iso_date
-from stresswatch.compute import compute, show
 from stresswatch.errors import UsageError
-from stresswatch.indicators import expand, load_all
+
+if TYPE_CHECKING:
+    from stresswatch.app.session import App
+    from stresswatch.compute import ComputeResult
+
+#: prefix of the stored indicator series (`stresswatch.compute` writes indicator X as ind.X)
+STORED_PREFIX = "ind."
+#: what a regime update did (`regimes.update.RunSummary.status`), in words
+REGIME_WORDS = {
+    "cold": "fitted from scratch",
+    "warm": "refitted, starting from its last parameters",
+    "filter": "updated with its stored parameters (no refit due)",
+    "existing": "already up to date for this date",
+    "skipped": "skipped: too little data",
+    "failed": "failed",
+}
+
+
+def indicator_id(name: str) -> str:
+    """The indicator id for a name as printed by `compute` / `series list` (`ind.fx.rv20.USD`) or
+    as registered (`fx.rv20.USD`); stress.* ids unchanged."""
+    return name[len(STORED_PREFIX):] if name.startswith(STORED_PREFIX) else name
+
+
+def regimes_in_words(summary: str) -> list[str]:
+    """`ComputeResult.regimes` ("ruble3: filter; stress: warm") as one sentence per model."""
+    if summary in ("not run", "no models", "failed"):
+        return [{"not run": "not run", "no models": "no models configured", "failed": "failed"}[summary]]
+    out = []
+    for part in summary.split("; "):
+        model, _, status = part.partition(": ")
+        out.append(f"{model}: {REGIME_WORDS.get(status, status)}" if status else part)
+    return out
+
+
+def summary_rows(day: dt.date, result: ComputeResult) -> list[dict[str, Any]]:
+    """`compute` as item/value rows: the index and its parts (by the ids `indicators show`
+    accepts), what was written, how (appended to the stored state or recomputed, from which day,
+    why), and what each regime model did."""
+    rows: list[dict[str, Any]] = [{"item": "as of", "value": day}]
+    latest = result.latest()
+    if latest:
+        rows.append({"item": "index computed up to", "value": latest["date"]})
+        for key, value in latest.items():
+            if key != "date":
+                rows.append({"item": key if key.startswith("stress.") else f"stress.{key}", "value": value})
+    else:
+        rows.append({"item": "stress.index", "value": "not computed (no Bank of Russia data as of this date)"})
+    changed = sorted(sid for sid, n in result.written.items() if n)
+    rows.append({"item": "written", "value": f"{result.rows} new or revised values in {len(changed)} series; "
+                                             f"{len(result.written) - len(changed)} series unchanged"})
+    rows.append({"item": "computed", "value": f"{result.mode} from {result.recomputed_from} ({result.reason})"})
+    for line in regimes_in_words(result.regimes):
+        rows.append({"item": "regime model", "value": line})
+    return rows
 
 
 def cmd_compute(args, app: App) -> int:
+    from stresswatch.compute import compute
+
     day = args.asof or app.today()
     with app.lock("compute"):
         result = compute(app.store(), app.settings, day)
-    rows = [{"series": sid, "rows": n} for sid, n in sorted(result.written.items())]
-    latest = result.latest()
     if args.format == "json":
         app.out.write(output.to_json(output.clean({
             "asof": day, "inputs": result.inputs, "segments": result.segments, "written": result.written,
-            "latest": latest, "regimes": result.regimes, "regimes_error": result.regimes_error,
+            "latest": result.latest(), "regimes": result.regimes, "regimes_error": result.regimes_error,
             "mode": result.mode, "reason": result.reason, "recomputed_from": result.recomputed_from,
             "revised_days": result.revised_days, "warnings": result.warnings})) + "\n")
     else:
-        summary = [{"item": k, "value": v} for k, v in latest.items()]
-        summary.append({"item": "computed", "value": f"{result.mode} from {result.recomputed_from} ({result.reason})"})
-        summary.append({"item": "regimes", "value": result.regimes})
-        output.emit(summary, ["item", "value"], args.format, app.out)
+        output.emit(summary_rows(day, result), ["item", "value"], args.format, app.out)
         if args.format == "table":
-            app.out.write("\n")
-            output.emit(rows, ["series", "rows"], args.format, app.out)
+            changed = [{"series": sid, "values written": n} for sid, n in sorted(result.written.items()) if n]
+            if changed:
+                app.out.write("\nseries written (see them with `stresswatch indicators show SERIES`)\n")
+                output.emit(changed, ["series", "values written"], "table", app.out)
     for w in result.warnings:
         print(f"stresswatch: warning: {w}", file=sys.stderr)
     if result.regimes_error:
@@ -45,6 +101,8 @@ def cmd_compute(args, app: App) -> int:
 
 
 def cmd_list(args, app: App) -> int:
+    from stresswatch.indicators import expand, load_all
+
     registry = load_all()
     available: set[str] = set()
     concrete: dict[str, list[str]] = {}
@@ -66,10 +124,12 @@ def cmd_list(args, app: App) -> int:
 
 
 def cmd_show(args, app: App) -> int:
+    from stresswatch.compute import show
+
     day = args.asof or app.today()
     if args.start and args.end and args.start > args.end:
         raise UsageError(f"--start {args.start} is after --end {args.end}")
-    frame = show(app.store(), app.settings, args.id, day)
+    frame = show(app.store(), app.settings, indicator_id(args.id), day)
     if args.start:
         frame = frame[frame["date"] >= str(args.start)]
     if args.end:
@@ -83,6 +143,8 @@ def cmd_show(args, app: App) -> int:
 def compute_first(app: App, days: Iterable[dt.date]) -> None:
     """Before a command reads the analysis for `days`: compute the dates the stored analysis does
     not cover (`app.analysis.ensure_computed`), saying so on stderr."""
+    from stresswatch.app.analysis import ensure_computed
+
     def announce(day: dt.date, why: list[str]) -> None:
         print(f"stresswatch: computing the analysis as of {day} first ({'; '.join(why)})", file=sys.stderr)
 
@@ -108,8 +170,8 @@ def register(sub) -> None:
     add_format(p)
     p = command(ind_sub, "show", "Show one indicator (or a stress.* series) computed as of a date",
                 "stresswatch indicators show fx.rv20.USD --asof 2014-12-17 --start 2014-12-01", cmd_show)
-    p.add_argument("id", help="indicator id, e.g. fx.cmax.USD, policy.extraordinary, stress.index, "
-                              "stress.segment.fx")
+    p.add_argument("id", help="indicator id, e.g. fx.cmax.USD (or its stored name ind.fx.cmax.USD, as "
+                              "`compute` prints it), policy.extraordinary, stress.index, stress.segment.fx")
     p.add_argument("--asof", type=iso_date, help="use only data known by this date (default: today)")
     p.add_argument("--start", type=iso_date, help="first date shown")
     p.add_argument("--end", type=iso_date, help="last date shown")

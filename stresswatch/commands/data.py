@@ -6,20 +6,32 @@ import contextlib
 import signal
 import sys
 import threading
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from stresswatch import daemon, output, pipeline, status, trade_check
-from stresswatch.app.session import App
+from stresswatch import output
 from stresswatch.commands import add_format, command, iso_date
 from stresswatch.errors import UsageError
+from stresswatch.redaction import redact
 
-#: the extra blocks `status` shows after sources and series
-STATUS_EXTRAS = (trade_check.status_extra, daemon.status_extra)
+if TYPE_CHECKING:  # pipeline, status, the store: imported by the handlers (the parser stays light)
+    from stresswatch import pipeline
+    from stresswatch.app.session import App
+
+#: `pipeline.REPROCESS`, spelled out so that building the parser does not import the pipeline
+REPROCESS = ("missing", "failed", "all")
+
+
+def status_extras() -> tuple:
+    """The extra blocks `status` shows after sources and series."""
+    from stresswatch import daemon, trade_check
+
+    return (trade_check.status_extra, daemon.status_extra)
 
 
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[threading.Event]:
-    """SIGTERM / Ctrl-C set the event: the partition in flight finishes, then the command stops."""
+    """SIGTERM / Ctrl-C set the event: a transfer in flight is abandoned (its partition recorded
+    `interrupted`), then the command stops; a second Ctrl-C aborts at once."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop
@@ -29,7 +41,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
         if stop.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
         stop.set()
-        print("stresswatch: stopping after the partition in flight (Ctrl-C again to abort)", file=sys.stderr)
+        print("stresswatch: stopping: the transfer in flight is abandoned (Ctrl-C again to abort)", file=sys.stderr)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -46,17 +58,34 @@ def _print_report(app: App, report: pipeline.FetchReport, fmt: str) -> int:
         output.emit(rows, ["source", "partition", "request"], fmt, app.out)
         return 0
     summary = report.summary()
-    output.emit(summary, ["source", "success", "skipped", "failed", "abandoned", "rows", "requests", "error"],
-                fmt, app.out)
+    output.emit(summary, ["source", "success", "skipped", "failed", "abandoned", "rows", "quarantined", "requests",
+                          "error"], fmt, app.out)
     for o in report.outcomes:
         for w in o.warnings:
-            print(f"stresswatch: warning: {o.source} {o.partition}: {w}", file=sys.stderr)
+            print(f"stresswatch: warning: {o.source} {o.partition}: {redact(w)}", file=sys.stderr)
+    for line in report.failure_lines():
+        print(f"stresswatch: {line}", file=sys.stderr)
     if report.interrupted:
         print("stresswatch: interrupted; rerun the same command to resume", file=sys.stderr)
     return 0 if report.ok else 1
 
 
+def ignore_cooldown(args, app: App) -> None:
+    """`--ignore-cooldown`: ask hosts found unreachable recently anyway (the flag sets
+    `[http] unreachable_cooldown = 0` for this call, the last layer of the settings)."""
+    if getattr(args, "ignore_cooldown", False):
+        app.settings["http"]["unreachable_cooldown"] = 0.0
+
+
+def add_ignore_cooldown(parser) -> None:
+    parser.add_argument("--ignore-cooldown", action="store_true",
+                        help="ask sources whose host was unreachable within [http] unreachable_cooldown anyway")
+
+
 def cmd_fetch(args, app: App) -> int:
+    from stresswatch import pipeline
+
+    ignore_cooldown(args, app)
     day = args.date or app.today()
     store = app.store()
     if args.dry_run:
@@ -68,6 +97,8 @@ def cmd_fetch(args, app: App) -> int:
 
 
 def cmd_backfill(args, app: App) -> int:
+    from stresswatch import pipeline
+
     if args.start > args.end:
         raise UsageError(f"--start {args.start} is after --end {args.end}")
     store = app.store()
@@ -82,12 +113,16 @@ def cmd_backfill(args, app: App) -> int:
 
 
 def cmd_series_list(args, app: App) -> int:
+    from stresswatch import status
+
     rows = status.series_status(app.store(), app.settings, app.today())
     output.emit(rows, ["series", "source", "unit", "frequency", "first", "last", "count"], args.format, app.out)
     return 0
 
 
 def cmd_series_show(args, app: App) -> int:
+    if args.start and args.end and args.end < args.start:
+        raise UsageError(f"--end {args.end} is before --start {args.start}")
     store = app.store()
     if store.observations.series_info(args.id) is None:
         raise UsageError(f"no series {args.id!r}; see `stresswatch series list`")
@@ -98,6 +133,8 @@ def cmd_series_show(args, app: App) -> int:
 
 
 def cmd_status(args, app: App) -> int:
+    from stresswatch import status
+
     store = app.store()
     today = args.date or app.today()
     data = {
@@ -105,8 +142,9 @@ def cmd_status(args, app: App) -> int:
         "asof": today.isoformat(),
         "sources": status.source_status(store, app.settings, today),
         "series": status.series_status(store, app.settings, today),
+        "quarantine": status.quarantine_status(store),
     }
-    data.update(status.extras(store, app.settings, STATUS_EXTRAS))
+    data.update(status.extras(store, app.settings, status_extras()))
     if args.format == "json":
         app.out.write(output.to_json(output.clean(data)) + "\n")
         return 0
@@ -114,29 +152,43 @@ def cmd_status(args, app: App) -> int:
     output.emit(data["sources"], ["source", "enabled", "last_success", "stale", "last_error"], "table", app.out)
     app.out.write("\nseries\n")
     output.emit(data["series"], ["series", "first", "last", "count", "last_fetched", "stale"], "table", app.out)
+    quarantined = data["quarantine"]
+    app.out.write(f"\nquarantine ({quarantined['count']} value(s) refused by the plausibility rules)\n")
+    if quarantined["latest"]:
+        output.emit(quarantined["latest"], ["series", "date", "value", "reason", "fetched_at"], "table", app.out)
     for key, value in data.items():
-        if key not in ("store", "asof", "sources", "series"):
-            app.out.write(f"\n{key}\n{output.to_json(output.clean(value))}\n")
+        if key not in ("store", "asof", "sources", "series", "quarantine"):
+            output.emit_block(key, value, app.out)
     return 0
 
 
 def cmd_reparse(args, app: App) -> int:
+    from stresswatch import pipeline
+
     with app.lock():
         reports = pipeline.reparse(app.store(), app.settings, args.source)
     rows = [{"source": r.source, "payloads": r.payloads, "parsed": r.parsed, "unparseable": r.unparseable,
-             "rows": r.rows} for r in reports]
-    output.emit(rows, ["source", "payloads", "parsed", "unparseable", "rows"], args.format, app.out)
+             "truncated": r.truncated, "quarantined": r.quarantined, "rows": r.rows} for r in reports]
+    output.emit(rows, ["source", "payloads", "parsed", "unparseable", "truncated", "quarantined", "rows"],
+                args.format, app.out)
+    for r in reports:  # archived answers that do not parse (challenge pages, broken bodies): named, not fatal
+        for error in r.errors[:5]:
+            print(f"stresswatch: warning: {error[:300]}", file=sys.stderr)
+        if len(r.errors) > 5:
+            print(f"stresswatch: warning: {r.source}: {len(r.errors) - 5} more unparseable payload(s)", file=sys.stderr)
     return 0
 
 
 def cmd_config_show(args, app: App) -> int:
-    if args.defaults:
-        from stresswatch.settings import render_defaults_toml
+    from stresswatch.settings import defaults, render_defaults_toml
 
-        app.out.write(render_defaults_toml())
+    shown = defaults() if args.defaults else app.settings
+    if args.format == "json":
+        app.out.write(output.to_json(output.clean(shown.redacted())) + "\n")
         return 0
-    app.out.write(f"# loaded from: {app.settings.origin}\n")
-    app.out.write(output.to_json(output.clean(app.settings.redacted())) + "\n")
+    if not args.defaults:
+        app.out.write(f"# loaded from: {app.settings.origin}\n")
+    app.out.write(render_defaults_toml(None if args.defaults else shown))
     return 0
 
 
@@ -146,6 +198,7 @@ def register(sub) -> None:
     p.add_argument("--date", type=iso_date, help="fetch up to this date (default today)")
     p.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="print the requests it would make")
+    add_ignore_cooldown(p)
     add_format(p)
 
     p = command(sub, "backfill", "Fetch history over a date range, partition by partition; resumable.",
@@ -153,7 +206,7 @@ def register(sub) -> None:
     p.add_argument("--start", type=iso_date, required=True, help="first date (YYYY-MM-DD)")
     p.add_argument("--end", type=iso_date, required=True, help="last date, inclusive")
     p.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
-    p.add_argument("--reprocess", choices=pipeline.REPROCESS, default="missing",
+    p.add_argument("--reprocess", choices=REPROCESS, default="missing",
                    help="missing: partitions not yet complete (default); failed: only those whose last "
                         "attempt failed; all: everything")
     p.add_argument("--dry-run", action="store_true", help="print the partitions and requests it would run")
@@ -186,7 +239,8 @@ def register(sub) -> None:
 
     p = command(sub, "config", "Show settings.", "stresswatch config show", None)
     csub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
-    q = command(csub, "show", "The settings in force (or the defaults as TOML).", "stresswatch config show --defaults",
-                cmd_config_show)
-    q.add_argument("--defaults", action="store_true", help="print every setting's default as TOML")
+    q = command(csub, "show", "The settings in force (or their defaults), as TOML (default) or JSON.",
+                "stresswatch config show --defaults\n  stresswatch config show --format json", cmd_config_show)
+    q.add_argument("--defaults", action="store_true", help="every setting's default instead of the values in force")
+    add_format(q, ("toml", "json"), default="toml")
 

@@ -1,4 +1,5 @@
-"""Events commands: `events list | align | promote | check | candidates`."""
+"""Events commands: `events list | align | promote | check | candidates` (the study, the store
+and pandas are imported by the handlers: see `stresswatch.commands`)."""
 
 from __future__ import annotations
 
@@ -6,29 +7,43 @@ import datetime as dt
 import json
 import re
 import sys
+from typing import TYPE_CHECKING
 
 from stresswatch import output
-from stresswatch.app.session import App
 from stresswatch.commands import add_format, command, iso_date
-from stresswatch.commands.compute import compute_first
 from stresswatch.errors import UsageError
-from stresswatch.events import align as align_mod
-from stresswatch.events import catalogue as cat
-from stresswatch.events import confounders as conf
-from stresswatch.store.candidates import CandidateRow
+
+if TYPE_CHECKING:
+    from stresswatch.app.session import App
+    from stresswatch.store.candidates import CandidateRow
 
 LIST_FIELDS = ("id", "date", "time", "tz", "speaker", "country", "tags", "key_phrase", "source", "url")
 AGG_FIELDS = ("group", "n", "n_used", "mean_abnormal", "mean_d_index", "mean_car_rub", "confounded", "p_value")
 CANDIDATE_FIELDS = ("seen_at", "title", "domain", "language", "source_country", "query_id", "url")
+#: `events align` as a table without --wide: what a reader compares, within TABLE_WIDTH columns
+ALIGN_NARROW = ("id", "t0", "regime", "p_stress_filtered", "d_index", "abnormal", "p_value", "q_value",
+                "confounded")
+TABLE_WIDTH = 120
 
 
 def cmd_list(args, app: App) -> int:
-    statements = cat.filter_tag(align_mod.load_statements(app.settings), args.tag)
+    from stresswatch.events import align as align_mod
+    from stresswatch.events import catalogue as cat
+
+    statements = align_mod.load_statements(app.settings)
+    if args.tag:
+        tags = cat.all_tags(statements)
+        if args.tag.lower() not in tags:
+            raise UsageError(f"--tag {args.tag!r}: no statement has this tag; tags: {', '.join(tags)}")
+    statements = cat.filter_tag(statements, args.tag)
     output.emit([s.as_row() for s in statements], LIST_FIELDS, args.format, app.out)
     return 0
 
 
 def cmd_align(args, app: App) -> int:
+    from stresswatch.commands.compute import compute_first
+    from stresswatch.events import align as align_mod
+
     asof = args.asof or app.today()
     if not args.no_compute:
         compute_first(app, [asof])
@@ -40,12 +55,17 @@ def cmd_align(args, app: App) -> int:
         print(f"stresswatch: warning: {w}", file=sys.stderr)
     if args.aggregate:
         output.emit(result.result.aggregates.to_dict("records"), AGG_FIELDS, args.format, app.out)
+    elif args.format == "table" and not args.wide:
+        output.emit(result.rows(), ALIGN_NARROW, "table", app.out, max_width=TABLE_WIDTH, shrink=("id",))
     else:
         output.emit(result.rows(), align_mod.ALIGN_FIELDS, args.format, app.out)
     return 0
 
 
 def cmd_check(args, app: App) -> int:
+    from stresswatch.events import catalogue as cat
+    from stresswatch.events import confounders as conf
+
     path = args.file or app.settings["events"]["catalogue"] or None
     statements = cat.load_catalogue(path)
     cpath = args.confounders or app.settings["events"]["confounders"] or None
@@ -126,6 +146,9 @@ def register(sub) -> None:
                    "days (default [events] k)")
     p.add_argument("--placebos", type=int, help="placebo days per statement (default [events] placebos)")
     p.add_argument("--aggregate", action="store_true", help="print the per-tag and whole-catalogue means instead")
+    p.add_argument("--wide", action="store_true",
+                   help=f"a table with every column (default: the main ones, within {TABLE_WIDTH} characters; "
+                        "csv and json always have every column)")
     p.add_argument("--no-compute", action="store_true",
                    help="do not run `compute --asof D` first when the stored analysis does not cover D")
     add_format(p)

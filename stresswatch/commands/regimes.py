@@ -14,10 +14,9 @@ import sys
 from stresswatch import output
 from stresswatch.commands import add_format, iso_date
 from stresswatch.errors import UsageError
-from stresswatch.regimes.runs import get_run, list_runs
-from stresswatch.regimes.spec import get_spec, headline
-from stresswatch.regimes.state import regime_state
-from stresswatch.regimes.update import update_model
+
+# the regimes package (pandas, numpy, statsmodels) is imported by the handlers, so that the
+# parser stays light for --help and --version (see stresswatch.commands)
 
 SHOW_COLUMNS = ["date", "regime", "p_stress_filtered", "p_stress_smoothed"]
 EPISODE_COLUMNS = ["start", "end", "peak", "peak_p", "mean_p", "length"]
@@ -25,6 +24,8 @@ RUN_COLUMNS = ["asof", "kind", "fit_asof", "n", "data_last", "llf", "converged",
 
 
 def _model(args, app) -> str:
+    from stresswatch.regimes.spec import get_spec, headline
+
     model_id = args.model or headline(app.store(), app.settings, getattr(args, "asof", None))
     get_spec(app.settings, model_id)  # ConfigError naming the configured models
     return model_id
@@ -37,6 +38,9 @@ def _no_run(model_id: str, day) -> int:
 
 
 def _fit(app, model_id: str, day, force: str | None = None):
+    from stresswatch.regimes.spec import get_spec
+    from stresswatch.regimes.update import update_model
+
     spec = get_spec(app.settings, model_id)
     with app.lock("regimes fit"):
         result = update_model(app.store(), app.settings, spec, day, force=force)
@@ -48,6 +52,8 @@ def _fit(app, model_id: str, day, force: str | None = None):
 
 
 def cmd_show(args, app) -> int:
+    from stresswatch.regimes.state import regime_state
+
     model_id = _model(args, app)
     day = args.asof or app.today()
     if args.start and args.end and args.start > args.end:
@@ -78,17 +84,25 @@ def cmd_show(args, app) -> int:
 
 
 def cmd_episodes(args, app) -> int:
+    from stresswatch.regimes.state import regime_state
+
     model_id = _model(args, app)
     day = args.asof or app.today()
     state = regime_state(app.store(), app.settings, day, model_id)
     if state.run is None:
         return _no_run(model_id, day)
     eps = state.episodes(args.basis, min_length=args.min_length, merge_gap=args.merge_gap, threshold=args.threshold)
-    output.emit([e.as_dict() for e in eps], EPISODE_COLUMNS, args.format, app.out)
+    rows = [e.as_dict() for e in eps]
+    if args.format == "table":  # for people: the length with its unit (csv/json keep the number of periods)
+        unit = "week" if state.weekly else "business day"
+        rows = [dict(r, length=f"{r['length']} {unit}{'' if r['length'] == 1 else 's'}") for r in rows]
+    output.emit(rows, EPISODE_COLUMNS, args.format, app.out)
     return 0
 
 
 def cmd_summary(args, app) -> int:
+    from stresswatch.regimes.state import regime_state
+
     model_id = _model(args, app)
     day = args.asof or app.today()
     horizons = tuple(int(h) for h in args.horizons.split(",") if h.strip())
@@ -118,6 +132,8 @@ def cmd_summary(args, app) -> int:
 
 
 def cmd_runs(args, app) -> int:
+    from stresswatch.regimes.runs import get_run, list_runs
+
     model_id = _model(args, app)
     store = app.store()
     rows = []

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from stresswatch.app.session import App
-from stresswatch.bizdays import business_days
 from stresswatch.commands import command, iso_date
 from stresswatch.commands.compute import compute_first
 from stresswatch.errors import UsageError
 
+if TYPE_CHECKING:  # the session (the store, pandas) is imported only when a command runs
+    from stresswatch.app.session import App
+
 
 def cmd_report(args, app: App) -> int:
+    from stresswatch.bizdays import business_days
     from stresswatch.reports import render  # matplotlib: loaded only when a report is drawn
 
     formats = render.parse_formats(args.format, app.settings["report"]["formats"])

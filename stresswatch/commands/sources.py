@@ -7,14 +7,16 @@ Read-only: it never creates a store; without one the ledger columns are empty.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stresswatch import output, status
-from stresswatch.app.session import App
+from stresswatch import output
 from stresswatch.commands import add_format, command
 from stresswatch.fetchers.base import REGISTRY, load_all
 from stresswatch.settings import Settings
-from stresswatch.store import Store
+
+if TYPE_CHECKING:  # the store and pandas are imported only when the command runs
+    from stresswatch.app.session import App
+    from stresswatch.store import Store
 
 COLUMNS = ["source", "enabled", "series", "base_url", "last_success", "last_error", "last_error_at", "description"]
 
@@ -22,6 +24,8 @@ COLUMNS = ["source", "enabled", "series", "base_url", "last_success", "last_erro
 def source_rows(settings: Settings, store: Store | None = None,
                 today: dt.date | None = None) -> list[dict[str, Any]]:
     """One row per registered source, sorted by id. `store` (or `today`) None = no ledger information."""
+    from stresswatch import status
+
     load_all()
     ledger: dict[str, dict[str, Any]] = {}
     if store is not None and today is not None:

@@ -3,7 +3,11 @@
 A catalogue is a TOML file of `[[statement]]` tables (see config/statements.toml for the fields).
 `load_catalogue` reads one (the shipped file when no path is given) and validates every entry;
 anything wrong - a duplicate id, a bad date, time or time zone, a missing source, an over-long key
-phrase, an unknown field - raises ConfigError naming the file and the entry.
+phrase, an unknown field - raises ConfigError naming the file and the entry. Every text field is one
+line of plain text (no CR, LF, TAB or other control character, no bidirectional override:
+`stresswatch.textcheck`) within its length limit (`MAX_CHARS`): what the report and the alert mail
+print is exactly what the file says, and a runaway value (a 200,000-character speaker) is refused
+when the catalogue is loaded.
 """
 
 from __future__ import annotations
@@ -18,13 +22,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from stresswatch.errors import ConfigError
 from stresswatch.settings import shipped_text
+from stresswatch.textcheck import text_problem
 
 MOSCOW = "Europe/Moscow"
 MAX_PHRASE_WORDS = 12
 MAX_SUMMARY_CHARS = 200
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
-TAG_RE = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
-URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
+#: the longest value of each text field (characters)
+MAX_CHARS = {"speaker": 120, "role": 160, "country": 60, "venue": 200, "key_phrase": 160,
+             "summary": MAX_SUMMARY_CHARS, "outlet": 120, "url": 2000,
+             "label": 200, "note": 1000}  # label, note: the confounder file (confounders.py)
+# \Z, not $: `$` also matches before a final line break, so "id\n" would pass
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}\Z")
+TAG_RE = re.compile(r"^[a-z][a-z0-9-]{1,29}\Z")
+URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*\Z")
 
 REQUIRED = ("id", "date", "speaker", "role", "country", "venue", "key_phrase", "summary", "tags", "source")
 OPTIONAL = ("time", "tz", "also")
@@ -130,18 +140,27 @@ def parse_source(value: Any, what: str, required: bool = True) -> Source | None:
         raise ConfigError(f"{what}: missing source.outlet")
     if not isinstance(url, str) or not url.strip():
         raise ConfigError(f"{what}: missing source.url")
+    check_text(outlet, "source.outlet", what, MAX_CHARS["outlet"])
+    check_text(url, "source.url", what, MAX_CHARS["url"])
     if not URL_RE.match(url.strip()):
-        raise ConfigError(f"{what}: source.url {url!r} is not an http(s) URL")
+        raise ConfigError(f"{what}: source.url {url[:80]!r} is not an http(s) URL")
     return Source(outlet.strip(), url.strip())
+
+
+def check_text(value: str, key: str, what: str, max_length: int) -> str:
+    """`value` stripped, or ConfigError naming `what` and `key` when it is not one line of plain
+    text of at most `max_length` characters."""
+    problem = text_problem(value.strip(), max_length)
+    if problem:
+        raise ConfigError(f"{what}: {key} {problem}")
+    return value.strip()
 
 
 def _text(entry: dict, key: str, what: str) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{what}: missing {key}")
-    if "\n" in value.strip():
-        raise ConfigError(f"{what}: {key} must be one line")
-    return value.strip()
+    return check_text(value, key, what, MAX_CHARS.get(key, MAX_SUMMARY_CHARS))
 
 
 def validate_statement(entry: Any, what: str) -> Statement:
@@ -157,7 +176,8 @@ def validate_statement(entry: Any, what: str) -> Statement:
             raise ConfigError(f"{what}: missing {key}")
     sid = entry["id"]
     if not isinstance(sid, str) or not ID_RE.match(sid):
-        raise ConfigError(f"{what}: id {sid!r} must be 3-80 characters of lowercase letters, digits and hyphens")
+        shown = repr(sid) if len(repr(sid)) <= 90 else repr(sid)[:80] + "..."
+        raise ConfigError(f"{what}: id {shown} must be 3-80 characters of lowercase letters, digits and hyphens")
     date = parse_date(entry["date"], f"{what}: date")
     time = parse_time(entry["time"], f"{what}: time") if "time" in entry else None
     tz = entry.get("tz", MOSCOW)
@@ -170,18 +190,16 @@ def validate_statement(entry: Any, what: str) -> Statement:
     if words > MAX_PHRASE_WORDS:
         raise ConfigError(f"{what}: key_phrase has {words} words; keep quotes to at most {MAX_PHRASE_WORDS}")
     summary = _text(entry, "summary", what)
-    if len(summary) > MAX_SUMMARY_CHARS:
-        raise ConfigError(f"{what}: summary is {len(summary)} characters; keep it to one line of at most "
-                          f"{MAX_SUMMARY_CHARS}")
     tags = entry["tags"]
     if not isinstance(tags, list) or not tags or not all(isinstance(t, str) for t in tags):
         raise ConfigError(f"{what}: tags must be a non-empty list of strings")
     bad = [t for t in tags if not TAG_RE.match(t)]
     if bad:
-        raise ConfigError(f"{what}: tag(s) {', '.join(map(repr, bad))} must be lowercase slugs")
+        raise ConfigError(f"{what}: tag(s) {', '.join(repr(t[:40]) for t in bad)} must be lowercase slugs")
     also = entry.get("also", [])
-    if not isinstance(also, list) or not all(isinstance(u, str) and URL_RE.match(u) for u in also):
-        raise ConfigError(f"{what}: also must be a list of http(s) URLs")
+    if not isinstance(also, list) or not all(isinstance(u, str) and len(u) <= MAX_CHARS["url"] and URL_RE.match(u)
+                                             for u in also):
+        raise ConfigError(f"{what}: also must be a list of http(s) URLs (at most {MAX_CHARS['url']} characters each)")
     return Statement(id=sid, date=date, speaker=_text(entry, "speaker", what), role=_text(entry, "role", what),
                      country=_text(entry, "country", what), venue=_text(entry, "venue", what), key_phrase=phrase,
                      summary=summary, tags=tuple(dict.fromkeys(tags)), source=parse_source(entry["source"], what),

@@ -17,7 +17,8 @@ from typing import Any, Iterable
 import pandas as pd
 
 from stresswatch.errors import ConfigError
-from stresswatch.events.catalogue import ID_RE, Source, parse_date, parse_source, read_toml, table_array
+from stresswatch.events.catalogue import (ID_RE, MAX_CHARS, Source, check_text, parse_date, parse_source, read_toml,
+                                         table_array)
 
 KINDS = ("sanctions", "market", "policy", "exchange", "keyrate")
 
@@ -76,8 +77,12 @@ def parse_confounders(data: dict[str, Any], where: str) -> list[Confounder]:
         extraordinary = e.get("extraordinary", False)
         if not isinstance(extraordinary, bool):
             raise ConfigError(f"{what}: extraordinary must be true or false")
-        out.append(Confounder(cid, start, end, kind, label.strip(), extraordinary,
-                              parse_source(e.get("source"), what, required=False), str(e.get("note", ""))))
+        note = e.get("note", "")
+        if not isinstance(note, str):
+            raise ConfigError(f"{what}: note must be a string")
+        out.append(Confounder(cid, start, end, kind, check_text(label, "label", what, MAX_CHARS["label"]),
+                              extraordinary, parse_source(e.get("source"), what, required=False),
+                              check_text(note, "note", what, MAX_CHARS["note"])))
     return sorted(out, key=lambda c: (c.start, c.id))
 
 

@@ -3,9 +3,13 @@
 A source module (cbr.py, bis.py, ...) defines one `Fetcher` subclass and registers it with
 `@register`. The pipeline asks it for the partitions of a date range, for the requests of one
 partition, sends them through `fetchers.http`, archives each raw body, and hands the bytes back to
-`parse`. `parse` never does I/O and raises `ParseError` naming the source and URL; an empty answer
-is an empty `ParseResult`, not an error. Paged APIs return the next request from `parse`
-(`ParseResult.follow_up`), so paging stays pure too.
+`parse`. A source implements `parse_body`; `parse` (here, for every source) calls it and turns
+any exception bad input can cause in a parser -- AttributeError, KeyError, TypeError, IndexError,
+ValueError, UnicodeError, ArithmeticError, RecursionError, LookupError, hostile or broken XML --
+into `ParseError` naming the source, the URL and what was wrong, so no body can crash the pipeline
+or `reparse`. Parsing never does I/O; an empty answer is an empty `ParseResult`, not an error.
+Paged APIs return the next request from `parse` (`ParseResult.follow_up`), so paging stays pure
+too.
 """
 
 from __future__ import annotations
@@ -117,6 +121,9 @@ class Fetcher(ABC):
     no_data_statuses: ClassVar[tuple[int, ...]] = ()
     #: True for sources whose responses carry event candidates (reparse rebuilds them)
     yields_candidates: ClassVar[bool] = False
+    #: business days a continuously published series may fall behind its window before the
+    #: answer counts as short (stresswatch.coverage); long enough for the New Year holidays
+    coverage_grace_bdays: ClassVar[int] = 10
 
     def __init__(self, settings: Mapping[str, Any]):
         """`settings` is this source's `[sources.<id>]` table after validation."""
@@ -128,6 +135,16 @@ class Fetcher(ABC):
     def series(self) -> list[SeriesInfo]:
         """Every series this source writes, given its settings."""
 
+    def continuous_series(self) -> list[SeriesInfo]:
+        """The series published without long gaps, whose windows must come back covered
+        (stresswatch.coverage); default: every series."""
+        return self.series()
+
+    def published_since(self) -> dict[str, dt.date]:
+        """Series id -> the date since which the source is known to publish it every period, so an
+        empty window after it is a hole even in an empty store; default: none known."""
+        return {}
+
     # -- what to ask for --------------------------------------------------------------------
     def partitions(self, start: dt.date, end: dt.date) -> list[Partition]:
         """The windows covering [start, end], clipped to it, oldest first."""
@@ -138,12 +155,34 @@ class Fetcher(ABC):
         """Requests covering observations dated start..end inclusive. Pure."""
 
     # -- what came back ---------------------------------------------------------------------
-    @abstractmethod
     def parse(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
-        """Bytes of one response to observations. Pure; raises ParseError."""
+        """Bytes of one response to observations. Pure; raises ParseError and nothing else on bad input."""
+        try:
+            return self.parse_body(body, request, content_type)
+        except ParseError:
+            raise
+        except BAD_INPUT_ERRORS as exc:
+            raise self.parse_error(request, f"unexpected content ({describe(exc)})") from None
+
+    @abstractmethod
+    def parse_body(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
+        """The source's parser (called by `parse`). Pure; raises ParseError for what it recognises."""
 
     def parse_error(self, request: Request, message: str, retryable: bool = True) -> ParseError:
         return ParseError(self.id, request.display(), message, retryable=retryable)
+
+
+#: what a parser may raise on input it did not expect (defusedxml's errors are ValueErrors;
+#: xml.etree's ParseError is a SyntaxError)
+BAD_INPUT_ERRORS: tuple[type[BaseException], ...] = (
+    AttributeError, KeyError, TypeError, IndexError, ValueError, UnicodeError, ArithmeticError, LookupError,
+    RecursionError, SyntaxError)
+
+
+def describe(exc: BaseException) -> str:
+    """`TypeName: message` of an exception, one line, at most 200 characters."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
 
 
 def split_windows(source: str, start: dt.date, end: dt.date, window: str) -> list[Partition]:

@@ -221,6 +221,8 @@ class BisFetcher(Fetcher):
     #: SDMX REST 1.x answers a query without matching data with 404 "NoResultsFound" (2.x prefers
     #: 204); the pipeline should treat these statuses as an empty answer for this source
     no_data_statuses: ClassVar[tuple[int, ...]] = (404,)
+    #: the BIS loads WS_CBPOL in batches, sometimes weeks after the fact
+    coverage_grace_bdays: ClassVar[int] = 25
 
     @property
     def areas(self) -> list[str]:
@@ -244,7 +246,7 @@ class BisFetcher(Fetcher):
             context=(("areas", tuple(areas)),),
         )]
 
-    def parse(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
+    def parse_body(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
         if sniff_html(body):
             raise self.parse_error(request, "an HTML page instead of SDMX-CSV (error or challenge page)")
         try:

@@ -94,6 +94,9 @@ CBR_IDS: dict[str, str] = {
 
 #: the key rate was introduced on 13 September 2013
 KEYRATE_START = dt.date(2013, 9, 13)
+#: currencies the Bank of Russia is known to have quoted every business day since these dates
+#: (an empty answer for a window after them is a hole, not "no data"); others may be listed later
+PUBLISHED_SINCE = {"USD": dt.date(1992, 7, 1), "EUR": dt.date(1999, 1, 1)}
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 CBR_WS_NS = "http://web.cbr.ru/"
 KEYRATE_ACTION = '"http://web.cbr.ru/KeyRateXML"'
@@ -420,6 +423,14 @@ class CbrFetcher(Fetcher):
             out.append(SeriesInfo(KEYRATE_SERIES, self.id, "Bank of Russia key rate", "percent", "D", 0))
         return out
 
+    def published_since(self) -> dict[str, dt.date]:
+        """USD since the first official rate (1992-07-01), EUR since its introduction
+        (1999-01-01), the key rate since it was introduced (2013-09-13): each every business day."""
+        out = {fx_series_id(iso): since for iso, since in PUBLISHED_SINCE.items() if iso in self.currencies}
+        if self.keyrate:
+            out[KEYRATE_SERIES] = KEYRATE_START
+        return out
+
     def build_requests(self, start: dt.date, end: dt.date) -> list[Request]:
         start = max(start, self.earliest)
         if start > end:
@@ -433,7 +444,7 @@ class CbrFetcher(Fetcher):
         """The daily table for `day`, parsed into this fetcher's configured currencies."""
         return daily_request(self.base_url, day, tuple(self.currencies))
 
-    def parse(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
+    def parse_body(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
         kind = request.context_get("kind")
         try:
             if kind == "dynamic":

@@ -58,6 +58,9 @@ def decode_rows(payload: Any) -> list[TradeRow]:
         raise ComtradeFormatError("`data` is not a list")
     out = []
     for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            kind = "a list" if isinstance(row, list) else type(row).__name__
+            raise ComtradeFormatError(f"row {i} is {kind}, not an object with reporterCode, partnerCode, ...")
         try:
             freq = str(row.get("freqCode", "M"))
             out.append(TradeRow(
@@ -140,6 +143,11 @@ class ComtradeFetcher(Fetcher):
                            f"UN Comtrade {pair.replace('_', '->')} {FLOW_NAMES.get(flow, flow)}", "USD", "M", lag)
                 for flow in self.flows]
 
+    def continuous_series(self) -> list[SeriesInfo]:
+        """None: Comtrade answers `count: 0` for months not (yet) reported, and China reports January
+        and February combined, so an empty answer stays "no data" (docs/data.md)."""
+        return []
+
     def build_requests(self, start: dt.date, end: dt.date) -> list[Request]:
         months = month_list(start, end) if start <= end else []
         reporter = int(self.settings.get("reporter_code", 156))
@@ -159,7 +167,7 @@ class ComtradeFetcher(Fetcher):
             ))
         return requests
 
-    def parse(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
+    def parse_body(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
         text = body.decode("utf-8-sig", errors="replace").strip() if body else ""
         if not text:
             raise self.parse_error(request, "empty body (Comtrade always answers JSON, even when empty)")
@@ -179,6 +187,10 @@ class ComtradeFetcher(Fetcher):
             rows = decode_rows(payload)
         except ComtradeFormatError as exc:
             raise self.parse_error(request, str(exc)) from None
+        count = payload.get("count")
+        if isinstance(count, int) and not isinstance(count, bool) and count > len(rows):
+            raise self.parse_error(request, f"`count` announces {count} rows but `data` holds {len(rows)} "
+                                            "(a short answer)")
         result = ParseResult()
         if not rows:
             result.warnings.append(f"comtrade: no rows for {request.label or request.display()} (count 0)")

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 
 from stresswatch.errors import ParseError
 from stresswatch.fetchers.base import Fetcher, Observation, ParseResult, Request, SeriesInfo, register, sniff_html
+from stresswatch.redaction import register_secret
 from stresswatch.settings import Setting
 
 API_KEY_ENV = "STRESSWATCH_FRED_API_KEY"
@@ -186,6 +187,7 @@ class FredFetcher(Fetcher):
         super().__init__(settings)
         env = os.environ if environ is None else environ
         self._api_key = (env.get(API_KEY_ENV) or "").strip() or None
+        register_secret(self._api_key)  # masked by value wherever text leaves the program
         self.api_base_url = str(settings.get("api_base_url") or "https://api.stlouisfed.org").rstrip("/")
 
     def __repr__(self) -> str:  # never show the key
@@ -236,7 +238,7 @@ class FredFetcher(Fetcher):
     def parse_error(self, request: Request, message: str) -> ParseError:
         return ParseError(self.id, redacted_display(request), redact(message, self._api_key))
 
-    def parse(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
+    def parse_body(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
         if sniff_html(body):
             raise self.parse_error(request, "an HTML page instead of FRED data (error or challenge page)")
         try:

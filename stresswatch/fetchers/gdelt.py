@@ -153,6 +153,10 @@ class GdeltFetcher(Fetcher):
         return [SeriesInfo(f"gdelt.tone.{q['id']}", self.id, f"GDELT average tone: {q['id']}", "tone", "D", 1)
                 for q in self.queries]
 
+    def continuous_series(self) -> list[SeriesInfo]:
+        """None: a query may find no article, hence no tone, for days on end."""
+        return []
+
     # -- requests ---------------------------------------------------------------------------
     def build_requests(self, start: dt.date, end: dt.date) -> list[Request]:
         if start > end:
@@ -190,7 +194,7 @@ class GdeltFetcher(Fetcher):
                                 ("start", _stamp(begin)), ("end", _stamp(finish))) + extra)
 
     # -- parsing ----------------------------------------------------------------------------
-    def parse(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
+    def parse_body(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
         mode = request.context_get("mode") or dict(request.params).get("mode", "ArtList")
         payload = self._load(body, request, content_type)
         if mode == "TimelineTone":

@@ -69,10 +69,16 @@ def decode_sdmx_json(payload: Any) -> Iterator[SdmxObservation]:
         structures = data.get("structures") or []
     except (KeyError, TypeError, AttributeError):
         raise SdmxDecodeError("no data.dataSets block: not an SDMX-JSON data message") from None
-    for dataset in datasets:
+    if not isinstance(datasets, list) or not isinstance(structures, list):
+        raise SdmxDecodeError("data.dataSets and data.structures must be lists")
+    for number, dataset in enumerate(datasets):
+        if not isinstance(dataset, dict):
+            raise SdmxDecodeError(f"dataSets[{number}] is {_kind(dataset)}, not an object")
         series_map = dataset.get("series")
         if not series_map:
             continue
+        if not isinstance(series_map, dict):
+            raise SdmxDecodeError(f"dataSets[{number}].series is {_kind(series_map)}, not an object")
         index = dataset.get("structure", 0) or 0
         try:
             structure = structures[index]
@@ -86,7 +92,12 @@ def decode_sdmx_json(payload: Any) -> Iterator[SdmxObservation]:
         periods = [_value_code(v) for v in time_dim.get("values", [])]
         for series_key, series in series_map.items():
             key = _decode_series_key(series_key, series_dims)
-            for obs_key, obs in (series.get("observations") or {}).items():
+            if not isinstance(series, dict):
+                raise SdmxDecodeError(f"series {series_key} is {_kind(series)}, not an object")
+            observations = series.get("observations")
+            if not isinstance(observations, (dict, type(None))):
+                raise SdmxDecodeError(f"series {series_key}: observations is {_kind(observations)}, not an object")
+            for obs_key, obs in (observations or {}).items():
                 try:
                     period = periods[int(obs_key)]
                 except (ValueError, IndexError):
@@ -94,6 +105,15 @@ def decode_sdmx_json(payload: Any) -> Iterator[SdmxObservation]:
                                           f"TIME_PERIOD value ({len(periods)} known)") from None
                 raw = obs[0] if isinstance(obs, list) and obs else None
                 yield SdmxObservation(key, period, None if raw is None else str(raw))
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, for messages: `a string 'x'`, `a list`, `null`."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f"a string {value[:40]!r}"
+    return {list: "a list", dict: "an object", bool: "a boolean"}.get(type(value), f"a number {value!r}")
 
 
 def _value_code(value: dict) -> str:
@@ -185,6 +205,11 @@ class ImfFetcher(Fetcher):
             for ind in self.indicators
         ]
 
+    def continuous_series(self) -> list[SeriesInfo]:
+        """None: an IMTS window may hold no value without a hole (a dataset without series, months
+        China reports only combined), so an empty answer stays "no data" (docs/data.md)."""
+        return []
+
     def build_requests(self, start: dt.date, end: dt.date) -> list[Request]:
         if start > end:
             return []
@@ -200,7 +225,7 @@ class ImfFetcher(Fetcher):
             context=(("start", start.isoformat()), ("end", end.isoformat())),
         )]
 
-    def parse(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
+    def parse_body(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
         text = body.decode("utf-8-sig", errors="replace").strip() if body else ""
         if not text:  # HTTP 204 No Content, or an empty 200
             return ParseResult(warnings=[f"imf: empty answer for {request.label or request.display()}"])

@@ -148,7 +148,7 @@ class MoexFetcher(Fetcher):
             context=(("secid", secid), ("start", start.isoformat()), ("end", end.isoformat()), ("offset", offset)),
         )
 
-    def parse(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
+    def parse_body(self, body: bytes, request: Request, content_type: str = "") -> ParseResult:
         if sniff_html(body):
             raise self.parse_error(request, "an HTML page instead of ISS JSON (error or challenge page)")
         if not body.strip():
@@ -170,10 +170,27 @@ class MoexFetcher(Fetcher):
         result = ParseResult(observations=[Observation(series_id(secid), d, v) for d, v in values],
                              warnings=warnings)
         if cursor is not None:
-            index, total, pagesize = cursor
-            next_start = index + pagesize
-            if pagesize > 0 and next_start < total and next_start > int(request.context_get("offset", 0)):
-                start = dt.date.fromisoformat(request.context_get("start"))
-                end = dt.date.fromisoformat(request.context_get("end"))
-                result.follow_up = self._request(secid, start, end, next_start)
+            result.follow_up = self._next_page(request, cursor, [d for d, _ in values], result)
         return result
+
+    def _next_page(self, request: Request, cursor: tuple[int, int, int], dates: list[dt.date],
+                   result: ParseResult) -> Request | None:
+        """The follow-up page the cursor asks for, or None. ISS pages run forward in date order, so
+        a page that brings no date after the previous page's last one while the cursor announces
+        more is a short answer, refused (a cursor that echoes its start on a server ignoring
+        `start` would otherwise page for ever; the pipeline's `[http] max_pages` bounds the rest)."""
+        index, total, pagesize = cursor
+        offset = int(request.context_get("offset", 0))
+        next_start = index + pagesize
+        if pagesize <= 0 or next_start >= total or next_start <= offset:
+            return None
+        after = request.context_get("after")
+        if not dates or (after and max(dates).isoformat() <= after):
+            raise self.parse_error(request, f"page at start {offset} brings no new trading day although the cursor "
+                                            f"announces {total} rows (a short answer; paging stopped)",
+                                   retryable=False)
+        start = dt.date.fromisoformat(request.context_get("start"))
+        end = dt.date.fromisoformat(request.context_get("end"))
+        follow = self._request(str(request.context_get("secid")), start, end, next_start)
+        return Request(follow.method, follow.url, follow.params, follow.headers, follow.body, follow.label,
+                       follow.context + (("after", max(dates).isoformat()),))

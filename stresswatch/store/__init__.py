@@ -1,8 +1,12 @@
 """The SQLite store: the only door to the database.
 
-`Store.open(path, busy_timeout, clock)` opens (WAL) and migrates one database; its `*_at` stamps
-(written_at, finished_at, created_at, ...) come from `clock` (default: the system clock); `Store` composes one gateway per table
-group, and each gateway module owns its tables:
+`Store.open(path, busy_timeout, clock, create=..., create_folder=...)` opens (WAL) and migrates one
+database; its `*_at` stamps (written_at, finished_at, created_at, ...) come from `clock` (default:
+the system clock). A missing store is created only with `create=True` (the default), and only in
+an existing folder unless `create_folder=True`; `create=False` raises StoreNotFound (exit 2). A
+store that cannot be written opens read-only (`read_only` says why; writes raise StoreReadOnly).
+Every sqlite3 failure reaches callers as a typed StoreError (see `database.py`). `Store` composes
+one gateway per table group, and each gateway module owns its tables:
 
     attribute       module            tables
     observations    observations.py   series, observations (vintages)
@@ -16,6 +20,7 @@ group, and each gateway module owns its tables:
     reports         reports.py        report_index, report_ledger_snapshots
     candidates      candidates.py     gdelt_candidates, gdelt_candidate_queries
     alignments      alignments.py     alignments, alignment_statements, alignment_aggregates
+    quarantine      quarantine.py     quarantine (values a plausibility rule refused)
     (the store)     database.py       schema_migrations
 
 Migrations are `store/migrations/NNNN_*.sql`, applied in name order. Cross-table atomic writes:
@@ -46,6 +51,7 @@ from stresswatch.store.model_runs import ModelRuns
 from stresswatch.store.observations import Observations
 from stresswatch.store.outbox import Outbox
 from stresswatch.store.payloads import Payloads
+from stresswatch.store.quarantine import Quarantine
 from stresswatch.store.reports import ReportTables
 
 __all__ = ["Store"]
@@ -67,11 +73,14 @@ class Store:
         self.reports = ReportTables(db)
         self.candidates = Candidates(db)
         self.alignments = Alignments(db)
+        self.quarantine = Quarantine(db)
 
     @classmethod
-    def open(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock) -> "Store":
-        """Open and migrate the database at `path`; `clock` stamps what the gateways write."""
-        db = Database.open(path, busy_timeout, clock)
+    def open(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock, *,
+             create: bool = True, create_folder: bool = False) -> "Store":
+        """Open and migrate the database at `path`; `clock` stamps what the gateways write. A
+        missing store is created when `create` (in an existing folder, or any with `create_folder`)."""
+        db = Database.open(path, busy_timeout, clock, create=create, create_folder=create_folder)
         try:
             db.migrate()
         except BaseException:
@@ -82,6 +91,11 @@ class Store:
     @property
     def path(self) -> Path:
         return self._db.path
+
+    @property
+    def read_only(self) -> str | None:
+        """None when the store can be written, else why not (reads still work)."""
+        return self._db.read_only
 
     @property
     def clock(self) -> Clock:
@@ -110,3 +124,7 @@ class Store:
 
     def integrity_check(self) -> str:
         return self._db.integrity_check()
+
+    def verify(self) -> None:
+        """`PRAGMA quick_check` now; StoreCorrupt when the store is damaged (writes are then refused)."""
+        self._db.verify()

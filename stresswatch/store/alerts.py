@@ -1,7 +1,8 @@
 """Alert persistence (tables `alert_state`, `alert_history`, `silences`; migration 0004).
 
 One `alert_state` row per alert instance (a rule plus its labels, identified by a fingerprint),
-every state change in `alert_history`, and silences by rule and date range. What the states mean
+with `eval_base` (migration 0008: the state it had before its last evaluated date, so that date can
+be evaluated again), every state change in `alert_history`, and silences by rule and date range. What the states mean
 and how they change is `stresswatch.alerts`' business; this module only keeps the rows. Labels are
 stored as JSON with sorted keys.
 """
@@ -36,6 +37,8 @@ class AlertStateRow:
     muted_by: str | None
     notified_state: str | None
     last_notified_date: str | None
+    #: the state-machine fields before the first evaluation on `last_eval_date` (None = unknown)
+    eval_base: dict[str, Any] | None = None
 
 
 class HistoryRow(TypedDict):
@@ -84,6 +87,7 @@ class AlertTables:
         for r in self._db.query("SELECT * FROM alert_state ORDER BY rule_id"):
             data = {c: r[c] for c in _STATE_COLS}
             data["labels"] = json.loads(data["labels"])
+            data["eval_base"] = json.loads(data["eval_base"]) if data["eval_base"] else None
             out.append(AlertStateRow(**data))
         return out
 
@@ -97,6 +101,8 @@ class AlertTables:
             for st in states:
                 values = [getattr(st, c) for c in _STATE_COLS]
                 values[_STATE_COLS.index("labels")] = labels_json(st.labels)
+                base = st.eval_base
+                values[_STATE_COLS.index("eval_base")] = json.dumps(base, sort_keys=True) if base is not None else None
                 self._db.execute(sql, (*values, updated_at))
 
     # -- history --------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ partition's transaction) and are wrapped in a SAVEPOINT, so a batch is atomic on
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from typing import Any, Iterable, Mapping, TypedDict
 
 from stresswatch.clock import utc_stamp
@@ -88,8 +87,8 @@ class Candidates:
                          rec["query_id"], rec["url"]))
                 self._db.executemany("INSERT OR IGNORE INTO gdelt_candidate_queries (url, query_id) VALUES (?, ?)",
                                      sorted(queries))
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot store GDELT candidates: {exc}") from exc
+        except StoreError as exc:  # the database already typed it; say what was being stored
+            raise type(exc)(f"cannot store GDELT candidates: {exc}") from None
         return new
 
     def delete(self, query_id: str | None = None) -> int:

@@ -69,7 +69,8 @@ class Ledger:
 
     def finish(self, job: str, partition: str, status: str, rows: int = 0, error: str | None = None,
                detail: Mapping[str, Any] | None = None, covered: tuple[dt.date, dt.date] | None = None) -> None:
-        """Record the outcome of a unit (the error text redacted). Inside `Store.transaction()` it
+        """Record the outcome of a unit (error and detail redacted): `success`, `failed`, `skipped` or
+        `interrupted` (stopped by a signal; migration 0010). Inside `Store.transaction()` it
         commits together with the unit's data. `covered` (fetch jobs): the date range now complete."""
         now = self._db.now_text()
         with self._db.transaction():
@@ -83,9 +84,22 @@ class Ledger:
                      covered_from = COALESCE(excluded.covered_from, runs.covered_from),
                      covered_to = COALESCE(excluded.covered_to, runs.covered_to)""",
                 (job, partition, status, rows, redact(error) if error else None,
-                 json.dumps(dict(detail), default=str) if detail else None, now, now,
+                 redact(json.dumps(dict(detail), default=str)) if detail else None, now, now,
                  now if status == "success" else None, iso(covered[0]) if covered else None,
                  iso(covered[1]) if covered else None))
+
+    def close_interrupted(self) -> list[tuple[str, str]]:
+        """Mark every `running` row failed ("interrupted"): called by a writer that has just taken
+        the single-instance lock, when no other writer can be running, so these rows belong to a
+        process that died (SIGKILL, power cut) or was stopped by a disk or database failure before
+        it could record the outcome. Returns the (job, partition) pairs closed."""
+        rows = self._db.query("SELECT job, partition FROM runs WHERE status = 'running'")
+        if rows:
+            with self._db.transaction():
+                self._db.execute(
+                    "UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE status = 'running'",
+                    (self._db.now_text(), "interrupted: the writer stopped before recording an outcome"))
+        return [(r["job"], r["partition"]) for r in rows]
 
     def failing_streak(self, source: str, day: dt.date) -> int:
         """Consecutive daily runs (`day:fetch` rows, the latest 60 up to `day`) whose fetch step

@@ -229,6 +229,14 @@ class Observations:
             "known_at": _dates([r["known_at"] for r in rows]),
         })
 
+    def latest_values(self, series_id: str, start: DateLike, end: DateLike) -> list[tuple[dt.date, float]]:
+        """(date, value) of the latest vintage per date in [start, end], oldest first, without
+        pandas (the plausibility screen reads a little history for every partition it judges)."""
+        rows = self._db.query(
+            """SELECT date, value, MAX(known_at) FROM observations WHERE series_id = ? AND date BETWEEN ? AND ?
+               GROUP BY date ORDER BY date""", (series_id, iso(as_date(start)), iso(as_date(end))))
+        return [(dt.date.fromisoformat(r[0]), float(r[1])) for r in rows]
+
     def all_vintages(self, series_id: str) -> pd.DataFrame:
         """Every vintage: DataFrame[date, known_at, value] ordered by date, then known_at (for
         callers that answer many as-of questions from one read, such as a range of reports)."""

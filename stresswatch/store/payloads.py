@@ -1,6 +1,13 @@
-"""The raw payload archive (table `raw_payloads`, migration 0001): every HTTP response body,
-zlib-compressed, stored before it is parsed, with the request that produced it (secrets redacted),
-so `reparse` can rebuild observations offline.
+"""The raw payload archive (table `raw_payloads`, migrations 0001 and 0010): every HTTP response
+body, zlib-compressed, stored before it is parsed, with the request that produced it, so `reparse`
+can rebuild observations offline.
+
+Secrets never reach the archive: secret query parameters and headers are masked in the request,
+and every known secret value (`stresswatch.redaction`) is masked in the URL, the request and the
+body itself (a server that echoes a key back). `meta` (JSON, migration 0010) records what is not
+the body: the final URL and the redirect chain of a redirected answer, the dates the request asked
+for (`span`), and for an answer over the size cap `truncated` with the limit and the bytes seen --
+such an answer is archived without its body.
 """
 
 from __future__ import annotations
@@ -9,11 +16,11 @@ import datetime as dt
 import hashlib
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from stresswatch.fetchers.base import Request
-from stresswatch.redaction import SECRET_PARAMS, redact
+from stresswatch.redaction import SECRET_PARAMS, redact, redact_bytes
 from stresswatch.store.database import Database, iso
 
 #: headers never archived
@@ -24,11 +31,11 @@ def request_to_json(request: Request) -> str:
     """The request as archived: JSON with secret query parameters REDACTED and secret headers dropped."""
     params = [(k, "REDACTED" if k.lower() in SECRET_PARAMS else v) for k, v in request.params]
     headers = [(k, v) for k, v in request.headers if k.lower() not in _SECRET_HEADERS]
-    return json.dumps({
+    return redact(json.dumps({
         "method": request.method, "url": request.url, "params": params, "headers": headers,
         "body": request.body.decode("utf-8", "replace") if request.body else None,
         "label": request.label, "context": [[k, v] for k, v in request.context],
-    }, sort_keys=True, default=str)
+    }, sort_keys=True, default=str))
 
 
 def request_from_json(text: str) -> Request:
@@ -57,6 +64,12 @@ class Payload:
     parser_version: str
     job: str
     partition: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def truncated(self) -> bool:
+        """True when the answer was over the size cap and archived without its body."""
+        return bool(self.meta.get("truncated"))
 
 
 class Payloads:
@@ -66,11 +79,14 @@ class Payloads:
         self._db = db
 
     def save(self, *, source: str, request: Request, status: int, content_type: str, body: bytes,
-             fetched_at: dt.datetime, parser_version: str, job: str = "", partition: str = "") -> int:
-        """Archive a response body (compressed) before it is parsed; returns its id.
-        An identical body for the same request is stored once."""
+             fetched_at: dt.datetime, parser_version: str, job: str = "", partition: str = "",
+             meta: dict[str, Any] | None = None) -> int:
+        """Archive a response body (compressed, known secrets masked) before it is parsed; returns
+        its id. An identical body for the same request is stored once. `meta`: see the module."""
+        body = redact_bytes(body)
         digest = hashlib.sha256(body).hexdigest()
         request_json = request_to_json(request)
+        meta_json = redact(json.dumps(meta, sort_keys=True, default=str)) if meta else None
         with self._db.transaction():
             row = self._db.query_one(
                 "SELECT id FROM raw_payloads WHERE source = ? AND sha256 = ? AND request_json = ?",
@@ -79,10 +95,10 @@ class Payloads:
                 return int(row["id"])
             cur = self._db.execute(
                 """INSERT INTO raw_payloads (source, url, request_json, status, content_type, sha256, size, body,
-                                             fetched_at, parser_version, job, partition)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (source, redact(request.display()), request_json, status, content_type or "", digest, len(body),
-                 zlib.compress(body, 6), iso(fetched_at), parser_version, job, partition))
+                                             fetched_at, parser_version, job, partition, meta)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (source, redact(request.display()), request_json, status, redact(content_type or ""), digest,
+                 len(body), zlib.compress(body, 6), iso(fetched_at), parser_version, job, partition, meta_json))
             return int(cur.lastrowid or 0)
 
     def iter(self, source: str | None = None) -> Iterator[Payload]:
@@ -99,7 +115,8 @@ class Payloads:
                 status=r["status"], content_type=r["content_type"], sha256=r["sha256"],
                 body=zlib.decompress(r["body"]),
                 fetched_at=dt.datetime.fromisoformat(r["fetched_at"].rstrip("Z")).replace(tzinfo=dt.timezone.utc),
-                parser_version=r["parser_version"], job=r["job"], partition=r["partition"])
+                parser_version=r["parser_version"], job=r["job"], partition=r["partition"],
+                meta=json.loads(r["meta"]) if r["meta"] else {})
 
     def sources(self) -> list[str]:
         """The source ids that have archived payloads."""

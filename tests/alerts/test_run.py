@@ -3,6 +3,7 @@ sources; silences; a rule that cannot be evaluated fails loudly without hiding t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 
@@ -140,3 +141,66 @@ def test_keyrate_rule_with_a_broken_meeting_schedule_fails_loudly_and_is_recorde
     assert not ev.failures
     assert [(prev.state, new.rule_id, new.state) for prev, new in ev.transitions] == [
         ("inactive", "keyrate", "firing")]
+
+
+def _rerun_settings(tmp_path):
+    rules = [{"id": "cbr-stale", "kind": "source_stale", "source": "cbr", "days": 3, "for_runs": 1, "clear_runs": 1},
+             {"id": "rub-1d", "kind": "ruble_move", "pct": 5.0, "days": 1, "for_runs": 2, "clear_runs": 1}]
+    return settings_for(tmp_path, **{"alerts.rules": rules, "mail.recipients": ["analyst@example.org"],
+                                     "report.out": str(tmp_path / "reports")})
+
+
+def test_reevaluating_a_day_starts_from_the_state_before_it_and_queues_only_news(tmp_path, store):
+    """Data for D arrive after D was evaluated: D is evaluated again from the alerts' state before
+    D (a count advances once per date), the digest says only what changed since the first one, under
+    its own dedup key, and a further re-evaluation with nothing new queues nothing."""
+    s = _rerun_settings(tmp_path)
+    days = business_days(dt.date(2022, 2, 21), 3)
+    day = days[1]
+    first = run_alerts(store, s, day, CLOCK)  # no Bank of Russia data yet: stale
+    assert first.dedup_key == f"digest:{day}" and first.digest.subject().startswith("[stresswatch] FIRING cbr-stale")
+    assert not first.reevaluated
+
+    plant_fx(store, {days[0]: 80.0, day: 88.0})  # +10% on D: the ruble rule is high once
+    # an ordinary rerun changes nothing: the data changed, but nobody asked to evaluate D again
+    assert not run_alerts(store, s, day, CLOCK).transitions
+    again = run_alerts(store, s, day, CLOCK, reevaluate=True)
+    assert again.reevaluated
+    assert sorted((p.rule_id, p.state, n.state) for p, n in again.transitions) == [
+        ("cbr-stale", "firing", "inactive"), ("rub-1d", "inactive", "pending")]
+    assert again.queued and again.dedup_key == f"digest:{day}#2"
+    assert again.digest.subject() == (f"[stresswatch] RESOLVED cbr-stale: cbr: last observation {day} (0 business "
+                                      f"days before {day}; limit 3) ({day}, revised)")
+    states = {a.rule_id: a for a in read_states(store).values()}
+    assert states["rub-1d"].high_count == 1 and states["cbr-stale"].notified_state == "resolved"
+
+    # evaluating D once more (e.g. `run --force`): the count is not advanced a second time
+    third = run_alerts(store, s, day, CLOCK, reevaluate=True)
+    assert not third.transitions and not third.queued and not third.digest.should_send
+    assert {a.rule_id: a.high_count for a in read_states(store).values()}["rub-1d"] == 1
+    assert [r["dedup_key"] for r in store.outbox.rows()] == [f"digest:{day}", f"digest:{day}#2"]
+
+    # the next date counts on from there: the second high fixing in a row fires
+    plant_fx(store, {days[2]: 97.0})
+    nxt = run_alerts(store, s, days[2], CLOCK)
+    assert [(n.rule_id, n.state) for _p, n in nxt.transitions] == [("rub-1d", "firing")]
+    assert nxt.dedup_key == f"digest:{days[2]}"
+
+    # D cannot be evaluated again under a later date: the alerts keep their state and say why
+    before = read_states(store)
+    late = run_alerts(store, s, day, CLOCK, reevaluate=True)
+    assert not late.transitions and read_states(store) == before
+    assert late.kept and all(f"already evaluated for a later date ({days[2]})" in k for k in late.kept)
+
+
+def test_alerts_evaluated_before_their_base_was_recorded_are_kept_on_reevaluation(tmp_path, store):
+    s = _rerun_settings(tmp_path)
+    day = business_days(dt.date(2022, 2, 21), 1)[0]
+    run_alerts(store, s, day, CLOCK)
+    # a store written before migration 0008 has no base for the date: it cannot be rewound
+    rows = store.alerts.states()
+    store.alerts.save_states([dataclasses.replace(r, eval_base=None) for r in rows], "2030-01-01T12:00:00Z")
+    before = read_states(store)
+    ev = run_alerts(store, s, day, CLOCK, reevaluate=True)
+    assert read_states(store) == before and not ev.transitions
+    assert sorted(ev.kept) == [f"{rule}: its state before {day} was not recorded" for rule in ("cbr-stale", "rub-1d")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 
 import pytest
 
@@ -184,3 +185,36 @@ def test_events_step_stores_the_alignment_the_report_then_reads(filled, tmp_path
     daily.align_for_day(store, s, D)
     other = settings_mod.load(filled["config"], environ={}, overrides={"events.placebos": 300})
     assert ev_align.stored(store, s, D) is not None and ev_align.stored(store, other, D) is None
+
+
+def test_mail_off_is_said_in_words_not_as_success_with_0_rows(tmp_path, planted, capsys):
+    s = settings_for(tmp_path, **{f"sources.{sid}.enabled": False for sid in settings_for(tmp_path).source_ids},
+                     **{"daemon.steps": ["fetch", "alerts", "mail"]})
+    cfg = tmp_path / "off.toml"
+    cfg.write_text(f'[store]\npath = "{tmp_path / "sw.db"}"\n[daemon]\nsteps = ["fetch", "alerts", "mail"]\n'
+                   + "".join(f"[sources.{sid}]\nenabled = false\n" for sid in s.source_ids), encoding="utf-8")
+    out = io.StringIO()
+    assert cli.main(["--config", str(cfg), "run", "--date", DAYS[0].isoformat()], out=out) == 0
+    mail_row = [ln for ln in out.getvalue().splitlines() if " mail " in ln][0]
+    assert mail_row.split()[:3] == [DAYS[0].isoformat(), "mail", "off"]
+    assert mail_row.rstrip().endswith("mail off (no recipients)") and "success" not in mail_row
+    log_line = [ln for ln in capsys.readouterr().err.splitlines() if "stresswatch.app.daily" in ln][-1]
+    assert re.search(r"day \S+ mail +off in \d\.\d\ds: mail off \(no recipients\)$", log_line)
+    # the ledger keeps it as done for the day; a rerun shows the same words
+    assert planted.ledger.get("day:mail", DAYS[0].isoformat())["status"] == "success"
+    result = daily.run_day(planted, s, DAYS[0], CLOCK)
+    assert result.ok and [(st.status, st.note) for st in result.steps][-1] == ("done", "mail off (no recipients)")
+
+
+def test_force_runs_every_step_again_and_sends_nothing_twice(tmp_path, planted, smtp):
+    s = _settings(tmp_path, smtp.port)
+    for d in DAYS[:FIRST_HIGH + 2]:
+        assert daily.run_day(planted, s, d, CLOCK).ok
+    assert len(smtp.box.received) == 1  # FIRING on DAYS[FIRST_HIGH + 1]
+    forced = daily.run_day(planted, s, DAYS[FIRST_HIGH + 1], CLOCK, force=True)
+    assert forced.ok and [st.status for st in forced.steps] == ["success", "success", "success"]
+    alerts = forced.steps[1]
+    assert alerts.detail["reevaluated"] is True and alerts.detail["transitions"] == []
+    assert alerts.note == "re-evaluated: no alert changed state"
+    assert forced.steps[2].note == "nothing to send"
+    assert len(smtp.box.received) == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from stresswatch.events.align import ALIGN_FIELDS
 from stresswatch.fetchers.base import SeriesInfo
 from stresswatch.store import Store
 from tests.conftest import shared_path
+from tests.reports.conftest import filled  # noqa: F401 - module-scoped store with a fitted headline model
 
 ASOF = "2023-12-29"
 
@@ -161,3 +163,48 @@ def test_align_real_history_flags_shoigu_as_confounded(tmp_path):
                       "--aggregate", "--format", "csv"])
     assert code == 0 and text.splitlines()[0].startswith("group,n,n_used,mean_abnormal")
     assert any(line.startswith("tag:alliance,") for line in text.splitlines())
+
+
+def test_list_with_an_unknown_tag_names_the_valid_tags(tmp_path, capsys):
+    cfg = write_config(tmp_path)
+    code, text = run(["--config", str(cfg), "events", "list", "--tag", "nosuchtag"])
+    assert code == 2 and text == ""
+    err = capsys.readouterr().err
+    assert "--tag 'nosuchtag': no statement has this tag; tags: " in err
+    assert "alliance" in err and "energy" in err
+    code, text = run(["--config", str(cfg), "events", "list", "--tag", "ENERGY", "--format", "csv"])
+    assert code == 0 and len(text.splitlines()) > 1  # tags match in any case, as before
+
+
+def _shipped_catalogue_config(filled, tmp_path):
+    """The filled store (known history, a fitted headline model) with the shipped catalogue: its
+    long ids and speakers are what made the table 388 characters wide."""
+    cfg = tmp_path / "shipped.toml"
+    cfg.write_text(f'[store]\npath = "{filled["store"].path}"\n[regimes]\nheadline = "t2"\nsearch_reps = 2\n'
+                   'seeds = [1]\n[[regimes.models]]\nid = "t2"\nseries = "cbr.fx.USD"\ntransform = "logret"\n'
+                   'k_regimes = 2\nstart = 2022-01-01\n[events]\nplacebos = 200\nk = 5\nestimation_window = 60\n',
+                   encoding="utf-8")
+    return cfg
+
+
+def test_align_table_fits_120_columns_and_wide_shows_every_column(filled, tmp_path):
+    cfg = _shipped_catalogue_config(filled, tmp_path)
+    asof = "2023-08-16"
+    code, narrow = run(["--config", str(cfg), "events", "align", "--asof", asof, "--no-compute"])
+    assert code == 0
+    lines = narrow.splitlines()
+    assert max(len(ln) for ln in lines) <= 120
+    assert lines[0].split() == ["id", "t0", "regime", "p_stress_filtered", "d_index", "abnormal", "p_value",
+                                "q_value", "confounded"]
+    assert any(ln.startswith("shoigu-more-than-allied-2023") for ln in lines)
+    assert any("…" in ln for ln in lines[2:])  # the longest ids are shortened to fit
+    code, wide = run(["--config", str(cfg), "events", "align", "--asof", asof, "--no-compute", "--wide"])
+    assert code == 0
+    assert wide.splitlines()[0].split() == list(ALIGN_FIELDS)
+    assert max(len(ln) for ln in wide.splitlines()) > 120
+    # csv and json keep every column whatever the table shows
+    code, text = run(["--config", str(cfg), "events", "align", "--asof", asof, "--no-compute", "--format", "csv"])
+    assert text.splitlines()[0] == ",".join(ALIGN_FIELDS)
+    # numbers in the table are rounded for people (at most 4 significant digits below 1); csv keeps
+    # full precision
+    assert re.search(r"\.\d{8,}", text) and not re.search(r"\.\d{8,}", narrow + wide)

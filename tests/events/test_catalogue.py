@@ -128,3 +128,45 @@ def test_keyrate_decisions_become_confounders_with_the_extraordinary_flag():
     assert hike.extraordinary and hike.id == "keyrate-2023-08-15-extraordinary"
     assert "8.5% -> 12%" in hike.label
     assert not by_day[dt.date(2023, 9, 19)].extraordinary  # after the scheduled 15 Sep 2023 meeting
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"speaker": '"A\\rB"'}, "speaker contains the control character U+000D (CR) at position 2"),
+    ({"speaker": '"' + "x" * 200_000 + '"'}, "speaker is 200000 characters long; at most 120 are allowed"),
+    ({"venue": '"Hall\\tA"'}, "venue contains the control character U+0009 (TAB)"),
+    ({"role": '"Minister\\u0000"'}, "role contains the control character U+0000 (NUL)"),
+    ({"summary": '"Fine \\u202e txet desrever"'}, "summary contains the control character U+202E"),
+    ({"key_phrase": '"more than\\nallies"'}, "key_phrase contains the control character U+000A (LF)"),
+    ({"source": '{ outlet = "O\\rX", url = "https://example.org/b" }'}, "source.outlet contains the control"),
+    ({"source": '{ outlet = "O", url = "https://example.org/b\\nX-Injected: 1" }'}, "source.url contains the control"),
+    ({"source": '{ outlet = "O", url = "https://example.org/' + "a" * 3000 + '" }'},
+     "source.url is 3020 characters long"),
+    ({"id": '"second-entry-2024\\n"'}, "lowercase letters, digits and hyphens"),
+    ({"tags": '["alliance\\n"]'}, "must be lowercase slugs"),
+    ({"also": '["https://example.org/c\\n"]'}, "also must be a list of http(s) URLs"),
+])
+def test_text_fields_are_one_line_within_their_limits(tmp_path, changes, message):
+    path = write(tmp_path, entry(**changes))
+    with pytest.raises(ConfigError) as err:
+        cat.load_catalogue(path)
+    text = str(err.value)
+    assert message in text and str(path) in text and "statement #2" in text
+    assert "\r" not in text and "\n" not in text and len(text) < 500  # one line, whatever the value was
+
+
+def test_confounder_label_and_note_are_one_line(tmp_path):
+    for field, value in (("label", '"Sanctions\\r\\nBcc: x"'), ("note", '"' + "n" * 5000 + '"')):
+        body = f'id = "x-one"\ndate = 2024-01-01\nkind = "market"\nlabel = "L"\n'.replace(
+            'label = "L"', f"{field} = {value}" + ('\nlabel = "L"' if field == "note" else ""))
+        path = write(tmp_path, "[[confounder]]\n" + body, "conf.toml")
+        with pytest.raises(ConfigError, match=f"confounder #1 \\('x-one'\\): {field} "):
+            conf.load_confounders(path)
+
+
+def test_events_check_exits_2_on_a_bad_catalogue(tmp_path, capsys):
+    from stresswatch.cli import main
+
+    path = write(tmp_path, entry(speaker='"A\\rB"'))
+    assert main(["events", "check", "--file", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "speaker contains the control character U+000D (CR)" in err and str(path) in err

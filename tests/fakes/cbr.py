@@ -17,7 +17,8 @@ Faults are switched per endpoint ("dynamic", "daily", "keyrate", "valfull" or "*
 requests: `inject("dynamic", "503", times=3)`. Kinds: "503" (with Retry-After), "slow" (sleeps
 `delay` seconds before answering -> client read timeout), "challenge" (DDOS-GUARD HTML page with
 HTTP 200), "truncated" (the XML cut in half, consistent Content-Length), "bomb" (entity expansion),
-"xxe" (external entity), "fault" (SOAP fault with HTTP 500), "404". `times=None` = until cleared.
+"xxe" (external entity), "fault" (SOAP fault with HTTP 500), "404", "empty" (a well-formed answer
+without records: `<ValCurs ...></ValCurs>`, an empty KeyRate). `times=None` = until cleared.
 Every request is logged (`requests`, `count()`), so tests can assert that a rerun asks nothing.
 
 Standalone replay of the real history for manual runs:
@@ -81,7 +82,7 @@ SOAP_FAULT = (b'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap=
               b"<soap:Body><soap:Fault><faultcode>soap:Server</faultcode><faultstring>Server was unable to process "
               b"request. ---&gt; %s</faultstring><detail /></soap:Fault></soap:Body></soap:Envelope>")
 
-FAULT_KINDS = ("503", "slow", "challenge", "truncated", "bomb", "xxe", "fault", "404")
+FAULT_KINDS = ("503", "slow", "challenge", "truncated", "bomb", "xxe", "fault", "404", "empty")
 ENDPOINTS = ("dynamic", "daily", "keyrate", "valfull")
 
 
@@ -492,6 +493,11 @@ class _Handler(BaseHTTPRequestHandler):
                     payload = XXE
                 elif fault.kind == "fault":
                     status, payload, ctype = 500, SOAP_FAULT % b"injected fault", "text/xml; charset=utf-8"
+                elif fault.kind == "empty":  # a well-formed answer without a single record
+                    payload = render_dynamic(CbrHistory(), query.get("VAL_NM_RQ", ""),
+                                             dt.datetime.strptime(query["date_req1"], "%d/%m/%Y").date(),
+                                             dt.datetime.strptime(query["date_req2"], "%d/%m/%Y").date()) \
+                        if endpoint == "dynamic" else render_keyrate(CbrHistory(), dt.date.min, dt.date.min)
             elif endpoint in ENDPOINTS:
                 status, payload, ctype = fake.answer(endpoint, query, body, headers)
             else:

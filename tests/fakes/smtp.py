@@ -1,10 +1,13 @@
 """A real SMTP server for tests: aiosmtpd on 127.0.0.1 with an explicitly chosen free port
 (aiosmtpd 1.4 does not support port=0), that records every accepted message as bytes, can be
-stopped and started again on the same port (server down / up), and can refuse chosen recipients
-with a 4xx code for a number of attempts."""
+stopped and started again on the same port (server down / up), can refuse chosen recipients
+with a 4xx code for a number of attempts, and can hold its answer to RCPT or to the end of DATA
+(after saving the message) until the test releases it - the window in which a killed sender
+cannot know whether its mail arrived."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import threading
@@ -29,6 +32,20 @@ class Mailbox:
         self.refuse: dict[str, int] = {}  # address -> how many more RCPT attempts get a 451
         self.sessions = 0
         self._lock = threading.Lock()
+        #: set each time a message was saved (before the DATA answer is sent)
+        self.saved = threading.Event()
+        #: set each time a RCPT command arrived (before it is answered)
+        self.rcpt_seen = threading.Event()
+        #: when not None, the answer to RCPT / to the end of DATA waits until the event is set
+        self.hold_rcpt: threading.Event | None = None
+        self.hold_data: threading.Event | None = None
+
+    @staticmethod
+    async def _wait_for(event: threading.Event | None, limit: float = 60.0) -> None:
+        waited = 0.0
+        while event is not None and not event.is_set() and waited < limit:
+            await asyncio.sleep(0.02)
+            waited += 0.02
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.sessions += 1
@@ -36,6 +53,8 @@ class Mailbox:
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.rcpt_seen.set()
+        await self._wait_for(self.hold_rcpt)
         with self._lock:
             left = self.refuse.get(address, 0)
             if left > 0:
@@ -48,6 +67,8 @@ class Mailbox:
         with self._lock:
             self.received.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content
                                                                                      or envelope.content)))
+        self.saved.set()
+        await self._wait_for(self.hold_data)
         return "250 Message accepted for delivery"
 
     def messages(self) -> list[EmailMessage]:

@@ -7,12 +7,13 @@ pipeline makes them, tuned for local servers (no backoff, Retry-After capped at 
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Mapping
 
 from stresswatch import pipeline
 from stresswatch import settings as settings_mod
 from stresswatch.fetchers.base import Fetcher, load_all
-from stresswatch.fetchers.http import HttpClient
+from stresswatch.fetchers.http import MB, HttpClient
 
 #: [http] values for local servers; a test may override any of them
 FAST_HTTP = {"backoff_factor": 0.0, "retry_after_max": 0.05}
@@ -31,14 +32,18 @@ def make_fetcher(source_id: str, *, environ: Mapping[str, str] | None = None, **
 
 
 def http_client(source_id: str, retries: int = 3, *, timeout: float = 5.0, min_interval: float = 0.0,
-                **http: Any) -> HttpClient:
-    """The source's HttpClient as the pipeline builds it (read timeout and pacing from
-    `[sources.<source_id>]`, the session from `[http]`), with `retries`, FAST_HTTP and any other
-    `[http]` key given here (`retry_after_max=1.0`, `connect_timeout=2.0`, ...)."""
+                max_body_mb: float | None = None, redirect_hosts: list[str] | None = None,
+                stop: threading.Event | None = None, **http: Any) -> HttpClient:
+    """The source's HttpClient as the pipeline builds it (deadline, pacing, size cap and redirect
+    hosts from `[sources.<source_id>]`, the session from `[http]`), with `retries`, FAST_HTTP and
+    any other `[http]` key given here (`retry_after_max=1.0`, `connect_timeout=2.0`, ...)."""
     values: dict[str, Any] = {f"http.{k}": v for k, v in {"retries": retries, **FAST_HTTP, **http}.items()}
     values[f"sources.{source_id}.timeout"] = timeout
     values[f"sources.{source_id}.min_interval"] = min_interval
+    values[f"sources.{source_id}.max_body_mb"] = max_body_mb
+    values[f"sources.{source_id}.redirect_hosts"] = redirect_hosts
     settings = settings_mod.load(environ={}, overrides=values)
     source = settings.source(source_id)
     return HttpClient(source_id, timeout=source["timeout"], min_interval=source["min_interval"],
-                      http_settings=settings["http"])
+                      http_settings=settings["http"], max_body_bytes=int(source["max_body_mb"] * MB),
+                      redirect_hosts=tuple(source["redirect_hosts"]), stop=stop)

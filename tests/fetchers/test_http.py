@@ -1,12 +1,15 @@
-"""The HTTP layer against a real local server: retries, Retry-After, timeouts, typed errors, pacing."""
+"""The HTTP layer against a real local server: retries, Retry-After, timeouts, typed errors, pacing,
+redirects kept on the source's host, and what counts as an unreachable host."""
 
+import socket
 import time
 
 import pytest
 from werkzeug import Response
 
-from stresswatch.errors import SourceRejected, SourceUnavailable
+from stresswatch.errors import RedirectRefused, SourceRejected, SourceUnavailable
 from stresswatch.fetchers.base import Request
+from tests.fakes.hostile import HostileServer, answer
 from tests.fetchers.conftest import http_client
 
 SOURCE = "cbr"  # any configured source: the HTTP layer does not depend on which
@@ -135,3 +138,143 @@ def test_connection_failures_are_marked_as_already_retried():
     with pytest.raises(SourceUnavailable) as err:
         http_client(SOURCE, retries=1, connect_timeout=2.0).fetch(Request("GET", "http://127.0.0.1:9/nothing"))
     assert err.value.retried is True
+
+
+# -- issue 14 item 3: redirects stay on the source's host -------------------------------------------
+def test_a_redirect_on_the_same_host_is_followed_and_recorded(httpserver):
+    httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new?x=1"})
+    httpserver.expect_request("/new").respond_with_data("<ok/>", content_type="text/xml")
+    response = http_client(SOURCE).fetch(Request("GET", httpserver.url_for("/old")))
+    assert response.body == b"<ok/>"
+    assert response.redirects == (f"301 {httpserver.url_for('/new')}?x=1",)
+    assert response.final_url == f"{httpserver.url_for('/new')}?x=1"
+
+
+def test_a_redirect_to_another_host_is_refused_without_asking_it(httpserver):
+    with HostileServer(answer(b"<ValCurs>evil</ValCurs>")) as evil:
+        httpserver.expect_request("/x").respond_with_data("", status=302, headers={"Location": evil.url("/x")})
+        with pytest.raises(RedirectRefused, match="another host") as err:
+            http_client(SOURCE).send(Request("GET", httpserver.url_for("/x")))
+        assert evil.connections == []
+    assert f"127.0.0.1:{evil.port}" in str(err.value) and "redirect_hosts" in str(err.value)
+
+
+def test_a_post_is_never_sent_to_another_host_even_when_allowed(httpserver):
+    with HostileServer(answer(b"<Envelope/>")) as evil:
+        httpserver.expect_request("/soap", method="POST").respond_with_data(
+            "", status=307, headers={"Location": evil.url("/soap")})
+        client = http_client(SOURCE, redirect_hosts=[f"127.0.0.1:{evil.port}"])
+        with pytest.raises(RedirectRefused, match="body is never sent to another host"):
+            client.send(Request("POST", httpserver.url_for("/soap"), body=b"<Envelope>secret</Envelope>"))
+        assert evil.connections == []
+
+
+def test_an_allow_listed_host_is_followed_for_a_get(httpserver):
+    with HostileServer(answer(b"<ok/>")) as mirror:
+        httpserver.expect_request("/x").respond_with_data("", status=302, headers={"Location": mirror.url("/y")})
+        response = http_client(SOURCE, redirect_hosts=["127.0.0.1"]).fetch(Request("GET", httpserver.url_for("/x")))
+    assert response.body == b"<ok/>" and response.redirects == (f"302 {mirror.url('/y')}",)
+    assert len(mirror.connections) == 1
+
+
+@pytest.mark.parametrize("location", ["file:///etc/passwd", "ftp://example.test/x", "https:///nohost"])
+def test_redirects_to_other_schemes_are_refused(httpserver, location):
+    httpserver.expect_request("/x").respond_with_data("", status=302, headers={"Location": location})
+    with pytest.raises(RedirectRefused, match="only http"):
+        http_client(SOURCE).send(Request("GET", httpserver.url_for("/x")))
+
+
+def test_a_redirect_loop_ends(httpserver):
+    httpserver.expect_request("/loop").respond_with_data("", status=302, headers={"Location": "/loop"})
+    with pytest.raises(RedirectRefused, match="more than 5 redirects"):
+        http_client(SOURCE).send(Request("GET", httpserver.url_for("/loop")))
+
+
+def test_a_303_after_a_post_asks_with_get_and_no_body(httpserver):
+    httpserver.expect_request("/soap", method="POST").respond_with_data("", status=303, headers={"Location": "/r"})
+    httpserver.expect_request("/r", method="GET").respond_with_data("<ok/>")
+    response = http_client(SOURCE).fetch(Request("POST", httpserver.url_for("/soap"), body=b"<Envelope/>"))
+    assert response.body == b"<ok/>"
+    assert httpserver.log[-1][0].method == "GET" and httpserver.log[-1][0].data == b""
+
+
+# -- issue 13 / 14 item 11: what "unreachable" means ---------------------------------------------
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_refused_connection_is_unreachable_on_the_first_attempt():
+    port = _closed_port()
+    with pytest.raises(SourceUnavailable) as err:
+        http_client(SOURCE, retries=4).send(Request("GET", f"http://127.0.0.1:{port}/x"))
+    assert err.value.unreachable and err.value.cause == "connection refused"
+    assert err.value.host == f"127.0.0.1:{port}"
+    assert "Max retries" not in str(err.value) and "HTTPConnection" not in str(err.value)
+
+
+def test_a_name_that_does_not_resolve_is_unreachable():
+    with pytest.raises(SourceUnavailable) as err:
+        http_client(SOURCE, retries=4).send(Request("GET", "http://no-such-host.invalid/x"))
+    assert err.value.unreachable and err.value.cause == "name not resolved"
+
+
+def test_a_host_found_unreachable_is_not_asked_again_in_the_run():
+    from stresswatch.fetchers.http import HostBook
+
+    port = _closed_port()
+    book = HostBook()
+    first = http_client(SOURCE, retries=0)
+    first.hosts = book
+    with pytest.raises(SourceUnavailable):
+        first.send(Request("GET", f"http://127.0.0.1:{port}/a"))
+    other = http_client("bis", retries=0)  # another source on the same host, same run
+    other.hosts = book
+    with socket.socket() as listener:  # the port now listens: a connection attempt would succeed
+        listener.bind(("127.0.0.1", port))
+        listener.listen(1)
+        listener.settimeout(0.5)
+        with pytest.raises(SourceUnavailable, match="not asked again in this run") as err:
+            other.send(Request("GET", f"http://127.0.0.1:{port}/b"))
+        with pytest.raises(socket.timeout):
+            listener.accept()  # nobody knocked
+    assert err.value.unreachable
+
+
+def test_a_read_timeout_is_not_unreachable(httpserver):
+    def slow(request):
+        time.sleep(1.0)
+        return Response("late")
+
+    httpserver.expect_request("/slow").respond_with_handler(slow)
+    with pytest.raises(SourceUnavailable) as err:
+        http_client(SOURCE, retries=0, timeout=0.3).send(Request("GET", httpserver.url_for("/slow")))
+    assert err.value.unreachable is False and "timed out" in err.value.cause
+
+
+def test_the_causes_of_a_failed_connection_in_a_few_words():
+    """classify() on the exception chains urllib3 and requests build (a connect timeout cannot be
+    provoked here: this sandbox's network accepts connections to unroutable addresses)."""
+    import errno
+
+    import requests
+    import urllib3
+
+    from stresswatch.fetchers.http import classify
+
+    def wrapped(reason):
+        return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/x", reason))
+
+    refused = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
+    refused.__cause__ = ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+    no_route = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
+    no_route.__cause__ = OSError(errno.EHOSTUNREACH, "No route to host")
+    assert classify(wrapped(refused)) == ("connection refused", True)
+    assert classify(wrapped(no_route)) == ("no route to host", True)
+    assert classify(requests.exceptions.ConnectTimeout(urllib3.exceptions.MaxRetryError(
+        None, "/x", urllib3.exceptions.ConnectTimeoutError(None, "timed out")))) == ("connect timed out", True)
+    assert classify(wrapped(urllib3.exceptions.ReadTimeoutError(None, "/x", "read timed out"))) == \
+        ("read timed out", False)
+    assert classify(wrapped(urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError()))) == \
+        ("connection dropped before an answer", False)

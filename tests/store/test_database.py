@@ -12,7 +12,7 @@ from tests.store.peek import peek
 
 def test_open_sets_wal_and_migrates_once(tmp_path):
     path = tmp_path / "nested" / "sw.db"
-    with Store.open(path) as s:
+    with Store.open(path, create_folder=True) as s:  # a missing folder is made only when asked (issue 13)
         assert peek(s, "PRAGMA journal_mode")[0][0] == "wal"
         names = [r[0] for r in peek(s, "SELECT name FROM schema_migrations")]
         assert "0001_core.sql" in names

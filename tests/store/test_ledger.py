@@ -31,3 +31,13 @@ def test_ledger_rows_commit_with_the_partition(store):
     store.ledger.finish("fetch:cbr", "2023", "failed", error="boom api_key=SECRET")
     row = store.ledger.get("fetch:cbr", "2023")
     assert row["attempts"] == 2 and row["status"] == "failed" and "SECRET" not in row["error"]
+
+
+def test_rows_a_dead_writer_left_running_are_closed_as_interrupted(store):
+    store.ledger.start("fetch:cbr", "2013-01-01..2013-12-31")
+    store.ledger.finish("fetch:cbr", "2012-01-01..2012-12-31", "success", rows=5)
+    assert store.ledger.close_interrupted() == [("fetch:cbr", "2013-01-01..2013-12-31")]
+    row = store.ledger.get("fetch:cbr", "2013-01-01..2013-12-31")
+    assert row["status"] == "failed" and row["error"].startswith("interrupted") and row["finished_at"]
+    assert store.ledger.get("fetch:cbr", "2012-01-01..2012-12-31")["status"] == "success"
+    assert store.ledger.close_interrupted() == []

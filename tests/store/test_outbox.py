@@ -35,3 +35,52 @@ def test_due_attempts_and_final_states(store):
     store.outbox.mark_failed(m2.id, "refused", sent_at=None)
     assert store.outbox.counts() == {"pending": 0, "sent": 1, "failed": 1}
     assert [r["status"] for r in store.outbox.rows("sent")] == ["sent"]
+
+
+def test_reconcile_resumes_what_never_went_out_and_holds_what_may_have(store):
+    for key in ("before-data", "after-data", "untouched"):
+        enqueue(store, key)
+    ids = {r["dedup_key"]: r["id"] for r in store.outbox.rows()}
+    store.outbox.begin_attempt(ids["before-data"], "<a@x>", "2022-03-01T08:00:01Z")
+    store.outbox.begin_attempt(ids["after-data"], "<b@x>", "2022-03-01T08:00:02Z")
+    store.outbox.handing_over(ids["after-data"], "2022-03-01T08:00:03Z")
+    found = store.outbox.reconcile()
+    assert (found.resumed, found.in_doubt) == (["before-data"], ["after-data"])
+    rows = {r["dedup_key"]: r for r in store.outbox.rows()}
+    assert rows["before-data"]["status"] == "pending" and rows["untouched"]["status"] == "pending"
+    assert rows["after-data"]["status"] == "in_doubt" and rows["after-data"]["message_id"] == "<b@x>"
+    assert "2022-03-01T08:00:03Z" in rows["after-data"]["last_error"]
+    assert [m.dedup_key for m in store.outbox.due()] == ["before-data", "untouched"]  # in doubt: never due
+    assert store.outbox.counts() == {"pending": 2, "sent": 0, "failed": 0, "in_doubt": 1}
+    assert store.outbox.reconcile() == type(found)([], [])  # nothing left in flight
+    store.outbox.drop(ids["after-data"], "arrived")
+    assert store.outbox.find("after-data")["status"] == "dropped"
+
+
+def test_migration_0008_keeps_the_rows_of_an_older_store(tmp_path):
+    """A store made before 0008 (outbox statuses pending/sent/failed only) is rebuilt with its rows."""
+    import sqlite3
+    from importlib import resources
+
+    from stresswatch.store import Store
+    from stresswatch.store.database import _split_sql
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for f in sorted(resources.files("stresswatch.store.migrations").iterdir(), key=lambda f: f.name):
+        if f.name.endswith(".sql") and f.name < "0008":
+            for statement in _split_sql(f.read_text(encoding="utf-8")):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, '2024-01-01T00:00:00Z')", (f.name,))
+    conn.execute("INSERT INTO outbox (dedup_key, run_date, created_at, sender, recipients, pending_recipients, "
+                 "subject, mime, status, attempts, next_attempt_at, sent_at) VALUES ('digest:2022-03-01', "
+                 "'2022-03-01', '2022-03-01T08:00:00Z', 's@x', '[\"a@x\"]', '[]', 'S', X'4D', 'sent', 1, "
+                 "'2022-03-01T08:00:00Z', '2022-03-01T08:00:05Z')")
+    conn.close()
+    with Store.open(path, create=False) as store:
+        (row,) = store.outbox.rows()
+        assert (row["dedup_key"], row["status"], row["sent_at"], row["message_id"]) == (
+            "digest:2022-03-01", "sent", "2022-03-01T08:00:05Z", None)
+        assert store.migrate() == [] and store.integrity_check() == "ok"

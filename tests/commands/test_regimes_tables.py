@@ -1,0 +1,48 @@
+"""`regimes` tables read by people: rounded numbers, episode lengths with their unit; csv and json
+keep the numbers as they are (a real store, a real statsmodels fit of a simulated series)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+from stresswatch.cli import main
+from tests.regimes.simulated import sim2, write_sim  # noqa: F401 - sim2 is a fixture
+
+LONG_DECIMALS = re.compile(r"\.\d{8,}")
+
+
+def _cli(tmp_path, *args):
+    cfg = tmp_path / "sw.toml"
+    cfg.write_text('[regimes]\nheadline = "sim"\nsearch_reps = 4\nseeds = [1, 2]\n'
+                   '[[regimes.models]]\nid = "sim"\nseries = "sim.x"\ntransform = "level"\n'
+                   'k_regimes = 2\nswitching_mean = false\nstart = 2000-01-01\n')
+    out = io.StringIO()
+    rc = main(["--config", str(cfg), "--store", str(tmp_path / "sw.db"), *args], out=out)
+    return rc, out.getvalue()
+
+
+def test_episode_table_rounds_and_gives_lengths_a_unit(tmp_path, store, sim2):
+    y = sim2[0].iloc[:1200]
+    write_sim(store, y)
+    asof = y.index[-1].date().isoformat()
+    store.close()
+    assert _cli(tmp_path, "regimes", "show", "--fit", "--asof", asof, "--format", "csv")[0] == 0
+
+    rc, table = _cli(tmp_path, "regimes", "episodes", "--asof", asof)
+    assert rc == 0
+    rows = [ln.split("  ") for ln in table.splitlines()[2:]]
+    assert rows and not LONG_DECIMALS.search(table)
+    lengths = [re.search(r"(\d+) business days?\s*$", ln) for ln in table.splitlines()[2:]]
+    assert all(lengths), table
+
+    rc, text = _cli(tmp_path, "regimes", "episodes", "--asof", asof, "--format", "json")
+    episodes = json.loads(text)
+    assert [int(m.group(1)) for m in lengths] == [e["length"] for e in episodes]  # json: the number of periods
+    assert any(LONG_DECIMALS.search(repr(e["mean_p"])) for e in episodes)  # full precision kept
+    rc, csv = _cli(tmp_path, "regimes", "episodes", "--asof", asof, "--format", "csv")
+    assert csv.splitlines()[1].split(",")[-1] == str(episodes[0]["length"])
+
+    rc, summary = _cli(tmp_path, "regimes", "summary", "--asof", asof)
+    assert rc == 0 and not LONG_DECIMALS.search(summary)
