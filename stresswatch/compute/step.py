@@ -136,7 +136,19 @@ def compute_all(inputs: Inputs, settings: Settings, asof: dt.date, meetings: Mee
 def compute(store: Store, settings: Settings, asof: dt.date, run_regimes: bool = True) -> ComputeResult:
     """Compute indicators and the composite as known on `asof` — appended to the stored state when
     it still applies (`compute.state`), else over the whole grid — write the derived series and
-    the new state (one transaction), then run the regime update unless `run_regimes` is False."""
+    the new state (one transaction), then run the regime update unless `run_regimes` is False.
+    The inputs and indicators are released before the regime fits run, so the two working sets
+    do not add up in one process's peak memory."""
+    res = _compute_and_write(store, settings, asof)
+    if run_regimes:
+        _run_regimes(store, settings, asof, res)
+    if res.rows or res.regimes_changed:
+        store.alignments.delete(asof)
+    return res
+
+
+def _compute_and_write(store: Store, settings: Settings, asof: dt.date) -> ComputeResult:
+    """The indicators-and-index half of `compute`: what it read, wrote and how (`ComputeResult`)."""
     started_at = utc_stamp(store.clock())
     p = plan(store, settings, asof)
     inputs = Inputs.from_store(store, asof, p.series, start=p.read_from)
@@ -161,10 +173,6 @@ def compute(store: Store, settings: Settings, asof: dt.date, run_regimes: bool =
         if result is not None and p.save and len(result.index):
             res.revised_days = revised_days(p, result.history)
             store.compute_state.save(stored_state(p, result.history, asof, started_at))
-    if run_regimes:
-        _run_regimes(store, settings, asof, res)
-    if res.rows or res.regimes_changed:
-        store.alignments.delete(asof)
     return res
 
 
