@@ -13,8 +13,10 @@ replay servers stay up so that `run` fetches from them as it would from the real
 Parts (targets from issue 12 and 14):
   compute  `compute --asof D` on a store where `compute --asof D-1` ran ("warm") against `compute
            --asof D` on the same observations with no derived state ("cold"); target warm/cold <= 0.10.
-           Then one warm process instrumented by phase: interpreter and imports, the compute itself
-           (Team B), the regime update (Team A, `regimes.update.update_all`).
+           The same pair with the regime update left out (`compute(..., run_regimes=False)` in a
+           fresh process: the indicators-and-index share). Then one warm process instrumented by
+           phase: interpreter and imports, the compute itself (Team B), the regime update (Team A,
+           `regimes.update.update_all`).
   run      `run --date D` on a store that ran D-1 (observations to D-1; the run fetches D) against
            `run --date D` on a store holding only the observations 1999..D; target <= 0.25; steps
            by owner from the run's own report.
@@ -170,6 +172,12 @@ def part_compute(runner: Runner, folder: Path, base_cfg: Path, obs: Path, day: d
         warm_runs.append(r)
         modes.append(json.loads(r["out"]).get("mode", "no mode reported") if r["out"].strip().startswith("{")
                      else "?")
+    # the same pair with the regime update left out (compute(..., run_regimes=False) in a fresh
+    # process): Team B's share of the ratio, apart from Team A's regime update
+    cold_b, warm_b = [], []
+    for _ in range(repeat):
+        cold_b.append(runner.phases(config_for(base_cfg, fresh_copy(obs, folder / "cold.db"), folder), day, "0"))
+        warm_b.append(runner.phases(config_for(base_cfg, fresh_copy(warm_base, folder / "warm.db"), folder), day, "0"))
     warm = fresh_copy(warm_base, folder / "warm.db")
     ph = runner.phases(config_for(base_cfg, warm, folder), day, "2")
     lines = [f"compute --asof {day}, fresh processes, median of {repeat} (wall / CPU seconds):",
@@ -178,6 +186,10 @@ def part_compute(runner: Runner, folder: Path, base_cfg: Path, obs: Path, day: d
              f"   mode: {', '.join(sorted(set(modes)))}",
              f"  warm / cold                         {med(warm_runs, 'wall') / med(cold_runs, 'wall'):7.3f} / "
              f"{med(warm_runs, 'cpu') / med(cold_runs, 'cpu'):6.3f}   (target <= 0.10)",
+             f"  without the regime update (compute(run_regimes=False), fresh processes, median of {repeat}):",
+             f"    cold {med(cold_b, 'wall'):7.2f} / {med(cold_b, 'cpu'):6.2f}   warm {med(warm_b, 'wall'):7.2f} / "
+             f"{med(warm_b, 'cpu'):6.2f}   warm / cold {med(warm_b, 'wall') / med(cold_b, 'wall'):6.3f} / "
+             f"{med(warm_b, 'cpu') / med(cold_b, 'cpu'):6.3f}",
              "  one warm process by phase (CPU / wall seconds):",
              f"    interpreter + imports (store, settings, compute)     {ph['imports_cpu']:6.2f} / {ph['imports_wall']:6.2f}",
              f"    compute: read, indicators, index, writes (Team B)    {ph['compute_cpu']:6.2f} / {ph['compute_wall']:6.2f}"
