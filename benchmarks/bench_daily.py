@@ -106,14 +106,18 @@ class Runner:
 
     def measured(self, argv: list[str]) -> dict:
         """Like `run`, with the child's CPU and peak RSS read by os.wait4."""
-        t0 = time.perf_counter()
-        # the working folder comes first on the path of `python -m`: run in the code's own folder
-        p = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=self.env(), cwd=str(self.code or REPO))
-        out = p.stdout.read().decode()
-        err = p.stderr.read().decode()
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
+        # output to files, not pipes: a child that fills one pipe while the other is read to its
+        # end would wait forever (a year of `run` warns on stderr every day)
+        with tempfile.TemporaryFile() as fout, tempfile.TemporaryFile() as ferr:
+            t0 = time.perf_counter()
+            # the working folder comes first on the path of `python -m`: run in the code's own folder
+            p = subprocess.Popen([sys.executable, *argv], stdout=fout, stderr=ferr, env=self.env(),
+                                 cwd=str(self.code or REPO))
+            _, status, ru = os.wait4(p.pid, 0)
+            wall = time.perf_counter() - t0
+            fout.seek(0)
+            ferr.seek(0)
+            out, err = fout.read().decode(), ferr.read().decode()
         p.returncode = os.waitstatus_to_exitcode(status)
         return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "peak_mb": ru.ru_maxrss / 1024,
                 "code": p.returncode, "out": out, "err": err}
