@@ -74,6 +74,11 @@ def test_bh_qvalues_match_statsmodels():
     np.testing.assert_allclose(q[ok], multipletests(p[ok], method="fdr_bh")[1])
 
 
+def test_bh_qvalue_is_never_below_its_p_value_in_floating_point():
+    p = np.array([0.913086913086913, 0.2, 0.3, 0.4, 0.5])  # 0.913086913086913 * 5 / 5 rounds below itself
+    assert (study.bh_qvalues(p) >= p).all()
+
+
 def test_real_effect_found_null_not(sim):
     index, probs, state = sim
     calm = np.flatnonzero(state == 0)
