@@ -153,9 +153,11 @@ SECTIONS: list[Section] = [
                 "multiplier on each source's min_interval during backfills (politeness)", minimum=0),
     )),
     Section("compute", "Indicators and the composite stress index.", (
-        Setting("burn_in", "int", 250, "observations before the recursive ECDF starts ranking", minimum=10),
-        Setting("ewma_lambda", "float", 0.93, "EWMA decay for the segment covariances", minimum=0.5, maximum=0.999),
-        Setting("weights", "dict[float]", {}, "segment weights (fx, policy, equity, external, trade); empty = equal"),
+        Setting("burn_in", "int", 500, "observations before the recursive ECDF starts ranking (the index is "
+                                       "published once every segment with data is ranked)", minimum=10),
+        Setting("ewma_lambda", "float", 0.93, "EWMA decay of the segment correlations in stress.corr (a "
+                                              "diagnostic; not a weight of the index)", minimum=0.5, maximum=0.999),
+        Setting("weights", "dict[float]", {}, "segment weights (fx, policy, equity, external); empty = equal"),
         Setting("start", "date", dt.date(1999, 1, 1), "first date of the computed history"),
         Setting("meetings", "path", "", "Bank of Russia board meeting schedule TOML; empty = the shipped "
                                         "cbr_meetings.toml"),
@@ -181,8 +183,7 @@ SECTIONS: list[Section] = [
         Setting("degrade_nats", "float", 1.0, "refit when the new rows' mean loglik falls this far below", minimum=0),
         Setting("episode_min_length", "int", 3, "shortest stress episode (periods)", minimum=1),
         Setting("episode_merge_gap", "int", 5, "episodes this close are merged (periods)", minimum=0),
-        Setting("episode_threshold", "float", 0.5, "P(stress) above which a period is in a stress episode",
-                minimum=0, maximum=1),
+        Setting("episode_threshold", "float", 0.5, "P(stress) above which a period is stress", minimum=0, maximum=1),
         Setting("episodes", "path", "", "episode catalogue the scorecard checks; empty = the shipped episodes.toml"),
     )),
     Section("events", "Statement catalogue and event study.", (

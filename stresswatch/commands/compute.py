@@ -53,7 +53,8 @@ def regimes_in_words(summary: str) -> list[str]:
 
 def summary_rows(day: dt.date, result: ComputeResult) -> list[dict[str, Any]]:
     """`compute` as item/value rows: the index and its parts (by the ids `indicators show`
-    accepts), what was written, and what each regime model did."""
+    accepts), what was written, how (appended to the stored state or recomputed, from which day,
+    why), and what each regime model did."""
     rows: list[dict[str, Any]] = [{"item": "as of", "value": day}]
     latest = result.latest()
     if latest:
@@ -66,6 +67,7 @@ def summary_rows(day: dt.date, result: ComputeResult) -> list[dict[str, Any]]:
     changed = sorted(sid for sid, n in result.written.items() if n)
     rows.append({"item": "written", "value": f"{result.rows} new or revised values in {len(changed)} series; "
                                              f"{len(result.written) - len(changed)} series unchanged"})
+    rows.append({"item": "computed", "value": f"{result.mode} from {result.recomputed_from} ({result.reason})"})
     for line in regimes_in_words(result.regimes):
         rows.append({"item": "regime model", "value": line})
     return rows
@@ -81,7 +83,8 @@ def cmd_compute(args, app: App) -> int:
         app.out.write(output.to_json(output.clean({
             "asof": day, "inputs": result.inputs, "segments": result.segments, "written": result.written,
             "latest": result.latest(), "regimes": result.regimes, "regimes_error": result.regimes_error,
-            "warnings": result.warnings})) + "\n")
+            "mode": result.mode, "reason": result.reason, "recomputed_from": result.recomputed_from,
+            "revised_days": result.revised_days, "warnings": result.warnings})) + "\n")
     else:
         output.emit(summary_rows(day, result), ["item", "value"], args.format, app.out)
         if args.format == "table":
@@ -112,8 +115,8 @@ def cmd_list(args, app: App) -> int:
         ids = concrete.get(ind.id, [])
         rows.append({"id": ind.id, "family": ind.family, "unit": ind.unit, "inputs": " ".join(ind.inputs),
                      "available": " ".join(ids) if ids else "-", "description": ind.summary})
-    for sid in ("stress.index", "stress.index.pct", "stress.corr", "stress.emp", "stress.segment.{name}",
-                "stress.contrib.{name}"):
+    for sid in ("stress.index", "stress.index.pct", "stress.index.coverage", "stress.corr", "stress.emp",
+                "stress.segment.{name}", "stress.contrib.{name}", "stress.beside.{name}"):
         rows.append({"id": sid, "family": "composite", "unit": "", "inputs": "cbr.fx.* cbr.keyrate (+ others)",
                      "available": "-", "description": "composite stress index series (see docs/indicators.md)"})
     output.emit(rows, ["id", "family", "unit", "inputs", "available", "description"], args.format, app.out)

@@ -187,8 +187,8 @@ def bh_qvalues(p: Sequence[float]) -> np.ndarray:
         return q
     order = ok[np.argsort(p[ok], kind="stable")]
     ranked = p[order] * m / np.arange(1, m + 1)
-    # p * m / m can round below p: a q-value is never below its own p-value
-    q[order] = np.minimum(1.0, np.maximum(p[order], np.minimum.accumulate(ranked[::-1])[::-1]))
+    # q >= p holds exactly; p * m / m can round one ulp below p, so say it explicitly
+    q[order] = np.maximum(p[order], np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1]))
     return q
 
 

@@ -5,8 +5,8 @@ The registry (`Indicator`, `REGISTRY`, `register`) lives in registry.py, which i
 family nor this package. Families live in their own modules (fx, rates, trade, markets, emp);
 each calls `registry.register(...)` at import time, and importing this package imports them all.
 This package owns the look-ups: `resolve("fx.rv20.USD")` finds the template and the placeholder
-values; `expand(available_series)` lists the concrete ids whose inputs exist in a store. The
-composite index lives in `composite.py`; the orchestration that reads the store is
+values; `expand(available_series)` lists the concrete ids whose inputs (or their fallbacks) exist
+in a store. The composite index lives in `composite.py`; the orchestration that reads the store is
 `stresswatch.compute`.
 """
 
@@ -47,7 +47,7 @@ def expand(available: Iterable[str]) -> list[tuple[str, Indicator, dict[str, str
     for ind in REGISTRY.values():
         names = ind.placeholders()
         if not names:
-            if all(_present(i, have) for i in ind.inputs):
+            if all(_present(i, have, ind) for i in ind.inputs):
                 out.append((ind.id, ind, {}))
             continue
         # placeholders are filled from the first input template (e.g. cbr.fx.{code})
@@ -58,12 +58,16 @@ def expand(available: Iterable[str]) -> list[tuple[str, Indicator, dict[str, str
                 continue
             values = match.groupdict()
             cid, ins = ind.bind(**values)
-            if all(_present(i, have) for i in ins):
+            if all(_present(i, have, ind) for i in ins):
                 out.append((cid, ind, values))
     return out
 
 
-def _present(input_id: str, have: set[str]) -> bool:
+def _present(input_id: str, have: set[str], ind: Indicator | None = None) -> bool:
+    """The input is stored, or (for `ind`) one of its fallbacks is: a policy indicator is
+    computable from the BIS rate for Russia before the key rate exists, so whether it exists does
+    not depend on the date it is computed as of."""
     if input_id.endswith("*"):
         return any(s.startswith(input_id[:-1]) for s in have)
-    return input_id in have
+    fallbacks = [f for f, primary in (ind.fallbacks if ind is not None else ()) if primary == input_id]
+    return input_id in have or any(f in have for f in fallbacks)

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from stresswatch.indicators.registry import register
-from stresswatch.indicators.calendar import to_business_days
+from stresswatch.indicators.calendar import DAILY_STALE_LIMIT, to_business_days
 from stresswatch.indicators.rates import BIS_RUSSIA, KEYRATE, policy_rate
+from stresswatch.indicators.windows import rolling_std
 
 HORIZON = 21
 SIGMA_WINDOW = 1260
@@ -30,17 +31,19 @@ SIGMA_MIN = 250
 
 
 def exchange_market_pressure(rate: pd.Series, policy: pd.Series | None = None, horizon: int = HORIZON,
-                             sigma_window: int = SIGMA_WINDOW, sigma_min: int = SIGMA_MIN) -> pd.Series:
+                             sigma_window: int = SIGMA_WINDOW, sigma_min: int = SIGMA_MIN,
+                             end: pd.Timestamp | None = None) -> pd.Series:
     """EMP_t = %Δe_t/σ_e + Δi_t/σ_i (standard-deviation units), h-business-day changes, trailing
-    rolling σ; see the module docstring for the exact definitions."""
-    e = to_business_days(rate)
+    rolling σ; see the module docstring for the exact definitions. The business-day grid runs to
+    `end` (the as-of date) when given, the rate carried as in `fx`."""
+    e = to_business_days(rate, end=end, limit=DAILY_STALE_LIMIT)
     de = 100.0 * np.log(e / e.shift(horizon))
-    sd_e = de.rolling(sigma_window, min_periods=sigma_min).std()
+    sd_e = rolling_std(de, sigma_window, sigma_min)
     out = de / sd_e
     if policy is not None and not policy.dropna().empty:
         i = to_business_days(policy, end=e.index[-1]).reindex(e.index)
         di = i - i.shift(horizon)
-        sd_i = di.rolling(sigma_window, min_periods=sigma_min).std()
+        sd_i = rolling_std(di, sigma_window, sigma_min)
         term = (di / sd_i).where(sd_i > 1e-12, 0.0).fillna(0.0)
         out = out + term
     return out.rename("emp")
@@ -50,8 +53,9 @@ def _emp(inputs: Mapping[str, pd.Series], ctx: Mapping[str, Any]) -> pd.Series:
     policy = None
     if KEYRATE in inputs or BIS_RUSSIA in inputs:
         policy = policy_rate(inputs.get(KEYRATE, pd.Series(dtype=float)), inputs.get(BIS_RUSSIA))
-    return exchange_market_pressure(inputs["cbr.fx.USD"], policy)
+    return exchange_market_pressure(inputs["cbr.fx.USD"], policy, end=ctx.get("end"))
 
 
-register("emp", inputs=("cbr.fx.USD",), optional_inputs=(KEYRATE, BIS_RUSSIA), unit="standard deviations",
+register("emp", inputs=("cbr.fx.USD",), optional_inputs=(KEYRATE, BIS_RUSSIA), fallbacks=((BIS_RUSSIA, KEYRATE),),
+         unit="standard deviations",
          func=exchange_market_pressure, compute=_emp, family="emp", lookback=SIGMA_WINDOW + HORIZON)

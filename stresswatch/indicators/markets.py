@@ -15,6 +15,7 @@ import pandas as pd
 
 from stresswatch.indicators.registry import register
 from stresswatch.indicators.calendar import BDAYS_PER_YEAR, to_business_days
+from stresswatch.indicators.windows import rolling_std
 
 BRENT = "fred.DCOILBRENTEU"
 IMOEX = "moex.index.IMOEX"
@@ -22,23 +23,24 @@ CMAX_WINDOW = 504
 STALE_LIMIT = 25
 
 
-def price_log_return(price: pd.Series) -> pd.Series:
-    """Daily log return in percent: 100·ln(p_t / p_{t−1}) on business days (close in force)."""
-    p = to_business_days(price, limit=STALE_LIMIT)
+def price_log_return(price: pd.Series, end: pd.Timestamp | None = None) -> pd.Series:
+    """Daily log return in percent: 100·ln(p_t / p_{t−1}) on business days (close in force; the
+    grid runs to `end`, the as-of date, when given)."""
+    p = to_business_days(price, end=end, limit=STALE_LIMIT)
     return (100.0 * np.log(p).diff()).rename("logret")
 
 
-def price_volatility(price: pd.Series, window: int = 20) -> pd.Series:
+def price_volatility(price: pd.Series, window: int = 20, end: pd.Timestamp | None = None) -> pd.Series:
     """Realised volatility, % per year: std(daily log returns over `window` business days,
     ddof=1)·√252. Needs a full window."""
-    r = price_log_return(price)
-    return (r.rolling(window, min_periods=window).std() * np.sqrt(BDAYS_PER_YEAR)).rename(f"rv{window}")
+    r = price_log_return(price, end)
+    return (rolling_std(r, window) * np.sqrt(BDAYS_PER_YEAR)).rename(f"rv{window}")
 
 
-def price_cmax(price: pd.Series, window: int = CMAX_WINDOW) -> pd.Series:
+def price_cmax(price: pd.Series, window: int = CMAX_WINDOW, end: pd.Timestamp | None = None) -> pd.Series:
     """CMAX, percent below the 2-year high: 100·(1 − p_t / max(p_{t−window+1..t})), business days;
     needs 63 days of history."""
-    p = to_business_days(price, limit=STALE_LIMIT)
+    p = to_business_days(price, end=end, limit=STALE_LIMIT)
     high = p.rolling(window, min_periods=min(window, 63)).max()
     return (100.0 * (1.0 - p / high)).rename("cmax")
 
@@ -46,7 +48,7 @@ def price_cmax(price: pd.Series, window: int = CMAX_WINDOW) -> pd.Series:
 def _one(func: Any, **kw: Any) -> Any:
     def compute(inputs: Mapping[str, pd.Series], ctx: Mapping[str, Any]) -> pd.Series:
         (series,) = inputs.values()
-        return func(series, **kw)
+        return func(series, end=ctx.get("end"), **kw)
 
     return compute
 

@@ -84,15 +84,16 @@ def policy_rate(keyrate: pd.Series, fallback: pd.Series | None = None) -> pd.Ser
     return pd.concat([f, k]).rename("policy_rate")
 
 
-def keyrate_level(keyrate: pd.Series) -> pd.Series:
-    """Key rate in force on each business day, % per year (last value dated on or before it)."""
-    return to_business_days(keyrate).rename("keyrate")
+def keyrate_level(keyrate: pd.Series, end: pd.Timestamp | None = None) -> pd.Series:
+    """Key rate in force on each business day, % per year (last value dated on or before it; a
+    rate stays in force until changed, so the grid runs to `end`, the as-of date, when given)."""
+    return to_business_days(keyrate, end=end).rename("keyrate")
 
 
-def keyrate_change(keyrate: pd.Series) -> pd.Series:
+def keyrate_change(keyrate: pd.Series, end: pd.Timestamp | None = None) -> pd.Series:
     """Change of the key rate on each business day, percentage points: i_t − i_{t−1}
     (nonzero only on the days a decision takes effect)."""
-    return keyrate_level(keyrate).diff().rename("keyrate_change")
+    return keyrate_level(keyrate, end).diff().rename("keyrate_change")
 
 
 def decision_days(keyrate: pd.Series) -> pd.Series:
@@ -133,21 +134,22 @@ def extraordinary_flags(keyrate: pd.Series, schedule: MeetingSchedule,
     return pd.Series(out, index=changes.index, name="extraordinary", dtype=float)
 
 
-def spread_to_us(keyrate: pd.Series, us_rate: pd.Series) -> pd.Series:
+def spread_to_us(keyrate: pd.Series, us_rate: pd.Series, end: pd.Timestamp | None = None) -> pd.Series:
     """Key rate minus the US policy rate, percentage points, on business days (each rate in force
     that day; the US rate is carried forward from its last observation)."""
-    k = keyrate_level(keyrate)
+    k = keyrate_level(keyrate, end)
     u = to_business_days(us_rate, end=k.index[-1] if len(k) else None).reindex(k.index).ffill()
     return (k - u).rename("spread_us")
 
 
-def rank_among(keyrate: pd.Series, others: Mapping[str, pd.Series], max_stale_bdays: int = 70) -> pd.Series:
+def rank_among(keyrate: pd.Series, others: Mapping[str, pd.Series], max_stale_bdays: int = 70,
+               end: pd.Timestamp | None = None) -> pd.Series:
     """Rank of the key rate among central-bank policy rates on each business day (1 = highest).
 
     Each other bank's rate is the value in force (carried forward at most `max_stale_bdays`
     business days, so monthly BIS values stay in for a month and dropped-out banks leave);
     rank = 1 + number of banks with a strictly higher rate. Russia's own BIS series is excluded."""
-    k = keyrate_level(keyrate)
+    k = keyrate_level(keyrate, end)
     if k.empty:
         return k.rename("rank")
     higher = pd.Series(0.0, index=k.index)
@@ -161,9 +163,13 @@ def rank_among(keyrate: pd.Series, others: Mapping[str, pd.Series], max_stale_bd
 
 def _keyrate_only(func: Any) -> Any:
     def compute(inputs: Mapping[str, pd.Series], ctx: Mapping[str, Any]) -> pd.Series:
-        return func(inputs[KEYRATE])
+        return func(inputs[KEYRATE], end=ctx.get("end"))
 
     return compute
+
+
+def _decisions(inputs: Mapping[str, pd.Series], ctx: Mapping[str, Any]) -> pd.Series:
+    return decision_days(inputs[KEYRATE])
 
 
 def _extraordinary(inputs: Mapping[str, pd.Series], ctx: Mapping[str, Any]) -> pd.Series:
@@ -172,12 +178,12 @@ def _extraordinary(inputs: Mapping[str, pd.Series], ctx: Mapping[str, Any]) -> p
 
 
 def _spread(inputs: Mapping[str, pd.Series], ctx: Mapping[str, Any]) -> pd.Series:
-    return spread_to_us(inputs[KEYRATE], inputs[US_RATE])
+    return spread_to_us(inputs[KEYRATE], inputs[US_RATE], end=ctx.get("end"))
 
 
 def _rank(inputs: Mapping[str, pd.Series], ctx: Mapping[str, Any]) -> pd.Series:
     others = {k: v for k, v in inputs.items() if k.startswith(BIS_PREFIX)}
-    return rank_among(inputs[KEYRATE], others)
+    return rank_among(inputs[KEYRATE], others, end=ctx.get("end"))
 
 
 register("policy.keyrate", inputs=(KEYRATE,), unit="% per year", func=keyrate_level,
@@ -185,7 +191,7 @@ register("policy.keyrate", inputs=(KEYRATE,), unit="% per year", func=keyrate_le
 register("policy.keyrate.change", inputs=(KEYRATE,), unit="percentage points", func=keyrate_change,
          compute=_keyrate_only(keyrate_change), family="policy", lookback=2)
 register("policy.decisions", inputs=(KEYRATE,), unit="percentage points (change on effective day)",
-         func=decision_days, compute=_keyrate_only(decision_days), family="policy", lookback=2, frequency="E")
+         func=decision_days, compute=_decisions, family="policy", lookback=2, frequency="E")
 register("policy.extraordinary", inputs=(KEYRATE,), unit="flag (1 = extraordinary)", func=extraordinary_flags,
          compute=_extraordinary, family="policy", lookback=2, frequency="E")
 register("policy.spread_us", inputs=(KEYRATE, US_RATE), unit="percentage points", func=spread_to_us,
@@ -203,28 +209,31 @@ TIGHTENING_WINDOW = 250
 CHANGE_HORIZON = 21
 
 
-def tightening(policy: pd.Series, window: int = TIGHTENING_WINDOW) -> pd.Series:
+def tightening(policy: pd.Series, window: int = TIGHTENING_WINDOW, end: pd.Timestamp | None = None) -> pd.Series:
     """Policy tightening, percentage points: i_t − min(i over the last `window` business days,
     ~1 year). 0 while the rate is at or below its 1-year low; an emergency hike jumps at once."""
-    i = to_business_days(policy)
+    i = to_business_days(policy, end=end)
     return (i - i.rolling(window, min_periods=1).min()).rename("tightening")
 
 
-def change_abs(policy: pd.Series, horizon: int = CHANGE_HORIZON) -> pd.Series:
+def change_abs(policy: pd.Series, horizon: int = CHANGE_HORIZON, end: pd.Timestamp | None = None) -> pd.Series:
     """Size of the policy-rate move over `horizon` business days (~1 month), percentage points:
     |i_t − i_{t−h}| (emergency cuts, as in spring 2022, count as much as hikes)."""
-    i = to_business_days(policy)
+    i = to_business_days(policy, end=end)
     return (i - i.shift(horizon)).abs().rename("change_abs")
 
 
 def _policy(func: Any) -> Any:
     def compute(inputs: Mapping[str, pd.Series], ctx: Mapping[str, Any]) -> pd.Series:
-        return func(policy_rate(inputs[KEYRATE], inputs.get(BIS_RUSSIA)))
+        keyrate = inputs.get(KEYRATE, pd.Series(dtype=float, index=pd.DatetimeIndex([])))
+        return func(policy_rate(keyrate, inputs.get(BIS_RUSSIA)), end=ctx.get("end"))
 
     return compute
 
 
-register("policy.tightening", inputs=(KEYRATE,), optional_inputs=(BIS_RUSSIA,), unit="percentage points",
+register("policy.tightening", inputs=(KEYRATE,), optional_inputs=(BIS_RUSSIA,), fallbacks=((BIS_RUSSIA, KEYRATE),),
+         unit="percentage points",
          func=tightening, compute=_policy(tightening), family="policy", lookback=TIGHTENING_WINDOW)
-register("policy.change_1m_abs", inputs=(KEYRATE,), optional_inputs=(BIS_RUSSIA,), unit="percentage points",
+register("policy.change_1m_abs", inputs=(KEYRATE,), optional_inputs=(BIS_RUSSIA,),
+         fallbacks=((BIS_RUSSIA, KEYRATE),), unit="percentage points",
          func=change_abs, compute=_policy(change_abs), family="policy", lookback=CHANGE_HORIZON + 1)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from stresswatch.indicators.registry import register
+from stresswatch.indicators.windows import rolling_mean
 
 EXPORTS = ("imf.imts.CHN_RUS.XG_FOB_USD", "comtrade.CHN_RUS.X")
 IMPORTS = ("imf.imts.CHN_RUS.MG_CIF_USD", "imf.imts.CHN_RUS.MG_FOB_USD", "comtrade.CHN_RUS.M")
@@ -55,7 +56,7 @@ def average_3m(s: pd.Series) -> pd.Series:
     one of the three months is missing)."""
     x = monthly(s)
     full = x.reindex(pd.date_range(x.index.min(), x.index.max(), freq="MS")) if len(x) else x
-    return full.rolling(3, min_periods=3).mean().reindex(x.index).rename("avg3m")
+    return rolling_mean(full, 3).reindex(x.index).rename("avg3m")
 
 
 def first_present(candidates: tuple[str, ...], have: Mapping[str, Any] | set[str]) -> str | None:

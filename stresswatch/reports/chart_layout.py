@@ -137,6 +137,7 @@ def fit(fig: Figure, axes: Sequence[Axes], frame: Frame, panel_gap: float = 10.0
     width_px = fig.bbox.width
     height_px = fig.bbox.height
     r = renderer(fig)
+    placed: list[tuple[float, float, float, float]] = []
     for _ in range(3):  # tick labels can change with the size: settle in a few passes
         boxes = [(ax.get_window_extent(r), ax.get_tightbbox(r)) for ax in axes]
         left = max(box.x0 - tight.x0 for box, tight in boxes)
@@ -150,9 +151,14 @@ def fit(fig: Figure, axes: Sequence[Axes], frame: Frame, panel_gap: float = 10.0
         gaps = [below[i] + above[i + 1] + panel_gap for i in range(len(axes) - 1)]
         panel = (top - bottom - sum(gaps)) / len(axes)
         y = top
+        placement = []
         for i, ax in enumerate(axes):
+            placement.append((x0, y - panel, x1, y))
             ax.set_position(Bbox.from_extents(x0 / width_px, (y - panel) / height_px, x1 / width_px, y / height_px))
             y -= panel + (gaps[i] if i < len(gaps) else 0.0)
+        if placed and all(abs(a - b) < 0.5 for old, new in zip(placed, placement) for a, b in zip(old, new)):
+            break  # settled: another pass would measure the same boxes
+        placed = placement
 
 
 def box_free(box: Bbox, taken: Iterable[Bbox], inside: Bbox) -> bool:

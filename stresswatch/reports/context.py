@@ -117,6 +117,8 @@ class ContextBuilder:
         """The context and chart specs of the report for `day`."""
         if isinstance(day, dt.datetime):
             day = day.date()
+        if not self.reader.cache:
+            self.reader.refresh()
         ctx: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "generated_at": clock_mod.utc_stamp(self.clock()),

@@ -25,11 +25,11 @@ DEFINITIONS: list[tuple[str, str]] = [
                           "current regime from one period to the next."),
     ("P(stress in h days)", "h-step regime forecast P^h·π_D from the filtered regime distribution π_D on D "
                             "and the estimated transition matrix P (h = 5 and 20 business days)."),
-    ("Stress index", "CISS-style composite (stress.index): each raw measure is ranked by a recursive "
-                     "empirical CDF (only observations up to t), segments are means of their ranks, and the "
-                     "index is (w∘s)ᵀ C (w∘s) with EWMA correlations C (λ from [compute] ewma_lambda). "
-                     "Between 0 and 1; the percentile is the share of index values up to D that are at or "
-                     "below D's value."),
+    ("Stress index", "Composite (stress.index): each raw measure is ranked by a recursive empirical CDF "
+                     "(only observations up to t, after a two-year burn-in), segments are means of their "
+                     "ranks, and the index is the weighted mean of the squared segment scores; monthly trade "
+                     "is shown beside it, not in it. Between 0 and 1; the percentile is the share of index "
+                     "values up to D that are at or below D's value."),
     ("Segment contribution", "The part of the index attributable to one segment (stress.contrib.*); the "
                              "contributions add up to the index."),
     ("Depreciation, % RUB per unit", "100·(e₁/e₀ − 1) with e in rubles per unit of foreign currency: "

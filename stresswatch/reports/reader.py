@@ -27,10 +27,16 @@ class SeriesReader:
         self._catalog: list[SeriesListing] | None = None
 
     def catalog(self) -> list[SeriesListing]:
-        """`store.observations.list_series()` (memoised when caching)."""
-        if self._catalog is None or not self.cache:
+        """`store.observations.list_series()`, read once until `refresh()` (one aggregate over every
+        observation: a report asks for it from several sections)."""
+        if self._catalog is None:
             self._catalog = self.store.observations.list_series()
         return self._catalog
+
+    def refresh(self) -> None:
+        """Forget the catalogue, so the next report built with this reader sees the store as it is
+        now (the cached vintages of a range render are kept: they are cut by as-of date)."""
+        self._catalog = None
 
     def ids(self, prefix: str) -> list[str]:
         """Ids of the stored series that start with `prefix`, sorted."""

@@ -1,17 +1,24 @@
-"""Series metadata and observations with vintages (tables `series`, `observations`; migration 0001).
+"""Series metadata and observations with vintages (tables `series`, `observations`; migration 0001;
+`observation_deletions`, migration 0008).
 
 Vintages follow the ALFRED model: an observation row is (series, date, known_at, value). A value
 fetched after the fact becomes known at `date + publication lag` (or the fetch date, if earlier);
 a changed value for an existing date adds a new vintage known from the fetch date; an unchanged
 re-fetch writes nothing. `read_series(..., asof=D)` returns, per date, the latest vintage known by D.
+
+Derived series (`write_derived`, `write_derived_many`) compare only the dates given with what is
+stored and write new or changed values. For the compute step's daily append: `input_news` (rows
+written since a stamp or known after a date) and `deletions_since` (the record
+`delete_observations` keeps, since a deleted row leaves no trace of its own).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Iterable, TypedDict
+from typing import Any, Iterable, NamedTuple, TypedDict
 
+import numpy as np
 import pandas as pd
 
 from stresswatch.errors import StoreError
@@ -46,6 +53,15 @@ class SeriesListing(TypedDict):
     last: str | None
     count: int
     last_fetched: str | None
+
+
+class DerivedSeries(NamedTuple):
+    """One computed series to store: its metadata, values by date, and when each became known
+    (None: on its own date)."""
+
+    info: SeriesInfo
+    values: pd.Series
+    known_at: pd.Series | None = None
 
 
 _UPSERT_OBSERVATION = """INSERT INTO observations (series_id, date, known_at, value, fetched_at, payload_id)
@@ -119,38 +135,62 @@ class Observations:
                       asof: dt.date | None = None) -> int:
         """Store a computed series (stress.index, ...). Each new date becomes known at `known_at`
         (default: its own date, i.e. point-in-time values); a changed value for a stored date adds a
-        vintage known from `asof` (default: the latest date in `values`). NaN values are skipped."""
-        self.upsert_series([info])
-        values = values.dropna()
+        vintage known from `asof` (default: the latest date in `values`). NaN values are skipped.
+
+        Only the dates of `values` are compared with what is stored (one range read), and only
+        new or changed values are written: passing the last days of a series costs those days."""
+        return self.write_derived_many([DerivedSeries(info, values, known_at)], asof)[info.id]
+
+    def write_derived_many(self, items: Iterable[DerivedSeries], asof: dt.date | None = None) -> dict[str, int]:
+        """`write_derived` for several series in one transaction (one metadata write; per series one
+        read of the stored vintages over its dates and one insert, so memory follows one series);
+        returns the rows written per series."""
+        items = list(items)
+        self.upsert_series([i.info for i in items])
+        written = {i.info.id: 0 for i in items}
+        written_at = self._db.now_text()
+        with self._db.transaction():
+            for item in items:
+                rows = self._derived_rows(item, asof, written_at)
+                if rows:
+                    self._db.executemany(_UPSERT_OBSERVATION.format(payload=""), rows)
+                written[item.info.id] += len(rows)
+        return written
+
+    def _derived_rows(self, item: DerivedSeries, asof: dt.date | None, written_at: str) -> list[tuple]:
+        """The rows one derived series needs: new dates with their known_at, changed values as a
+        vintage known from `asof` (never before the vintage they revise)."""
+        values = item.values.dropna()
         if values.empty:
-            return 0
-        dates = [as_date(d) for d in values.index]
-        if known_at is None:
+            return []
+        days = pd.DatetimeIndex(pd.to_datetime(values.index)).to_numpy().astype("datetime64[D]")
+        dates = np.datetime_as_string(days).tolist()
+        if item.known_at is None:
             knowns = dates
         else:
-            knowns = [as_date(k) for k in known_at.reindex(values.index)]
-        revision_day = asof or max(dates)
-        latest = self._latest_vintages(info.id, min(dates).isoformat(), max(dates).isoformat())
-        rows = []
-        written_at = self._db.now_text()
-        for date, known, value in zip(dates, knowns, values.to_numpy(dtype=float)):
-            previous = latest.get(date.isoformat())
-            if previous is None:
-                k = known
-            elif _same(previous[0], float(value)):
-                continue
-            else:
-                k = max(revision_day, dt.date.fromisoformat(previous[1]))
-            rows.append((info.id, date.isoformat(), k.isoformat(), float(value), written_at, None))
-        with self._db.transaction():
-            self._db.executemany(_UPSERT_OBSERVATION.format(payload=""), rows)
-        return len(rows)
+            k = pd.to_datetime(pd.Series(item.known_at).reindex(values.index)).to_numpy().astype("datetime64[D]")
+            knowns = np.datetime_as_string(np.where(np.isnat(k), days, k)).tolist()
+        vals = values.to_numpy(dtype=float)
+        revision_day = as_date(asof).isoformat() if asof is not None else max(dates)
+        stored_values = self._latest_vintages(item.info.id, min(dates), max(dates))
+        prev = [stored_values.get(d) for d in dates]
+        prev_value = np.array([p[0] if p is not None else np.nan for p in prev], dtype=float)
+        stored = ~np.isnan(prev_value)
+        tolerance = np.maximum(1e-12 * np.maximum(np.abs(vals), np.abs(prev_value)), 1e-12)
+        same = stored & ((vals == prev_value) | (np.abs(vals - prev_value) <= tolerance))
+        sid = item.info.id
+        return [(sid, dates[i], knowns[i] if prev[i] is None else max(prev[i][1], revision_day), float(vals[i]),
+                 written_at, None) for i in np.flatnonzero(~same).tolist()]
 
     def delete_observations(self, source: str) -> int:
-        """Delete every observation of the series of `source` (before a reparse rebuilds them)."""
+        """Delete every observation of the series of `source` (before a reparse rebuilds them) and
+        record the deletion (`deletions_since`: the rows come back with their original fetch
+        times, so this record is how a later reader learns that they changed)."""
         with self._db.transaction():
             cur = self._db.execute(
                 "DELETE FROM observations WHERE series_id IN (SELECT id FROM series WHERE source = ?)", (source,))
+            self._db.execute("INSERT INTO observation_deletions (source, rows, deleted_at) VALUES (?, ?, ?)",
+                             (source, cur.rowcount, self._db.now_text()))
             return cur.rowcount
 
     # -- reads ----------------------------------------------------------------------------------
@@ -162,14 +202,20 @@ class Observations:
                          name=series_id)
 
     def read_vintaged(self, series_id: str, asof: DateLike | None = None, start: DateLike | None = None,
-                      end: DateLike | None = None) -> pd.DataFrame:
-        """DataFrame[date, value, known_at] with, per date, the latest vintage known by `asof`."""
+                      end: DateLike | None = None, in_force: bool = False) -> pd.DataFrame:
+        """DataFrame[date, value, known_at] with, per date, the latest vintage known by `asof`.
+        `in_force`: with `start`, also the last date before `start` (the value in force on it)."""
         sql = ["SELECT date, value, MAX(known_at) AS known_at FROM observations WHERE series_id = ?"]
         args: list[Any] = [series_id]
         if asof is not None:
             sql.append("AND known_at <= ?")
             args.append(iso(as_date(asof)))
-        if start is not None:
+        if start is not None and in_force:
+            sql.append("AND date >= COALESCE((SELECT MAX(date) FROM observations WHERE series_id = ? AND date < ?"
+                       + (" AND known_at <= ?" if asof is not None else "") + "), ?)")
+            args += [series_id, iso(as_date(start))] + ([iso(as_date(asof))] if asof is not None else [])
+            args.append(iso(as_date(start)))
+        elif start is not None:
             sql.append("AND date >= ?")
             args.append(iso(as_date(start)))
         if end is not None:
@@ -178,9 +224,9 @@ class Observations:
         sql.append("GROUP BY date ORDER BY date")
         rows = self._db.query(" ".join(sql), args)
         return pd.DataFrame({
-            "date": pd.to_datetime([r["date"] for r in rows]),
+            "date": _dates([r["date"] for r in rows]),
             "value": pd.Series([r["value"] for r in rows], dtype=float),
-            "known_at": pd.to_datetime([r["known_at"] for r in rows]),
+            "known_at": _dates([r["known_at"] for r in rows]),
         })
 
     def latest_values(self, series_id: str, start: DateLike, end: DateLike) -> list[tuple[dt.date, float]]:
@@ -221,20 +267,52 @@ class Observations:
         return dt.date.fromisoformat(row["last"]) if row and row["last"] else None
 
     def list_series(self, source: str | None = None) -> list[SeriesListing]:
-        sql = """SELECT s.id, s.source, s.name, s.unit, s.frequency, s.publication_lag_days,
-                        MIN(o.date) AS first, MAX(o.date) AS last, COUNT(DISTINCT o.date) AS count,
-                        MAX(o.fetched_at) AS last_fetched
-                 FROM series s LEFT JOIN observations o ON o.series_id = s.id"""
+        # aggregate the observations per series first (a scan in key order), then join: half the
+        # time of grouping the join
+        inner = "SELECT series_id, MIN(date) AS first, MAX(date) AS last, COUNT(DISTINCT date) AS count, " \
+                "MAX(fetched_at) AS last_fetched FROM observations"
         args: list[Any] = []
+        if source:
+            inner += " WHERE series_id IN (SELECT id FROM series WHERE source = ?)"
+            args.append(source)
+        sql = f"""SELECT s.id, s.source, s.name, s.unit, s.frequency, s.publication_lag_days, a.first, a.last,
+                         COALESCE(a.count, 0) AS count, a.last_fetched
+                  FROM series s LEFT JOIN ({inner} GROUP BY series_id) a ON a.series_id = s.id"""
         if source:
             sql += " WHERE s.source = ?"
             args.append(source)
-        sql += " GROUP BY s.id ORDER BY s.id"
+        sql += " ORDER BY s.id"
         return [SeriesListing(**dict(r)) for r in self._db.query(sql, args)]  # type: ignore[typeddict-item]
 
     def series_info(self, series_id: str) -> SeriesRow | None:
         row = self._db.query_one("SELECT * FROM series WHERE id = ?", (series_id,))
         return SeriesRow(**dict(row)) if row else None  # type: ignore[typeddict-item]
+
+    def series_lags(self, prefixes: tuple[str, ...]) -> dict[str, int]:
+        """Registered series whose id starts with one of `prefixes`, with their publication lag in
+        days (the `series` table only: no observation is read)."""
+        return {r["id"]: int(r["publication_lag_days"]) for r in self._db.query(
+            "SELECT id, publication_lag_days FROM series ORDER BY id") if r["id"].startswith(prefixes)}
+
+    def input_news(self, series_ids: Iterable[str], since: str, known_after: dt.date,
+                   known_until: dt.date) -> dict[str, dt.date]:
+        """Per series, the earliest date of a row that is news for a reader that read the store at
+        the stamp `since` as of `known_after`: written (fetched_at) at or after `since`, or known
+        after `known_after` (and by `known_until`). Series without news are left out."""
+        ids = list(series_ids)
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = self._db.query(
+            f"""SELECT series_id, MIN(date) AS first FROM observations
+                WHERE series_id IN ({marks}) AND known_at <= ? AND (fetched_at >= ? OR known_at > ?)
+                GROUP BY series_id""", [*ids, iso(known_until), since, iso(known_after)])
+        return {r["series_id"]: dt.date.fromisoformat(r["first"]) for r in rows}
+
+    def deletions_since(self, since: str) -> list[str]:
+        """Sources whose observations were deleted at or after the stamp `since`."""
+        return sorted({r["source"] for r in self._db.query(
+            "SELECT source FROM observation_deletions WHERE deleted_at >= ?", (since,))})
 
     # -- helpers --------------------------------------------------------------------------------
     def _lags(self) -> dict[str, int]:
@@ -246,6 +324,17 @@ class Observations:
             """SELECT date, value, MAX(known_at) AS known_at FROM observations
                WHERE series_id = ? AND date BETWEEN ? AND ? GROUP BY date""", (series_id, first, last))
         return {r["date"]: (r["value"], r["known_at"]) for r in rows}
+
+
+def _dates(texts: list[str]) -> pd.DatetimeIndex:
+    """Stored date texts as datetimes (numpy's ISO parser for plain dates: much faster than
+    pandas' inference, same result)."""
+    if not texts:
+        return pd.to_datetime(texts)
+    try:
+        return pd.DatetimeIndex(np.array(texts, dtype="datetime64[D]").astype("datetime64[us]"))
+    except ValueError:
+        return pd.to_datetime(texts)
 
 
 def _same(a: float, b: float) -> bool:

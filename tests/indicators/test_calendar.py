@@ -40,3 +40,13 @@ def test_late_revision_of_an_old_date_does_not_override_newer_values():
     g = place_on_grid(values, eff, pd.bdate_range("2024-01-02", "2024-01-12"))
     assert pd.isna(g["2024-01-02"])
     assert g["2024-01-03"] == 2.0 and g["2024-01-12"] == 3.0
+
+
+def test_end_extends_the_grid_by_the_interior_rule_and_never_cuts_rows():
+    s = pd.Series([1.0, 2.0, 3.0], index=pd.DatetimeIndex(["2024-01-02", "2024-01-03", "2024-01-10"]))
+    b = to_business_days(s, end="2024-01-17", limit=3)
+    assert list(b["2024-01-11":"2024-01-15"]) == [3.0, 3.0, 3.0] and pd.isna(b["2024-01-16"])
+    assert b.index[-1] == pd.Timestamp("2024-01-17")
+    assert list(b["2024-01-04":"2024-01-09"].isna()) == [False, False, False, True]  # same limit inside
+    short = to_business_days(s, end="2024-01-05")
+    assert short.index[-1] == pd.Timestamp("2024-01-10") and short["2024-01-10"] == 3.0

@@ -94,3 +94,17 @@ def test_tightening_and_monthly_move():
     assert t["2023-08-15"] == pytest.approx(4.5)
     move = rates.change_abs(k)
     assert move["2023-08-15"] == pytest.approx(3.5 + 1.0)  # 21 business days back is 17 Jul (7.5 %)
+
+
+def test_policy_measures_are_computable_from_the_bis_fallback_before_the_key_rate_exists():
+    """Whether the policy segment exists must not depend on the date computed as of: before
+    September 2013 only the BIS rate for Russia is stored, and it is the policy rate then."""
+    from stresswatch.indicators import expand
+
+    ids = {cid for cid, _, _ in expand({"bis.cbpol.RU", "cbr.fx.USD"})}
+    assert {"policy.tightening", "policy.change_1m_abs"} <= ids and "policy.keyrate" not in ids
+    ind = next(ind for cid, ind, _ in expand({"bis.cbpol.RU"}) if cid == "policy.tightening")
+    bis = pd.Series(10.5, index=pd.bdate_range("2008-01-01", "2008-12-31"))
+    bis["2008-11-12":] = 12.0
+    got = ind.compute({"bis.cbpol.RU": bis}, {"end": pd.Timestamp("2009-01-05")})
+    assert got["2008-11-12"] == pytest.approx(1.5) and got.index[-1] == pd.Timestamp("2009-01-05")

@@ -34,3 +34,21 @@ def test_series_reader_cache_matches_store_reads_with_vintages(tmp_path):
     assert cached.read("x.m", dt.date(2023, 3, 4)).tolist() == [1.0, 2.0]
     assert cached.read("x.m", dt.date(2023, 3, 5)).tolist() == [1.5, 2.0]
     store.close()
+
+
+def test_the_catalogue_is_read_once_per_report_and_refresh_sees_new_series(tmp_path):
+    """Sections ask for the catalogue about twenty times per report; one aggregate over the
+    observations serves them all, and a builder that lives on (the daemon) sees the store anew
+    for its next report."""
+    from stresswatch.fetchers.base import SeriesInfo
+
+    store = Store.open(tmp_path / "c.db")
+    store.observations.upsert_series([SeriesInfo("x.a", "x", "a", "u", "D", 0)])
+    reader = SeriesReader(store)
+    first = reader.catalog()
+    assert reader.catalog() is first and [r["id"] for r in first] == ["x.a"]
+    store.observations.upsert_series([SeriesInfo("x.b", "x", "b", "u", "D", 0)])
+    assert reader.ids("x.") == ["x.a"]
+    reader.refresh()
+    assert reader.ids("x.") == ["x.a", "x.b"] and reader.info("x.b")["name"] == "b"
+    store.close()
