@@ -6,7 +6,8 @@ computes the stress index when the compute step is available, fits each regime m
 `regimes.update_model` (the same path `compute` uses) and prints, per model and dated episode:
 the share of the episode's observation days with smoothed P(stress) > 0.5, the lag in business
 days until the filtered P(stress) first exceeds 0.5, and the share of days flagged in the calm
-years 2017 and 2019.
+years 2017 and 2019. These are full-sample (hindsight) numbers, the v0.2 validation kept for the
+record; the real-time score of a model is `stresswatch regimes scorecard` (docs/regimes.md).
 
     /work/venv/bin/python benchmarks/validate_episodes.py [--models ruble3,ruble3d,stress,ruble2,ruble2w] [--json out.json]
 """
@@ -182,6 +183,9 @@ def extra_specs():
     from stresswatch.regimes.spec import RegimeSpec
 
     return {
+        # the v0.2 headline and its daily twin, retired by issue 11 (hindsight numbers only)
+        "ruble3": RegimeSpec(id="ruble3", series="cbr.fx.USD", transform="logret", k_regimes=3, frequency="W"),
+        "ruble3d": RegimeSpec(id="ruble3d", series="cbr.fx.USD", transform="logret", k_regimes=3),
         "ruble2": RegimeSpec(id="ruble2", series="cbr.fx.USD", transform="logret", k_regimes=2),
         "ruble2w": RegimeSpec(id="ruble2w", series="cbr.fx.USD", transform="weekly_logret", k_regimes=2),
         "ruble3_1997": RegimeSpec(id="ruble3_1997", series="cbr.fx.USD", transform="logret", k_regimes=3,

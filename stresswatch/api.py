@@ -186,7 +186,8 @@ class Monitor:
     def regime_probabilities(self, asof: DateLike | None = None, model: str | None = None,
                              full: bool = False) -> pd.DataFrame:
         """Per model period of the run as of `asof`: regime (the read model's rule),
-        p_stress_filtered (real time), p_stress_smoothed (hindsight); `full` adds every regime's
+        p_stress_filtered, p_stress_smoothed (hindsight), basis (real-time or hindsight) and fit_asof
+        (the fit that produced the row); `full` adds every regime's
         probabilities. Indexed by date. AnalysisMissing when no run exists as of `asof`."""
         frame = self._available(asof, model).frame(full=full)
         return frame.set_index(pd.DatetimeIndex(frame["date"], name="date")).drop(columns="date")

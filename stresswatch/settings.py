@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping
 import platformdirs
 
 from stresswatch.errors import ConfigError
+from stresswatch.regime_fields import MODEL_INPUT_FIELDS
 from stresswatch.textcheck import id_problem, shown, text_problem
 
 APP = "stresswatch"
@@ -162,16 +163,13 @@ SECTIONS: list[Section] = [
                                         "cbr_meetings.toml"),
     )),
     Section("regimes", "Markov-switching regime models.", (
-        Setting("headline", "id", "auto",
-                "model id that reports, alerts and events use; auto = ruble3 when the store holds the managed-era "
-                "ruble (5+ years before the Nov 2014 float), else ruble2f (docs/regimes.md)"),
+        Setting("headline", "id", "", "model reports, alerts and events use; empty or auto = the first model"),
         Setting("models", "list[table]", [], "model specs ([[regimes.models]]); empty = built-in specs", fields=(
             Setting("id", "id", REQUIRED, "model id"),
             Setting("series", "id", REQUIRED, "input series id (e.g. stress.index or cbr.fx.USD)"),
-            Setting("transform", "str", "level", "input transform",
-                    choices=("level", "logret", "weekly_logret", "abs_logret")),
+            *(Setting(name, kind, default, text, **limits) for name, kind, default, text, limits in MODEL_INPUT_FIELDS),
             Setting("k_regimes", "int", 2, "number of regimes", minimum=2, maximum=4),
-            Setting("switching_mean", "bool", True, "regime-dependent mean"),
+            Setting("switching_mean", "bool", True, "regime-dependent mean (trend c)"),
             Setting("switching_variance", "bool", True, "regime-dependent variance"),
             Setting("frequency", "str", "D", "resample input to this frequency", choices=("D", "W")),
             Setting("start", "date", dt.date(1999, 1, 1), "first date used in the fit"),
@@ -180,13 +178,13 @@ SECTIONS: list[Section] = [
         )),
         Setting("search_reps", "int", 20, "random starts per seed", minimum=0),
         Setting("seeds", "list[int]", [1, 2, 3], "rng seeds for the random starts"),
-        Setting("refit_every", "int", 20, "business days between warm refits", minimum=1),
+        Setting("min_fit_obs", "int", 250, "estimation rows before the first fit (weekly models: a fifth)", minimum=10),
+        Setting("refit_every", "int", 63, "business days between warm refits", minimum=1),
+        Setting("degrade_nats", "float", 1.0, "refit when the new rows' mean loglik falls this far below", minimum=0),
         Setting("episode_min_length", "int", 3, "shortest stress episode (periods)", minimum=1),
         Setting("episode_merge_gap", "int", 5, "episodes this close are merged (periods)", minimum=0),
-        Setting("episode_threshold", "float", 0.5, "P(stress) above which a period is in a stress episode",
-                minimum=0, maximum=1),
-        Setting("degrade_nats", "float", 1.0,
-                "refit early when new observations' mean log-likelihood falls this far below the fit's", minimum=0),
+        Setting("episode_threshold", "float", 0.5, "P(stress) above which a period is stress", minimum=0, maximum=1),
+        Setting("episodes", "path", "", "episode catalogue the scorecard checks; empty = the shipped episodes.toml"),
     )),
     Section("events", "Statement catalogue and event study.", (
         Setting("catalogue", "path", "", "statement catalogue TOML; empty = the shipped catalogue"),

@@ -46,9 +46,9 @@ def test_backfill_from_2013_then_events_align_flags_shoigu(tmp_path, capsys):
     for r in rows.values():
         if r["p_value"] is not None:
             assert 0 < r["p_value"] <= r["q_value"] <= 1
-    # the history starts after the managed era: the floating-era model is the headline
+    # one headline whatever history the store holds (issue 11: no era switch)
     code, text = run("--config", str(cfg), "regimes", "summary", "--asof", "2024-05-31", "--format", "json")
-    assert code == 0 and '"ruble2f"' in text
+    assert code == 0 and '"ruble_rt"' in text
 
     # the report of a past date uses the same headline, computed as of that date
     out = tmp_path / "reports"
@@ -56,5 +56,5 @@ def test_backfill_from_2013_then_events_align_flags_shoigu(tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     ctx = json.loads((out / "2023-08-16" / "report.json").read_text())
     head = ctx["headline"]
-    assert head["available"] and head["model_id"] == "ruble2f" and head["run_asof"] == "2023-08-16"
-    assert ctx["method"]["headline_model"] == "ruble2f"
+    assert head["available"] and head["model_id"] == "ruble_rt" and head["run_asof"] == "2023-08-16"
+    assert ctx["method"]["headline_model"] == "ruble_rt"

@@ -177,13 +177,14 @@ def test_regimes_probabilities_and_episodes(db, demo):
         same = regime_state(store, db.settings, D)
     assert state.available and (state.model_id, state.run.id, state.regime) == (same.model_id, same.run.id, same.regime)
     probs = db.regime_probabilities(asof=D)
-    assert list(probs.columns) == ["regime", "p_stress_filtered", "p_stress_smoothed"]
+    # issue 11: every row says whether it is what the model said that day and which fit produced it
+    assert list(probs.columns) == ["regime", "p_stress_filtered", "p_stress_smoothed", "basis", "fit_asof"]
     assert probs.index[-1] == pd.Timestamp(state.last_observation)
     assert probs["p_stress_filtered"].iloc[-1] == pytest.approx(state.p_stress_filtered)
     assert "p_filtered_0" in db.regime_probabilities(asof=D, full=True).columns
     episodes = db.episodes(asof=D)
     assert list(episodes.columns) == ["start", "end", "peak", "peak_p", "mean_p", "length", "ongoing"]
-    assert [e.start for e in state.episodes()] == list(episodes["start"])
+    assert [e.start for e in state.episodes("smoothed")] == list(episodes["start"])  # the API default basis
     assert len(db.episodes(asof=D, basis="filtered")) >= 1
     with pytest.raises(AnalysisMissing, match="no run of model"):
         db.regime_probabilities(asof="2013-06-03")

@@ -95,7 +95,7 @@ timeout = 5.0
 [[alerts.rules]]
 id = "stress-regime"
 kind = "regime"
-model = "ruble3"
+model = "ruble_rt"
 for_runs = {for_runs}
 clear_runs = 2
 {cbr}{sources}""")
@@ -107,7 +107,7 @@ def _plant(tmp_path: Path, high_from: dt.date) -> None:
     days = pd.date_range(today - dt.timedelta(days=20), today, freq="D")
     probs = pd.Series([0.9 if d.date() >= high_from else 0.05 for d in days], index=days)
     with Store.open(tmp_path / "sw.db") as store:
-        plant_probabilities(store, "ruble3", probs)
+        plant_probabilities(store, "ruble_rt", probs)
 
 
 def _start(cfg: Path, log: Path) -> subprocess.Popen:

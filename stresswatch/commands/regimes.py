@@ -1,9 +1,11 @@
-"""Commands of the regimes concern: `regimes show|episodes|summary|runs|fit`.
+"""Commands of the regimes concern: `regimes show|episodes|summary|runs|fit|backtest|scorecard`.
 
 Every read command reads the latest stored run with asof <= --asof (default: today); it never
 fits unless asked (`regimes show --fit`, `regimes fit`), so what it prints is what reports and
 alerts saw (they all read the same regime state: `stresswatch.regimes.state`). Runs are written by
-`stresswatch compute --asof D` (which calls `regimes.update.update_all`).
+`stresswatch compute --asof D` (which calls `regimes.update.update_all`). `backtest` replays a
+model's deployment day by day with only the data known each day and stores its rows;
+`scorecard` holds the backtest against the dated episode catalogue (config/episodes.toml).
 """
 
 from __future__ import annotations
@@ -18,9 +20,14 @@ from stresswatch.errors import UsageError
 # the regimes package (pandas, numpy, statsmodels) is imported by the handlers, so that the
 # parser stays light for --help and --version (see stresswatch.commands)
 
-SHOW_COLUMNS = ["date", "regime", "p_stress_filtered", "p_stress_smoothed"]
+SHOW_COLUMNS = ["date", "regime", "p_stress_filtered", "p_stress_smoothed", "basis", "fit_asof"]
 EPISODE_COLUMNS = ["start", "end", "peak", "peak_p", "mean_p", "length"]
 RUN_COLUMNS = ["asof", "kind", "fit_asof", "n", "data_last", "llf", "converged", "fallback", "seconds"]
+#: `regimes backtest --format csv` prints exactly these columns
+BACKTEST_COLUMNS = ["asof", "date", "regime", "p_stress_filtered"]
+BACKTEST_TABLE_COLUMNS = [*BACKTEST_COLUMNS, "action", "fit_asof"]
+SCORE_COLUMNS = ["episode", "kind", "required", "start", "end", "days", "answered", "flagged", "share", "lag",
+                 "criterion", "status"]
 
 
 def _model(args, app) -> str:
@@ -52,6 +59,8 @@ def _fit(app, model_id: str, day, force: str | None = None):
 
 
 def cmd_show(args, app) -> int:
+    import pandas as pd
+
     from stresswatch.regimes.state import regime_state
 
     model_id = _model(args, app)
@@ -71,15 +80,25 @@ def cmd_show(args, app) -> int:
         frame = frame[frame["date"] >= str(args.start)]
     if args.end:
         frame = frame[frame["date"] <= str(args.end)]
-    rows = [{"date": d.date(), "regime": r, "p_stress_filtered": round(float(f), 6), "p_stress_smoothed": round(float(s), 6)}
-            for d, r, f, s in zip(frame["date"], frame["regime"], frame["p_stress_filtered"],
-                                  frame["p_stress_smoothed"])]
+    rows = [{"date": d.date(), "regime": r, "p_stress_filtered": round(float(f), 6),
+             "p_stress_smoothed": None if pd.isna(s) else round(float(s), 6), "basis": b, "fit_asof": a.date()}
+            for d, r, f, s, b, a in zip(frame["date"], frame["regime"], frame["p_stress_filtered"],
+                                        frame["p_stress_smoothed"], frame["basis"], frame["fit_asof"])]
     output.emit(rows, SHOW_COLUMNS, args.format, app.out)
     run = state.run
-    assert run is not None
+    assert run is not None and state.fit is not None
+    hindsight = frame[frame["basis"] != "real-time"]
+    # which fit produced the numbers: said on stderr too, so a reader of the table alone is told
+    fit = state.fit
+    print(f"stresswatch: {model_id} as of {run.asof}: parameters of the {fit.kind} fit of {fit.asof} (run {fit.id}); "
+          f"p_stress_filtered is what the model said in real time on {len(frame) - len(hindsight)} of the "
+          f"{len(frame)} rows shown"
+          + (f", and on the other {len(hindsight)} (basis hindsight) the fit of {fit.asof} filtered over data "
+             f"up to {run.asof} (run `stresswatch regimes backtest` for real-time rows)" if len(hindsight) else "")
+          + "; p_stress_smoothed is always hindsight", file=sys.stderr)
     if run.fallback or not run.converged:
         print(f"stresswatch: warning: run of {model_id} as of {run.asof}: "
-              f"{'fallback to earlier parameters' if run.fallback else 'not converged'}", file=sys.stderr)
+              f"{'refit rejected, earlier parameters kept' if run.fallback else 'not converged'}", file=sys.stderr)
     return 0
 
 
@@ -93,6 +112,11 @@ def cmd_episodes(args, app) -> int:
         return _no_run(model_id, day)
     eps = state.episodes(args.basis, min_length=args.min_length, merge_gap=args.merge_gap, threshold=args.threshold)
     rows = [e.as_dict() for e in eps]
+    if args.basis == "real-time" and state.real_time_share < 1:
+        real = state.stress_probability("real-time")
+        print(f"stresswatch: {model_id}: episodes from the {len(real)} periods the model answered in real time "
+              f"(from {real.index[0].date() if len(real) else '-'}); run `stresswatch regimes backtest` to replay "
+              f"the earlier days, or use --basis filtered (hindsight parameters) or smoothed", file=sys.stderr)
     if args.format == "table":  # for people: the length with its unit (csv/json keep the number of periods)
         unit = "week" if state.weekly else "business day"
         rows = [dict(r, length=f"{r['length']} {unit}{'' if r['length'] == 1 else 's'}") for r in rows]
@@ -157,6 +181,82 @@ def cmd_fit(args, app) -> int:
     return 1 if result.status in ("skipped", "failed") else 0
 
 
+def _progress(args) -> bool:
+    """The backtest's progress bar: on stderr when it is a terminal, off with --no-progress or -q
+    (--log-level warning or error)."""
+    quiet = (getattr(args, "log_level", None) or "INFO") in ("WARNING", "ERROR")
+    return not (args.no_progress or quiet) and sys.stderr.isatty()
+
+
+def _range(args, app, spec):
+    from stresswatch.regimes.scorecard import default_range
+
+    if args.start and args.end and args.start > args.end:
+        raise UsageError(f"--start {args.start} is after --end {args.end}")
+    first, last = default_range(app.store(), spec)
+    return args.start or first, args.end or last
+
+
+def cmd_backtest(args, app) -> int:
+    import pandas as pd
+
+    from stresswatch.regimes.backtest import backtest
+    from stresswatch.regimes.spec import get_spec
+
+    model_id = _model(args, app)
+    if args.start > args.end:
+        raise UsageError(f"--start {args.start} is after --end {args.end}")
+    get_spec(app.settings, model_id)
+    with app.lock("regimes backtest"):
+        result = backtest(app.store(), app.settings, args.start, args.end, model_id, progress=_progress(args))
+    rows = result.csv_rows()
+    if args.format == "csv":
+        output.emit(rows, BACKTEST_COLUMNS, "csv", app.out)
+    else:
+        extra = result.rows
+        for row, action, fit_day in zip(rows, extra["action"], extra["fit_asof"]):
+            row["action"] = action
+            row["fit_asof"] = None if pd.isna(fit_day) else fit_day.date()
+        output.emit(rows, BACKTEST_TABLE_COLUMNS, args.format, app.out)
+    answered = sum(r["date"] is not None for r in rows)
+    note = f"; {result.replayed_because}" if result.replayed_because else ""
+    print(f"stresswatch: backtest of {result.model_id} from {result.first_asof}: {len(rows)} business days "
+          f"{result.start}..{result.end}, {answered} answered; {result.computed} computed now, {result.reused} read "
+          f"from the store ({result.seconds:.1f} s){note}", file=sys.stderr)
+    return 0
+
+
+def cmd_scorecard(args, app) -> int:
+    from stresswatch.regimes.scorecard import hindsight_scorecard, scorecard, scorecard_chart
+    from stresswatch.regimes.spec import get_spec
+
+    model_id = _model(args, app)
+    spec = get_spec(app.settings, model_id)
+    start, end = _range(args, app, spec)
+    with app.lock("regimes scorecard"):
+        card = scorecard(app.store(), app.settings, model_id, start, end, progress=_progress(args))
+    hindsight = None
+    note = ""
+    if args.hindsight or args.chart:
+        hind_card, hindsight, note = hindsight_scorecard(app.store(), app.settings, model_id, end)
+    shown = hind_card if args.hindsight else card
+    rows = shown.rows()
+    if args.format == "table":  # for people: shares as percentages, lags with their unit
+        rows = [dict(r, share=f"{r['share']:.0%}", lag="-" if r["lag"] is None else f"{r['lag']} bd") for r in rows]
+    if args.format == "json":
+        app.out.write(output.to_json(output.clean({
+            "model_id": shown.model_id, "basis": shown.basis, "start": shown.start, "end": shown.end,
+            "threshold": shown.threshold, "met": shown.met, "verdict": shown.verdict(), "episodes": shown.rows()}))
+            + "\n")
+    else:
+        output.emit(rows, SCORE_COLUMNS, args.format, app.out)
+    if args.chart:
+        path = scorecard_chart(card, hindsight, args.chart, note)
+        print(f"stresswatch: chart written to {path}", file=sys.stderr)
+    print(f"stresswatch: {shown.verdict()}", file=sys.stderr)
+    return 0
+
+
 def register(sub) -> None:
     top = sub.add_parser(
         "regimes", help="Markov-switching stress regimes: probabilities, episodes, fitted models",
@@ -164,8 +264,8 @@ def register(sub) -> None:
                     "the headline model ([regimes] headline) is used.",
         epilog="examples:\n"
                "  stresswatch regimes show --asof 2022-03-31 --start 2022-02-01 --format csv\n"
-               "  stresswatch regimes episodes --model ruble3d --format json\n"
-               "  stresswatch regimes summary --model stress",
+               "  stresswatch regimes episodes --model stress --format json\n"
+               "  stresswatch regimes scorecard --format json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     rsub = top.add_subparsers(dest="regimes_command", metavar="SUBCOMMAND", required=True)
 
@@ -176,9 +276,11 @@ def register(sub) -> None:
         p.add_argument("--model", help="model id (default: [regimes] headline)")
         return p
 
-    p = parser("show", "P(stress) per date (filtered = real time, smoothed = with hindsight) of the latest run "
-                       "as of a date; CSV columns date,regime,p_stress_filtered,p_stress_smoothed",
-               "stresswatch regimes show --model ruble3 --asof 2023-08-18 --start 2023-08-01 --format csv", cmd_show)
+    p = parser("show", "P(stress) per date of the latest run as of a date: filtered = what the model said in real "
+                       "time (basis real-time) or, where it never answered, its fit's parameters over later data "
+                       "(basis hindsight); smoothed = hindsight; fit_asof = the fit that produced the row. CSV "
+                       "columns date,regime,p_stress_filtered,p_stress_smoothed,basis,fit_asof",
+               "stresswatch regimes show --model ruble_rt --asof 2023-08-18 --start 2023-08-01 --format csv", cmd_show)
     p.add_argument("--asof", type=iso_date, help="latest run with asof <= this date (default: today)")
     p.add_argument("--start", type=iso_date, help="first date shown")
     p.add_argument("--end", type=iso_date, help="last date shown")
@@ -188,10 +290,12 @@ def register(sub) -> None:
     add_format(p)
 
     p = parser("episodes", "Stress episodes (start, end, peak, length) of the latest run as of a date",
-               "stresswatch regimes episodes --model ruble3 --format json", cmd_episodes)
+               "stresswatch regimes episodes --model ruble_rt --format json", cmd_episodes)
     p.add_argument("--asof", type=iso_date, help="latest run with asof <= this date (default: today)")
-    p.add_argument("--basis", choices=("smoothed", "filtered"), default="smoothed",
-                   help="probabilities the episodes are cut from (default smoothed)")
+    p.add_argument("--basis", choices=("real-time", "filtered", "smoothed"), default="real-time",
+                   help="probabilities the episodes are cut from: real-time = what the model said each day "
+                        "(default), filtered = the same with hindsight-parameter rows where it never answered, "
+                        "smoothed = hindsight")
     p.add_argument("--threshold", type=float, help="P(stress) threshold (default [regimes] episode_threshold)")
     p.add_argument("--min-length", type=int, help="shortest episode in periods (default [regimes] "
                                                   "episode_min_length)")
@@ -199,18 +303,44 @@ def register(sub) -> None:
     add_format(p)
 
     p = parser("summary", "Parameters, expected durations, convergence, data vintage and regime forecast",
-               "stresswatch regimes summary --model ruble3 --asof 2024-11-29", cmd_summary)
+               "stresswatch regimes summary --model ruble_rt --asof 2024-11-29", cmd_summary)
     p.add_argument("--asof", type=iso_date, help="latest run with asof <= this date (default: today)")
     p.add_argument("--horizons", default="1,5,20", help="forecast horizons in periods (default 1,5,20)")
     add_format(p, choices=("table", "json"))
 
     p = parser("runs", "Stored runs of a model (fits and filter-only updates)",
-               "stresswatch regimes runs --model ruble3 --format csv", cmd_runs)
+               "stresswatch regimes runs --model ruble_rt --format csv", cmd_runs)
     add_format(p)
 
     p = parser("fit", "Update one model as of a date now (filter with stored parameters, or refit when due)",
-               "stresswatch regimes fit --model ruble3d --asof 2024-05-31 --refit cold", cmd_fit)
+               "stresswatch regimes fit --model stress --asof 2024-05-31 --refit cold", cmd_fit)
     p.add_argument("--asof", type=iso_date, help="use only data known by this date (default: today)")
     p.add_argument("--refit", choices=("cold", "warm", "filter"),
                    help="force a cold fit, a warm refit or a filter-only update")
+    add_format(p)
+
+    p = parser("backtest", "Replay the model's deployment one business day at a time from --start (empty state) "
+                           "to --end with only the data known each day and the policy compute uses; store and "
+                           "print each day's real-time answer. CSV columns asof,date,regime,p_stress_filtered",
+               "stresswatch regimes backtest --start 1999-01-01 --end 2026-08-20 --format csv", cmd_backtest)
+    p.add_argument("--start", type=iso_date, required=True, help="first business day of the replayed deployment")
+    p.add_argument("--end", type=iso_date, required=True, help="last business day")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (it is shown on stderr only when that is a terminal, and not with -q)")
+    add_format(p)
+
+    p = parser("scorecard", "Score the model's backtest against the dated episode catalogue (config/episodes.toml): "
+                            "per stress episode the share of business days flagged and the lag to the first flag, "
+                            "per calm stretch the share of false days, and whether issue 11's criteria are met",
+               "stresswatch regimes scorecard --format json --chart scorecard.png", cmd_scorecard)
+    p.add_argument("--start", type=iso_date, help="first day of the replayed deployment (default: the first "
+                                                  "observation of the model's input)")
+    p.add_argument("--end", type=iso_date, help="last business day (default: the last observation)")
+    p.add_argument("--hindsight", action="store_true",
+                   help="score one full-sample fit filtered over the whole history instead (hindsight: later data "
+                        "set the parameters used for earlier dates)")
+    p.add_argument("--chart", metavar="PNG", help="also draw real-time vs full-sample P(stress), stress episodes "
+                                                  "shaded, into this file")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (it is shown on stderr only when that is a terminal, and not with -q)")
     add_format(p)

@@ -3,9 +3,12 @@
 `fit_robust` (data-driven starts + `search_reps` random starts per `rng` seed, EM to tolerance, a
 short BFGS polish, keep the best log-likelihood, relabel calm -> stress, reject degenerate fits,
 fall back to earlier accepted parameters with a flag) and `evaluate` (filter + smooth with given
-parameters, no fitting), both returning a frozen `FitOutcome`. Arrays in, frozen results out: no
-store, no settings. statsmodels is imported on first use (`_sm`), so reading stored runs never
-pays for it.
+parameters, no fitting), both returning a frozen `FitOutcome`; the EM and polish steps that
+regimes/refits.py (`cold_fit`, `warm_fit`: what the update policy calls) builds on. Any statsmodels
+exception (NUMERIC_ERRORS) in a candidate rejects that candidate, with the reason recorded; it
+never ends the fit. Arrays in, frozen results out: no
+store, no settings. statsmodels is imported on first use (`_sm`), so reading stored runs and the
+filter-only days of the daily cycle (regimes/filtering.py) never pay for it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,17 @@ POLISH_MAXITER_LONG = 100
 POLISH_RTOL = 1e-5  # converged when the polish moved the log-likelihood by less than this (relative)
 COARSE_MIN_OBS = 2000  # daily series longer than this get their random search on 5-period blocks
 COARSE_BLOCK = 5
+WARM_EM_TOL = 1e-2  # a warm refit stops when an EM iteration gains less than this (nats, whole sample)
+
+#: what statsmodels raises on numerical trouble inside a fit (start search, EM, BFGS, filter):
+#: `ValueError` ("Could not untransform parameters", incompatible shapes), `LinAlgError` (SVD did not
+#: converge), `RuntimeError` ("Steady-state probabilities could not be constructed"), overflow and
+#: division errors. A candidate that raises one of them is rejected with its reason; it never ends
+#: the fit, and a fit with no candidate left is a rejected fit, not an exception.
+NUMERIC_ERRORS = (ValueError, np.linalg.LinAlgError, RuntimeError, FloatingPointError, OverflowError,
+                  ZeroDivisionError)
+#: transition probabilities are clipped to [PROB_FLOOR, 1] before the logistic untransform
+PROB_FLOOR = 1e-12
 
 
 def _sm():
@@ -48,12 +62,43 @@ def build_model(spec: RegimeSpec, y: np.ndarray | pd.Series):
     """The statsmodels model for `spec` on the values `y` (a plain array; dates stay with us)."""
     MarkovRegression, MarkovAutoregression = _sm()
     endog = np.asarray(y, dtype=float)
+    switching_mean = spec.switching_mean and spec.trend != "n"
     if spec.order > 0:
-        return MarkovAutoregression(endog, k_regimes=spec.k_regimes, order=spec.order,
-                                           switching_ar=False, switching_trend=spec.switching_mean,
-                                           switching_variance=spec.switching_variance)
-    return MarkovRegression(endog, k_regimes=spec.k_regimes, trend="c", switching_trend=spec.switching_mean,
-                                   switching_variance=spec.switching_variance)
+        return MarkovAutoregression(endog, k_regimes=spec.k_regimes, order=spec.order, trend=spec.trend,
+                                    switching_ar=False, switching_trend=switching_mean,
+                                    switching_variance=spec.switching_variance)
+    return MarkovRegression(endog, k_regimes=spec.k_regimes, trend=spec.trend, switching_trend=switching_mean,
+                            switching_variance=spec.switching_variance)
+
+
+def exact_em(spec: RegimeSpec) -> bool:
+    """statsmodels' EM step is exact (closed-form weighted moments) when every mean and variance
+    switches (a zero mean has nothing to estimate) and there are no AR terms."""
+    return spec.order == 0 and spec.switching_variance and (spec.switching_mean or spec.trend == "n")
+
+
+def untransform(model, params: np.ndarray) -> np.ndarray:
+    """`model.untransform_params(params)` without its failure mode.
+
+    statsmodels maps each regime's free transition probabilities p_0..p_{k-2} (the last one is
+    1 - their sum) through a multinomial logistic, p_j = exp(x_j) / (1 + sum exp(x)). Its inverse
+    solves this with `scipy.optimize.root` from x = 0 for k >= 3 and raises `ValueError: Could not
+    untransform parameters` when a probability is ~1e-12 (x ~ 27): EM drives the transitions that
+    never happen to such values (the cold-fit crash of 2012-12-28). Here the transition part uses the
+    exact inverse x_j = log(p_j) - log(1 - sum p) (probabilities clipped to PROB_FLOOR); every other
+    parameter (variances -> standard deviations, AR terms) goes through statsmodels' own
+    `untransform_params`, called with harmless transition values."""
+    params = np.asarray(params, dtype=float)
+    k = model.k_regimes
+    blocks = [model.parameters[i, "regime_transition"] for i in range(k)]
+    safe = params.copy()
+    for block in blocks:
+        safe[block] = 1.0 / k
+    out = np.asarray(model.untransform_params(safe), dtype=float)
+    for block in blocks:
+        p = np.clip(params[block], PROB_FLOOR, 1.0)
+        out[block] = np.log(p) - np.log(max(1.0 - float(np.sum(p)), PROB_FLOOR))
+    return out
 
 
 
@@ -136,11 +181,12 @@ def _params_from_parts(model, P: np.ndarray, means: np.ndarray, variances: np.nd
 
 
 def _start_from_weights(model, y: np.ndarray, weights: np.ndarray, stay: np.ndarray | float) -> np.ndarray:
-    """Start values from regime weights (n x k): weighted means and variances, sticky transitions."""
+    """Start values from regime weights (n x k): weighted means (zero for a zero-mean model) and
+    variances, sticky transitions."""
     k = model.k_regimes
     w = np.clip(weights, 1e-6, None)
     tot = w.sum(axis=0)
-    means = (w * y[:, None]).sum(axis=0) / tot
+    means = np.zeros(k) if model.trend == "n" else (w * y[:, None]).sum(axis=0) / tot
     variances = (w * (y[:, None] - means) ** 2).sum(axis=0) / tot
     variances = np.maximum(variances, 1e-6 * max(float(np.var(y)), 1e-12))
     stay = np.broadcast_to(np.asarray(stay, dtype=float), (k,))
@@ -157,7 +203,8 @@ def data_driven_starts(model, y: np.ndarray) -> list[np.ndarray]:
     n = len(y)
     window = max(5, min(21, n // 50))
     kernel = np.ones(window) / window
-    local_var = np.convolve((y - np.mean(y)) ** 2, kernel, mode="same")
+    centre = 0.0 if model.trend == "n" else np.mean(y)
+    local_var = np.convolve((y - centre) ** 2, kernel, mode="same")
     local_level = np.convolve(y, kernel, mode="same")
     starts = []
     for signal in (local_var, local_level):
@@ -199,6 +246,10 @@ def _em(model, start: np.ndarray, maxiter: int = EM_MAXITER, tol: float = EM_TOL
                 break
             previous = llf
             params = np.asarray(new, dtype=float)
+        else:  # the cap was reached: the last EM step's parameters have not been scored yet
+            llf = float(model.loglike(params))
+            if np.isfinite(llf) and llf > best_llf:
+                best_params, best_llf = params, llf
     return best_params, best_llf, it, converged
 
 
@@ -206,10 +257,13 @@ def _polish(model, params: np.ndarray, maxiter: int) -> tuple[np.ndarray, float,
     """A few BFGS iterations (statsmodels' fit, no EM, no covariance) from `params`."""
     with _Quiet():
         try:
-            res = model.fit(start_params=params, transformed=True, em_iter=0, maxiter=maxiter, cov_type="none",
-                            disp=0)
-        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
-            return params, float(model.loglike(params)), False
+            res = model.fit(start_params=untransform(model, params), transformed=False, em_iter=0, maxiter=maxiter,
+                            cov_type="none", disp=0)
+        except NUMERIC_ERRORS:
+            try:
+                return params, float(model.loglike(params)), False
+            except NUMERIC_ERRORS:
+                return params, -np.inf, False
     converged = bool(res.mle_retvals.get("converged", False))
     return np.asarray(res.params, dtype=float), float(res.llf), converged
 
@@ -219,8 +273,9 @@ def _search(model, start: np.ndarray, reps: int, seed: int, search_iter: int) ->
     steps each, best kept) with an explicit `rng` seed."""
     with _Quiet():
         if hasattr(model, "_start_params_search"):
-            return np.asarray(model._start_params_search(reps, start_params=start, transformed=True,
-                                                         em_iter=search_iter, rng=seed), dtype=float)
+            return np.asarray(model._start_params_search(reps, start_params=untransform(model, start),
+                                                         transformed=False, em_iter=search_iter, rng=seed),
+                              dtype=float)
         return np.asarray(model.fit(start_params=start, search_reps=reps, search_iter=search_iter, rng=seed,
                                     em_iter=0, maxiter=0, return_params=True), dtype=float)  # pragma: no cover
 
@@ -296,32 +351,46 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
         data_driven_starts(search_model, search_y) if spec.order == 0 else [])]
     base_starts.append(("default", np.asarray(search_model.start_params, dtype=float)))
 
-    # local optimisation on the search data for every start, seeds with early stop
+    # local optimisation on the search data for every start, seeds with early stop; a candidate on
+    # which statsmodels fails (NUMERIC_ERRORS) is rejected with its reason, the others go on
     optima: list[tuple[float, np.ndarray, str, bool]] = []
+    rejected: list[str] = []
 
-    def run(label: str, start: np.ndarray) -> tuple[float, np.ndarray]:
-        params, llf, _, conv = _em(search_model, start)
-        optima.append((llf, params, label, conv))
-        return llf, params
+    def guarded(label: str, fn, *args):
+        try:
+            return fn(*args)
+        except NUMERIC_ERRORS as exc:
+            rejected.append(f"{label}: {type(exc).__name__}: {exc}")
+            return None
+
+    def em_candidate(on, label: str, start: np.ndarray) -> tuple[float, np.ndarray, str, bool] | None:
+        got = guarded(label, _em, on, start)
+        if got is None:
+            return None
+        params, llf, _, conv = got
+        if not np.isfinite(llf):
+            rejected.append(f"{label}: non-finite log-likelihood")
+            return None
+        return llf, params, label, conv
 
     if not warm:
         for label, start in base_starts:
-            run(label, start)
-        incumbent = max(optima, key=lambda o: o[0])
+            if (found := em_candidate(search_model, label, start)) is not None:
+                optima.append(found)
         agree = 0
         seeds_used = []
         for seed in seeds:
-            if search_reps <= 0:
+            if search_reps <= 0 or not optima:
                 break
+            incumbent = max(optima, key=lambda o: o[0])
             seeds_used.append(int(seed))
-            start = _search(search_model, incumbent[1], search_reps, int(seed), search_iter)
-            llf, params = run(f"seed{seed}", start)
-            if _same_optimum((llf, params), (incumbent[0], incumbent[1]), names, k):
-                agree += 1
-            else:
+            start = guarded(f"seed{seed}", _search, search_model, incumbent[1], search_reps, int(seed), search_iter)
+            found = em_candidate(search_model, f"seed{seed}", start) if start is not None else None
+            if found is None:
                 agree = 0
-            if llf > incumbent[0]:
-                incumbent = (llf, params, f"seed{seed}", True)
+                continue
+            optima.append(found)
+            agree = agree + 1 if _same_optimum((found[0], found[1]), (incumbent[0], incumbent[1]), names, k) else 0
             if agree >= 2:
                 break
         detail["seeds_used"] = seeds_used
@@ -331,33 +400,33 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
     for o in optima:
         if not any(_same_optimum((o[0], o[1]), (d[0], d[1]), names, k) for d in distinct):
             distinct.append(o)
+    fine: list[tuple[float, np.ndarray, str, bool]] = []
     if coarse:
         # map the best distinct coarse optima to daily starts and run EM on the daily data
-        fine = []
         for llf_c, params_c, label, _ in distinct[:2]:
-            start = _coarse_to_fine(spec, model, values, params_c, search_model, COARSE_BLOCK)
-            params, llf, _, conv = _em(model, start)
-            fine.append((llf, params, label + "/daily", conv))
+            start = guarded(label + "/daily", _coarse_to_fine, spec, model, values, params_c, search_model,
+                            COARSE_BLOCK)
+            if start is not None and (found := em_candidate(model, label + "/daily", start)) is not None:
+                fine.append(found)
         for label, start in candidates:
-            params, llf, _, conv = _em(model, start)
-            fine.append((llf, params, label, conv))
+            if (found := em_candidate(model, label, start)) is not None:
+                fine.append(found)
     elif search_model is model and not warm:
         fine = list(distinct)
     else:
-        fine = []
         for label, start in candidates:
-            params, llf, _, conv = _em(model, start)
-            fine.append((llf, params, label, conv))
+            if (found := em_candidate(model, label, start)) is not None:
+                fine.append(found)
         if spec.order == 0:
             for i, start in enumerate(data_driven_starts(model, values)[:1]):
-                params, llf, _, conv = _em(model, start)
-                fine.append((llf, params, f"data{i}", conv))
+                if (found := em_candidate(model, f"data{i}", start)) is not None:
+                    fine.append(found)
     # statsmodels' EM step is exact only when every mean and variance switches (closed-form
     # weighted moments); with a common mean/variance or AR terms its M-step is approximate and EM
     # can stall away from the optimum: then every distinct candidate is finished by BFGS before
     # the likelihoods are compared (such models are small: few regimes or short samples)
-    exact_em = spec.order == 0 and spec.switching_mean and spec.switching_variance
-    if not exact_em:
+    exact = exact_em(spec)
+    if not exact:
         finished = []
         for llf, params, label, _ in fine:
             params_b, llf_b, ok = _polish(model, params, POLISH_MAXITER_LONG)
@@ -369,11 +438,10 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
     starts = len(optima) + len(candidates)
 
     chosen = None
-    rejected: list[str] = []
     em_converged = True
     if fine:  # the best log-likelihood wins; if it is degenerate the fit is rejected (no second-best)
         llf, params, label, conv = fine[0]
-        reasons = degenerate_reasons(params, names, k, values)
+        reasons = degenerate_reasons(params, names, k, values, spec.min_var_ratio)
         if reasons:
             rejected.append(f"{label}: llf {llf:.3f}: " + "; ".join(reasons))
         else:
@@ -387,8 +455,8 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
 
         def polish(params_in, llf_in, maxiter):
             params_out, llf_out, bfgs_ok = _polish(model, params_in, maxiter)
-            if not (np.isfinite(llf_out) and llf_out >= llf_in - 1e-6) or degenerate_reasons(params_out, names, k,
-                                                                                              values):
+            if not (np.isfinite(llf_out) and llf_out >= llf_in - 1e-6) or degenerate_reasons(
+                    params_out, names, k, values, spec.min_var_ratio):
                 return params_in, llf_in, False
             return params_out, llf_out, bfgs_ok
 
@@ -396,7 +464,7 @@ def fit_robust(y: pd.Series, spec: RegimeSpec, *, search_reps: int = 20, seeds: 
         # or far from the optimum, e.g. statsmodels' approximate M-step for a non-switching mean),
         # BFGS gets room to finish. converged = BFGS met its gradient tolerance, or the last
         # optimiser step moved llf by less than POLISH_RTOL (relative).
-        short = polish_maxiter if (em_converged and exact_em) else POLISH_MAXITER_LONG
+        short = polish_maxiter if (em_converged and exact) else POLISH_MAXITER_LONG
         params1, llf1, bfgs_ok = polish(params0, llf0, short)
         converged = bfgs_ok or (short == polish_maxiter and abs(llf1 - llf0) < tol)
         if not converged:
@@ -452,5 +520,3 @@ def evaluate(y: pd.Series, spec: RegimeSpec, params: np.ndarray, kind: str = "fi
     if len(params) != len(model.param_names):
         raise ModelError(f"model {spec.id}: {len(params)} stored parameters, the spec needs {len(model.param_names)}")
     return _outcome(spec, model, y, np.asarray(params, dtype=float), kind)
-
-

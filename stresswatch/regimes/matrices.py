@@ -86,8 +86,10 @@ def forecast_probabilities(P: np.ndarray, pi_T: np.ndarray, h: int) -> np.ndarra
     return out / out.sum()
 
 
-def degenerate_reasons(params: np.ndarray, names: Sequence[str], k: int, y: np.ndarray | None = None) -> list[str]:
-    """Why a fit cannot be accepted (empty list = fine)."""
+def degenerate_reasons(params: np.ndarray, names: Sequence[str], k: int, y: np.ndarray | None = None,
+                       min_var_ratio: float = 0.0) -> list[str]:
+    """Why a fit cannot be accepted (empty list = fine): a regime lasting < 2 periods, a collapsed
+    variance, or (with `min_var_ratio`) a stress variance below that multiple of the calm one."""
     reasons = []
     if not np.all(np.isfinite(params)):
         return ["non-finite parameters"]
@@ -102,6 +104,9 @@ def degenerate_reasons(params: np.ndarray, names: Sequence[str], k: int, y: np.n
     scale = float(np.var(y)) if y is not None and len(y) > 1 else 1.0
     if np.any(var <= 1e-8 * max(scale, 1e-12)):
         reasons.append("a regime variance collapsed to zero")
+    elif min_var_ratio and float(np.max(var)) < min_var_ratio * float(np.min(var)):
+        reasons.append(f"no distinct stress regime (variance ratio {float(np.max(var) / np.min(var)):.2f} < "
+                       f"{min_var_ratio:g})")
     return reasons
 
 

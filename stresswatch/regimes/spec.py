@@ -27,32 +27,33 @@ from stresswatch.store import Store
 _FIELDS = {f.name: f for f in declared("regimes", "models").fields}
 TRANSFORMS: tuple[str, ...] = tuple(_FIELDS["transform"].choices or ())
 FREQUENCIES: tuple[str, ...] = tuple(_FIELDS["frequency"].choices or ())
+TRENDS: tuple[str, ...] = tuple(_FIELDS["trend"].choices or ())
 MIN_REGIMES, MAX_REGIMES = int(_FIELDS["k_regimes"].minimum or 2), int(_FIELDS["k_regimes"].maximum or 4)
 
 REGIME_NAMES = {2: ("calm", "stress"), 3: ("calm", "elevated", "stress"), 4: ("calm", "elevated", "high", "stress")}
+#: the state of a gated model in its stress regime while the ruble strengthens: not stress
+STRENGTHENING = "strengthening"
 
-#: default specs used when `[regimes] models` is empty
+#: default specs used when `[regimes] models` is empty; the first is the headline (docs/regimes.md
+#: has the real-time scorecards that chose them and of the models they replaced)
 DEFAULT_MODELS: tuple[dict[str, Any], ...] = (
-    # headline: weekly returns, 3 regimes -- passes every documented-episode check on 1999-2026
-    # (docs/regimes.md); the daily variant reacts faster but misses most of the 2008-09 devaluation
-    {"id": "ruble3", "series": "cbr.fx.USD", "transform": "logret", "k_regimes": 3,
-     "switching_mean": True, "switching_variance": True, "frequency": "W", "start": dt.date(1999, 1, 1)},
-    {"id": "ruble3d", "series": "cbr.fx.USD", "transform": "logret", "k_regimes": 3,
-     "switching_mean": True, "switching_variance": True, "frequency": "D", "start": dt.date(1999, 1, 1)},
+    # headline: the 3-day move of the exchange rate the Bank of Russia steered (USD, the USD/EUR
+    # basket 2005-2014, USD after the float), scaled by a capped slow real-time baseline; zero-mean
+    # calm/turbulent variance regimes; turbulence while the ruble strengthens is "strengthening";
+    # pegged stretches are left out of the fits
+    {"id": "ruble_rt", "series": "cbr.fx.USD", "transform": "policy_logret", "basket_series": "cbr.fx.EUR",
+     "scale_window": 250, "scale_floor": 0.05, "scale_cap": 0.35, "horizon": 3,
+     "gate": 63, "peg_level": 0.1, "k_regimes": 2, "trend": "n", "switching_mean": False,
+     "switching_variance": True, "min_var_ratio": 4.0, "frequency": "D", "start": dt.date(1999, 1, 1)},
+    # the composite stress index (stresswatch.compute), 2 regimes in level: a second opinion
     {"id": "stress", "series": "stress.index", "transform": "level", "k_regimes": 2,
      "switching_mean": True, "switching_variance": True, "frequency": "D", "start": dt.date(1999, 1, 1)},
-    # the floating era only: 2 regimes (calm, stress) fitted from 2013, so the same whatever history
-    # the store holds beyond that; the headline when the store lacks the managed era (see `headline`)
-    {"id": "ruble2f", "series": "cbr.fx.USD", "transform": "logret", "k_regimes": 2,
-     "switching_mean": True, "switching_variance": True, "frequency": "W", "start": dt.date(2013, 1, 1)},
 )
 
-#: the Bank of Russia let the ruble float on 10 Nov 2014 (end of the managed band)
-FLOAT_DATE = dt.date(2014, 11, 10)
-#: managed-era history a full-history 3-regime ruble model needs to give that era its own calm regime
-MANAGED_ERA_YEARS = 5
-#: `[regimes] headline = "auto"` chooses between these two built-in models
-AUTO_HEADLINE = ("ruble3", "ruble2f")
+#: transforms whose values are signed returns (a direction gate needs one)
+SIGNED_RETURNS = ("logret", "weekly_logret", "policy_logret")
+#: the headline setting's old value: the era switch between two ruble models, now one rule
+RETIRED_HEADLINE = "auto"
 
 
 MIN_OBS_PER_REGIME = 30
@@ -60,7 +61,14 @@ MIN_OBS_PER_REGIME = 30
 
 @dataclass(frozen=True)
 class RegimeSpec:
-    """One regime model. Validates itself; `ValueError` names the bad field."""
+    """One regime model. Validates itself; `ValueError` names the bad field.
+
+    The input (transform.py): `series` (and `basket_series` for `policy_logret`) -> returns or
+    levels -> divided by a capped slow baseline (`scale_*`, when `scale_window` > 0) -> summed over
+    `horizon` observations / sqrt(horizon). `gate` > 0 adds the direction rule (stress only while the
+    sum of the last `gate` returns is positive), `peg_level` > 0 leaves pegged rows out of the fits.
+    The regimes (fit.py): `k_regimes`, `trend` ("c" constant, "n" zero mean), what switches, AR
+    `order`; a fit whose stress variance is below `min_var_ratio` x the calm one is rejected."""
 
     id: str
     series: str
@@ -72,6 +80,15 @@ class RegimeSpec:
     start: dt.date = _FIELDS["start"].default
     #: autoregressive order (0 = MarkovRegression; >0 = MarkovAutoregression with common AR terms)
     order: int = _FIELDS["order"].default
+    trend: str = _FIELDS["trend"].default
+    basket_series: str = _FIELDS["basket_series"].default
+    scale_window: int = _FIELDS["scale_window"].default
+    scale_floor: float = _FIELDS["scale_floor"].default
+    scale_cap: float = _FIELDS["scale_cap"].default
+    horizon: int = _FIELDS["horizon"].default
+    gate: int = _FIELDS["gate"].default
+    peg_level: float = _FIELDS["peg_level"].default
+    min_var_ratio: float = _FIELDS["min_var_ratio"].default
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.\-]+", self.id or ""):
@@ -82,18 +99,41 @@ class RegimeSpec:
             raise ValueError(f"model {self.id}: frequency {self.frequency!r} is not one of {', '.join(FREQUENCIES)}")
         if not MIN_REGIMES <= int(self.k_regimes) <= MAX_REGIMES:
             raise ValueError(f"model {self.id}: k_regimes must be {MIN_REGIMES}..{MAX_REGIMES}, got {self.k_regimes}")
-        if not (self.switching_mean or self.switching_variance):
+        if self.trend not in TRENDS:
+            raise ValueError(f"model {self.id}: trend {self.trend!r} is not one of {', '.join(TRENDS)}")
+        if self.trend == "n" and self.switching_mean:
+            raise ValueError(f"model {self.id}: trend \"n\" (zero mean) cannot have switching_mean = true")
+        if not ((self.switching_mean and self.trend == "c") or self.switching_variance):
             raise ValueError(f"model {self.id}: at least one of switching_mean / switching_variance must be true")
         if self.order < 0:
             raise ValueError(f"model {self.id}: order must be >= 0")
+        if self.horizon < 1 or self.scale_window < 0 or self.gate < 0 or self.peg_level < 0:
+            raise ValueError(f"model {self.id}: horizon must be >= 1; scale_window, gate and peg_level >= 0")
+        if self.scale_cap and self.scale_cap < self.scale_floor:
+            raise ValueError(f"model {self.id}: scale_cap {self.scale_cap} is below scale_floor {self.scale_floor}")
+        if self.gate and self.transform not in SIGNED_RETURNS:
+            raise ValueError(f"model {self.id}: a direction gate needs signed returns "
+                             f"(transform one of {', '.join(SIGNED_RETURNS)})")
+        if self.basket_series and self.transform != "policy_logret":
+            raise ValueError(f"model {self.id}: basket_series is used only by transform policy_logret")
 
     @property
     def periodicity(self) -> str:
         return "W" if self.frequency == "W" or self.transform == "weekly_logret" else "D"
 
     @property
+    def inputs(self) -> tuple[str, ...]:
+        """The stored series the model reads (the first one names the model's source)."""
+        return (self.series, self.basket_series) if self.basket_series else (self.series,)
+
+    @property
     def regime_names(self) -> tuple[str, ...]:
         return REGIME_NAMES[self.k_regimes]
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        """Every label an answer can carry: the regimes, plus `strengthening` for a gated model."""
+        return self.regime_names + ((STRENGTHENING,) if self.gate else ())
 
     @property
     def min_observations(self) -> int:
@@ -107,7 +147,7 @@ class RegimeSpec:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "RegimeSpec":
-        data = dict(data)
+        data = {k: v for k, v in dict(data).items() if k in cls.__dataclass_fields__}
         data["start"] = dt.date.fromisoformat(str(data["start"]))
         return cls(**data)
 
@@ -143,27 +183,15 @@ def specs_from_settings(settings: Settings) -> list[RegimeSpec]:
     return specs
 
 
-def headline(store: Store, settings: Settings, asof: dt.date | str | None = None) -> str:
-    """The model reports, alerts, `events align` and `regimes show` use.
-
-    `[regimes] headline` names it, or is "auto" (the default): the full-history 3-regime weekly ruble
-    model (`ruble3`) when the store holds at least MANAGED_ERA_YEARS of the managed ruble before the
-    float (or no ruble data at all), else the floating-era 2-regime model (`ruble2f`). A 3-regime fit
-    needs the managed era to spend its calm regime on; without it the three regimes split the
-    floating era into calm / elevated / extreme and the August 2023 episode reads as merely
-    "elevated" (docs/regimes.md has the numbers). With custom `[[regimes.models]]` lacking either
-    built-in, "auto" means the first configured model.
-    """
+def headline(store: Store | None, settings: Settings, asof: dt.date | str | None = None) -> str:
+    """The model reports, alerts, `events align` and `regimes show` use: `[regimes] headline`, or
+    the first configured model when it is empty (the built-in `ruble_rt`). One rule for every store
+    and date: the retired "auto" (an era switch between two ruble models by the store's history) is
+    read as empty. `store` and `asof` are accepted for the callers' sake and not consulted."""
     chosen = settings["regimes"]["headline"]
-    if chosen != "auto":
+    if chosen and chosen != RETIRED_HEADLINE:
         return chosen
-    specs = {spec.id: spec for spec in specs_from_settings(settings)}
-    full, floating = AUTO_HEADLINE
-    if full not in specs or floating not in specs:
-        return next(iter(specs))
-    first = store.observations.first_date(specs[full].series, asof=asof)
-    needed = FLOAT_DATE.replace(year=FLOAT_DATE.year - MANAGED_ERA_YEARS)
-    return full if first is None or first <= needed else floating
+    return specs_from_settings(settings)[0].id
 
 
 def get_spec(settings: Settings, model_id: str) -> RegimeSpec:

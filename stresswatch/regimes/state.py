@@ -2,12 +2,18 @@
 
 `regime_state(store, settings, asof, model_id=None)` resolves the model once (the headline rule of
 `regimes.spec` when no model is named), reads the latest stored run with asof <= D and answers
-everything a consumer asks about regimes on D: the regime of the last period and of every earlier
-one (the one labelling rule of `regimes.spec`: most likely by *filtered* probability), P(stress)
-filtered and smoothed, how long the regime has lasted, its expected duration, the 5- and
-20-business-day forecast, the stress episodes and which run and fit produced the numbers. The
-report, the alerts, the event study, the e-mail chart and the CLI all read it; nothing here fits or
-writes, and statsmodels is never imported.
+everything a consumer asks about regimes on D: the state of the last period (the run's own answer
+of D) and of every earlier one, P(stress) filtered and smoothed, how long the state has lasted,
+its expected duration, the 5- and 20-business-day forecast, the stress episodes and which run and
+fit produced the numbers. Past periods are what the model said in real time where it answered
+(daily runs, backtest rows), else recomputed with the run's fit and labelled `hindsight`
+(regimes/history.py); every row carries its `basis` and `fit_asof`. The report, the alerts, the
+event study, the e-mail chart and the CLI all read it; nothing here fits or writes, and
+statsmodels is never imported.
+
+States: the regime names of the spec (calm ... stress, the labelling rule: most likely by
+filtered probability) and, for a model with a direction gate, `strengthening` (the stress regime
+while the ruble strengthens): not stress, P(stress) 0.
 """
 
 from __future__ import annotations
@@ -21,15 +27,19 @@ import pandas as pd
 
 from stresswatch.bizdays import business_days_in
 from stresswatch.regimes.episodes import find_episodes
+from stresswatch.regimes.history import REAL_TIME, build_history
 from stresswatch.regimes.matrices import forecast_probabilities
-from stresswatch.regimes.runs import RunRecord, as_date, get_run, latest_run, run_frame
-from stresswatch.regimes.spec import LABEL_BASIS, RegimeSpec, get_spec, headline, most_likely
+from stresswatch.regimes.policy import Policy
+from stresswatch.regimes.runs import RunRecord, as_date, get_run, latest_run
+from stresswatch.regimes.spec import LABEL_BASIS, STRENGTHENING, RegimeSpec, get_spec, headline
 from stresswatch.settings import Settings
 from stresswatch.store import Store
 
 #: forecast horizons in business days (a weekly model forecasts round(h / 5) weeks ahead)
 HORIZONS = (5, 20)
-BASES = ("filtered", "smoothed")
+#: real-time = only what the model said on each day (stored answers, backtest rows); filtered = the
+#: same, with hindsight-parameter rows where it never answered; smoothed = hindsight (Kim smoother)
+BASES = ("real-time", "filtered", "smoothed")
 
 
 @dataclass(frozen=True)
@@ -64,8 +74,9 @@ class RegimeState:
     #: the run as of `asof` whose probabilities these are, and the fit whose parameters it uses
     run: RunRecord | None = None
     fit: RunRecord | None = None
-    #: per model period: regime (the labelling rule), p_stress_filtered, p_stress_smoothed,
-    #: p_filtered_i and p_smoothed_i; indexed by date
+    #: per model period: regime (the state label), p_stress_filtered, p_stress_smoothed, basis
+    #: (real-time | hindsight), fit_asof (the fit whose parameters gave the row), p_filtered_i and
+    #: p_smoothed_i; indexed by date
     history: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     #: the period the answer refers to (the run's last observation)
     last_observation: dt.date | None = None
@@ -93,7 +104,24 @@ class RegimeState:
 
     @property
     def is_stress(self) -> bool:
-        return self.available and self.regime_index == len(self.regimes) - 1
+        """The last period is in the stress regime *and* counts as stress (not `strengthening`)."""
+        return self.available and self.regime == self.regimes[-1]
+
+    @property
+    def strengthening(self) -> bool:
+        return self.available and self.regime == STRENGTHENING
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        """Every label the history can carry (regimes, plus strengthening for a gated model)."""
+        return self.spec.states if self.spec is not None else ()
+
+    @property
+    def real_time_share(self) -> float:
+        """Share of the history's periods that are real-time answers (the rest is hindsight)."""
+        if self.history.empty:
+            return 0.0
+        return float((self.history["basis"] == REAL_TIME).mean())
 
     @property
     def weekly(self) -> bool:
@@ -108,9 +136,12 @@ class RegimeState:
         return LABEL_BASIS
 
     def p_stress_in(self, horizon: int) -> float | None:
-        """P(stress) `horizon` business days ahead (one of HORIZONS)."""
+        """P(stress) `horizon` business days ahead (one of HORIZONS): the stress regime's forecast
+        probability; 0 while the model says `strengthening` (the direction is taken to persist)."""
         probs = self.forecast.get(horizon)
-        return float(probs[-1]) if probs else None
+        if not probs:
+            return None
+        return 0.0 if self.strengthening else float(probs[-1])
 
     def previous(self) -> dict[str, Any] | None:
         """The period before the last one: its date, regime and filtered P(stress)."""
@@ -128,26 +159,32 @@ class RegimeState:
         return None if pos < 0 else str(self.history["regime"].iloc[pos])
 
     def stress_probability(self, basis: str = "filtered") -> pd.Series:
-        """P(stress) per period on the given basis (filtered = real time; smoothed = hindsight)."""
+        """P(stress) per period on the given basis (BASES): real-time rows only, filtered (real time
+        where answered, else hindsight parameters: see `history["basis"]`), or smoothed (hindsight)."""
         if basis not in BASES:
             raise ValueError(f"basis {basis!r} is not one of {', '.join(BASES)}")
+        column = "p_stress_smoothed" if basis == "smoothed" else "p_stress_filtered"
         if self.history.empty:
-            return pd.Series(dtype=float, index=pd.DatetimeIndex([], name="date"), name=f"p_stress_{basis}")
-        return self.history[f"p_stress_{basis}"].astype(float)
+            return pd.Series(dtype=float, index=pd.DatetimeIndex([], name="date"), name=column)
+        out = self.history[column].astype(float)
+        if basis == "real-time":
+            out = out[self.history["basis"] == REAL_TIME]
+        return out
 
     def frame(self, full: bool = False) -> pd.DataFrame:
-        """DataFrame[date, regime, p_stress_filtered, p_stress_smoothed] (+ per-regime columns
-        p_filtered_i / p_smoothed_i with `full`), one row per model period."""
-        columns = ["regime", "p_stress_filtered", "p_stress_smoothed"]
+        """DataFrame[date, regime, p_stress_filtered, p_stress_smoothed, basis, fit_asof] (+ per-regime
+        columns p_filtered_i / p_smoothed_i with `full`), one row per model period."""
+        columns = ["regime", "p_stress_filtered", "p_stress_smoothed", "basis", "fit_asof"]
         if self.history.empty:
             return pd.DataFrame(columns=["date", *columns])
         chosen = list(self.history.columns) if full else columns
         out = self.history[chosen].reset_index()
         return out.rename(columns={out.columns[0]: "date"})
 
-    def episodes(self, basis: str = "smoothed", threshold: float | None = None, min_length: int | None = None,
+    def episodes(self, basis: str = "real-time", threshold: float | None = None, min_length: int | None = None,
                  merge_gap: int | None = None) -> list[Episode]:
-        """Stress episodes of this run from `basis` P(stress); rules from `[regimes]` unless given."""
+        """Stress episodes from `basis` P(stress) (default: what the model said in real time);
+        rules from `[regimes]` unless given."""
         if not self.available:
             return []
         rule_threshold, rule_min, rule_gap = self.episode_rules
@@ -168,6 +205,8 @@ class RegimeState:
         return {
             "model_id": run.model_id, "asof": run.asof, "kind": run.kind, "run_id": run.id,
             "fit_run_id": fit.id, "fit_asof": fit.asof, "series": run.series_id, "spec": run.spec.to_json(),
+            "state": self.regime, "p_stress_filtered": self.p_stress_filtered,
+            "real_time_share": self.real_time_share,
             "n": run.n, "data_first": run.data_first, "data_last": run.data_last, "data_vintage": run.data_vintage,
             "llf": run.llf, "aic": run.aic, "bic": run.bic, "converged": run.converged, "accepted": run.accepted,
             "fallback": run.fallback, "reasons": run.reasons, "mapping": run.mapping, "params": run.params,
@@ -184,18 +223,6 @@ def run_forecast(run: RunRecord, h: int) -> np.ndarray:
     return forecast_probabilities(run.transition, run.pi_last, h)
 
 
-def _history(run: RunRecord, frame: pd.DataFrame) -> pd.DataFrame:
-    k = run.spec.k_regimes
-    filtered = frame[[f"p_filtered_{i}" for i in range(k)]].to_numpy(dtype=float)
-    out = pd.DataFrame(index=pd.DatetimeIndex(frame.index, name="date"))
-    out["regime"] = [run.spec.regime_names[i] for i in most_likely(filtered)]
-    out["p_stress_filtered"] = frame[f"p_filtered_{k - 1}"].to_numpy(dtype=float)
-    out["p_stress_smoothed"] = frame[f"p_smoothed_{k - 1}"].to_numpy(dtype=float)
-    for col in frame.columns:
-        out[col] = frame[col].to_numpy(dtype=float)
-    return out
-
-
 def regime_state(store: Store, settings: Settings, asof: dt.date | str, model_id: str | None = None) -> RegimeState:
     """The state of `model_id` (default: the headline model as of `asof`) from its latest run with
     asof <= `asof`. A stored run carries its own spec, so a model that is no longer configured stays
@@ -209,16 +236,19 @@ def regime_state(store: Store, settings: Settings, asof: dt.date | str, model_id
     if run is None:
         return RegimeState(model, day, False, f"no run of model {model!r} exists as of {day}",
                            spec=get_spec(settings, model), episode_rules=rules)
-    frame = run_frame(store, run)
-    if frame.empty:
+    if not run.accepted:
+        return RegimeState(model, day, False, f"model {model!r} has no accepted fit as of {run.asof}: "
+                                              f"{'; '.join(run.reasons) or 'rejected'}",
+                           spec=run.spec, run=run, episode_rules=rules)
+    history = build_history(store, run, Policy.from_settings(settings))
+    if history.empty:
         return RegimeState(model, day, False, f"the run of model {model!r} as of {run.asof} has no probabilities",
                            spec=run.spec, run=run, episode_rules=rules)
-    history = _history(run, frame)
     names = run.spec.regime_names
     k = run.spec.k_regimes
-    current = most_likely(history[[f"p_filtered_{i}" for i in range(k)]].to_numpy(dtype=float))
-    i_now = int(current[-1])
-    same = current[::-1] == i_now
+    labels = history["regime"].astype(str).to_numpy()
+    now = labels[-1]
+    same = labels[::-1] == now
     periods = int(np.argmin(same)) if not same.all() else len(same)
     dates = history.index
     since = dates[len(dates) - periods].date()
@@ -226,9 +256,10 @@ def regime_state(store: Store, settings: Settings, asof: dt.date | str, model_id
     weekly = run.spec.periodicity == "W"
     steps = {h: (max(1, round(h / 5)) if weekly else h) for h in HORIZONS}
     fit = get_run(store, run.fit_run_id) or run
+    i_now = names.index(now) if now in names else k - 1  # strengthening: the stress regime
     return RegimeState(
         model_id=model, asof=day, available=True, spec=run.spec, run=run, fit=fit, history=history,
-        last_observation=last, regime=names[i_now], regime_index=i_now,
+        last_observation=last, regime=now, regime_index=i_now,
         p_stress_filtered=float(history["p_stress_filtered"].iloc[-1]),
         p_stress_smoothed=float(history["p_stress_smoothed"].iloc[-1]),
         p_filtered={names[i]: float(history[f"p_filtered_{i}"].iloc[-1]) for i in range(k)},

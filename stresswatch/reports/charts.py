@@ -61,6 +61,7 @@ class ChartSpec:
     series: dict[str, tuple[list[str], list[float]]] = field(default_factory=dict)
     #: (start, end) ISO date pairs shaded as stress periods
     shading: list[tuple[str, str]] = field(default_factory=list)
+    shading_label: str = "stress regime (headline model)"
     #: markers: dicts with date, label, (optional) value, highlight
     markers: list[dict[str, Any]] = field(default_factory=list)
     #: bars for league charts: (label, value, highlight)
@@ -293,7 +294,7 @@ def _line(fig: Figure, spec: ChartSpec) -> Drawn:
     if _shade(ax, spec, first, last):
         from matplotlib.patches import Patch
 
-        handles.append(Patch(color=SHADE, label="stress regime (headline model)"))
+        handles.append(Patch(color=SHADE, label=spec.shading_label))
     if spec.kind == "step":
         handles += _decision_handles(spec, first, last)
     shown = handles if (len(handles) > 1 or spec.shading) else []

@@ -14,6 +14,7 @@ one gateway per table group, and each gateway module owns its tables:
     payloads        payloads.py       raw_payloads
     ledger          ledger.py         runs
     model_runs      model_runs.py     model_runs, regime_probs
+    backtests       backtests.py      regime_backtests, regime_backtest_rows
     compute_state   compute_state.py  compute_state, compute_state_arrays
     alerts          alerts.py         alert_state, alert_history, silences
     outbox          outbox.py         outbox
@@ -44,6 +45,7 @@ from stresswatch.clock import Clock, system_clock
 from stresswatch.errors import StoreReadOnly
 from stresswatch.store.alerts import AlertTables
 from stresswatch.store.alignments import Alignments
+from stresswatch.store.backtests import Backtests
 from stresswatch.store.candidates import Candidates
 from stresswatch.store.compute_state import ComputeState
 from stresswatch.store.daemon_state import DaemonState
@@ -68,6 +70,7 @@ class Store:
         self.payloads = Payloads(db)
         self.ledger = Ledger(db)
         self.model_runs = ModelRuns(db)
+        self.backtests = Backtests(db)
         self.compute_state = ComputeState(db)
         self.alerts = AlertTables(db)
         self.outbox = Outbox(db)

@@ -1,13 +1,18 @@
-"""Regime model runs and their probabilities (tables `model_runs`, `regime_probs`; migration 0002).
+"""Regime model runs and their probabilities (tables `model_runs`, `regime_probs`; migrations 0002
+and 0011).
 
 A run is a fit ("cold" or "warm"-started refit) or a filter-only update ("filter") that reuses the
 parameters of the fit run `base_run_id`. One run per (model_id, asof); saving again replaces it
 (filter runs based on it go with it, ON DELETE CASCADE). Rows come back as plain typed values:
-the spec as the dict it was stored from, matrices as nested lists. `stresswatch.regimes` turns them
-into its own RunRecord and decides what to store; this module only keeps the rows.
+the spec as the dict it was stored from, matrices as nested lists, the policy state as its JSON
+text. `stresswatch.regimes` turns them into its own RunRecord and decides what to store; this
+module only keeps the rows.
 
-Probabilities per run and date: filtered f0..f3 and smoothed s0..s3 (unused regimes NULL), read
-and written as a DataFrame indexed by date with columns p_filtered_i / p_smoothed_i.
+Probabilities per run and date: filtered f0..f3 and smoothed s0..s3 (unused regimes NULL), and the
+answer's state label and P(stress) (`regime`, `p_stress`; NULL in runs stored before 0011), read
+and written as a DataFrame indexed by date with columns p_filtered_i / p_smoothed_i (and regime,
+p_stress). Runs made by the update policy store one row, the day's answer; `answers` reads those
+rows of a model's runs up to a date, which is what the model said in real time.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class NewModelRun:
     pi_last: list[float]
     detail: dict[str, Any]
     seconds: float
+    #: JSON policy state handed to the next day (None for runs not made by the update policy)
+    state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,7 @@ def _values(run: NewModelRun) -> tuple[Any, ...]:
             v = json.dumps(v)
         elif c == "detail":
             v = json.dumps(dict(v), default=str)
+
         elif c in _DATES:
             v = v.isoformat()
         elif c in _BOOLS:
@@ -120,7 +128,8 @@ class ModelRuns:
                 f"INSERT INTO model_runs ({', '.join(_COLUMNS)}, created_at) "
                 f"VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})", (*_values(run), self._db.now_text()))
             run_id = int(cur.lastrowid or 0)
-            self._db.executemany("INSERT INTO regime_probs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._db.executemany("INSERT INTO regime_probs (run_id, model_id, date, f0, f1, f2, f3, s0, s1, s2, s3, "
+                                 "regime, p_stress) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                  _prob_rows(run_id, run.model_id, probabilities, k))
         return run_id
 
@@ -161,6 +170,39 @@ class ModelRuns:
             rows = self._db.query("SELECT * FROM model_runs ORDER BY model_id, asof")
         return [_row(r) for r in rows]
 
+    def answers(self, model_id: str, spec_hash: str, asof: dt.date, k: int) -> pd.DataFrame:
+        """What the accepted runs of `model_id` with this spec said on their own dates up to `asof`:
+        the probability row of each run at its last observation (the day's answer). DataFrame
+        [asof, date, regime, p_stress, fit_asof, p_filtered_0..k-1], ordered by asof; regime and
+        p_stress are None / NaN for rows stored before migration 0011."""
+        cols = ", ".join(f"p.f{i}" for i in range(k))
+        rows = self._db.query(
+            f"""SELECT r.asof, p.date, p.regime, p.p_stress, {cols},
+                       CASE WHEN r.kind = 'filter' AND r.base_run_id IS NOT NULL
+                            THEN (SELECT b.asof FROM model_runs b WHERE b.id = r.base_run_id)
+                            ELSE r.asof END AS fit_asof
+                FROM model_runs r JOIN regime_probs p ON p.run_id = r.id AND p.date = r.data_last
+                WHERE r.model_id = ? AND r.spec_hash = ? AND r.asof <= ? AND r.accepted = 1
+                ORDER BY r.asof""", (model_id, spec_hash, asof.isoformat()))
+        out = pd.DataFrame({
+            "asof": pd.to_datetime([r["asof"] for r in rows]),
+            "date": pd.to_datetime([r["date"] for r in rows]),
+            "regime": [r["regime"] for r in rows],
+            "p_stress": pd.Series([r["p_stress"] for r in rows], dtype=float),
+            "fit_asof": pd.to_datetime([r["fit_asof"] for r in rows]),
+        })
+        for i in range(k):
+            out[f"p_filtered_{i}"] = pd.Series([r[4 + i] for r in rows], dtype=float)
+        return out
+
+    def answer(self, run_id: int) -> dict[str, Any] | None:
+        """The probability row of run `run_id` at its last observation (its answer): date, f0..f3,
+        regime, p_stress; None when the run has none."""
+        row = self._db.query_one(
+            "SELECT p.date, p.f0, p.f1, p.f2, p.f3, p.regime, p.p_stress FROM regime_probs p "
+            "JOIN model_runs r ON p.run_id = r.id AND p.date = r.data_last WHERE r.id = ?", (run_id,))
+        return dict(row) if row else None
+
     def probabilities(self, run_id: int, k: int) -> pd.DataFrame:
         """The probability rows stored for `run_id` itself (a filter run holds only the dates that
         differ from its base run): DataFrame indexed by date, columns p_filtered_0..k-1 then
@@ -177,7 +219,10 @@ def _prob_rows(run_id: int, model_id: str, frame: pd.DataFrame, k: int) -> list[
     rows = []
     f = frame[[f"p_filtered_{i}" for i in range(k)]].to_numpy()
     s = frame[[f"p_smoothed_{i}" for i in range(k)]].to_numpy()
+    regimes = frame["regime"].tolist() if "regime" in frame else [None] * len(frame)
+    p_stress = frame["p_stress"].tolist() if "p_stress" in frame else [None] * len(frame)
     pad = [None] * (MAX_REGIMES - k)
-    for date, fr, sr in zip(frame.index, f, s):
-        rows.append((run_id, model_id, date.date().isoformat(), *map(float, fr), *pad, *map(float, sr), *pad))
+    for date, fr, sr, label, p in zip(frame.index, f, s, regimes, p_stress):
+        rows.append((run_id, model_id, date.date().isoformat(), *map(float, fr), *pad, *map(float, sr), *pad,
+                     label, None if p is None else float(p)))
     return rows

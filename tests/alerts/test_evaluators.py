@@ -22,7 +22,7 @@ def test_probabilities_are_read_as_of_the_run_date(tmp_path, store):
     """A value dated after D (or known after D) must not count on D."""
     s = regime_settings(tmp_path)
     days = business_days(dt.date(2022, 2, 14), 6)
-    plant_probabilities(store, "ruble3", episode(days, 3, 5))
+    plant_probabilities(store, "ruble_rt", episode(days, 3, 5))
     for day in days[:3]:
         ev = run_alerts(store, s, day, CLOCK)
         assert not ev.transitions, day
@@ -61,7 +61,7 @@ def test_a_run_without_a_new_observation_does_not_count_twice(tmp_path, store):
     s = regime_settings(tmp_path)
     days = business_days(dt.date(2022, 2, 21), 6)
     probs = episode(days, 2, 5).drop([pd.Timestamp(days[3])])  # no observation dated days[3]
-    plant_probabilities(store, "ruble3", probs)
+    plant_probabilities(store, "ruble_rt", probs)
     states = []
     for day in days[2:5]:
         run_alerts(store, s, day, CLOCK)

@@ -21,7 +21,7 @@ from tests.fakes.planted import business_days, episode, plant_fx, plant_keyrate,
 def test_regime_rule_over_planted_episode_one_firing_one_resolved(tmp_path, store):
     s = regime_settings(tmp_path)
     days = business_days(dt.date(2022, 2, 14), 20)
-    plant_probabilities(store, "ruble3", episode(days, 5, 11))
+    plant_probabilities(store, "ruble_rt", episode(days, 5, 11))
     digests = []
     for day in days:
         ev = run_alerts(store, s, day, CLOCK)
@@ -40,17 +40,17 @@ def test_regime_rule_over_planted_episode_one_firing_one_resolved(tmp_path, stor
 
 
 def test_stale_source_mutes_model_alert_instead_of_clearing_it(tmp_path, store):
-    rules = [{"id": "stress-regime", "kind": "regime", "model": "ruble3", "for_runs": 1, "clear_runs": 1},
+    rules = [{"id": "stress-regime", "kind": "regime", "model": "ruble_rt", "for_runs": 1, "clear_runs": 1},
              {"id": "cbr-stale", "kind": "source_stale", "source": "cbr", "days": 3, "for_runs": 1,
               "clear_runs": 1}]
     s = settings_for(tmp_path, **{"alerts.rules": rules,
-                                  "regimes.models": [{"id": "ruble3", "series": "cbr.fx.USD"}]})
+                                  "regimes.models": [{"id": "ruble_rt", "series": "cbr.fx.USD"}]})
     days = business_days(dt.date(2022, 3, 1), 12)
     plant_fx(store, {d: 100.0 + i for i, d in enumerate(days[:3])})  # cbr data stop after day 3
     # high while data flow, nothing for four days, then "low" values computed without new cbr data
     probs = episode(days, 0, 2)
     probs = probs.drop(probs.index[3:7])
-    plant_probabilities(store, "ruble3", probs)
+    plant_probabilities(store, "ruble_rt", probs)
     states = []
     for day in days:
         run_alerts(store, s, day, CLOCK)
@@ -86,7 +86,7 @@ def test_silence_error_names_the_problem_not_a_flag(store):
 def test_silenced_alert_is_notified_after_the_silence_ends(tmp_path, store):
     s = regime_settings(tmp_path)
     days = business_days(dt.date(2022, 2, 14), 10)
-    plant_probabilities(store, "ruble3", episode(days, 0, 9))
+    plant_probabilities(store, "ruble_rt", episode(days, 0, 9))
     add_silence(store, "stress-regime", days[3], days[0], CLOCK)
     sent = [d for d in days if run_alerts(store, s, d, CLOCK).digest.should_send]
     assert sent == [days[4]]

@@ -31,7 +31,7 @@ def smtp():
 
 def _settings(tmp_path, port, **extra):
     off = {f"sources.{sid}.enabled": False for sid in settings_for(tmp_path).source_ids}
-    rules = [{"id": "stress-regime", "kind": "regime", "model": "ruble3", "enter": 0.5, "exit": 0.3,
+    rules = [{"id": "stress-regime", "kind": "regime", "model": "ruble_rt", "enter": 0.5, "exit": 0.3,
               "for_runs": 2, "clear_runs": 2}]
     return settings_for(tmp_path, **{
         **off, "alerts.rules": rules, "daemon.steps": ["fetch", "alerts", "mail"],
@@ -43,7 +43,7 @@ def _settings(tmp_path, port, **extra):
 @pytest.fixture
 def planted(tmp_path):
     store = Store.open(tmp_path / "sw.db")
-    plant_probabilities(store, "ruble3", episode(DAYS, FIRST_HIGH, LAST_HIGH))
+    plant_probabilities(store, "ruble_rt", episode(DAYS, FIRST_HIGH, LAST_HIGH))
     yield store
     store.close()
 
@@ -65,7 +65,7 @@ def test_episode_gives_one_firing_and_one_resolved_mail_and_rerun_sends_nothing(
         plain = msg.get_body(("plain",)).get_content()
         html = msg.get_body(("html",)).get_content()
         assert f"https://reports.example.org/{day.isoformat()}/report.html" in plain
-        assert "ruble3 P(stress)" in plain and "ruble3 P(stress)" in html
+        assert "ruble_rt P(stress)" in plain and "ruble_rt P(stress)" in html
         image = [p for p in msg.walk() if p.get_content_type() == "image/png"][0]
         assert f'cid:{image["Content-ID"].strip("<>")}' in html
         assert image.get_content().startswith(b"\x89PNG")
@@ -130,7 +130,7 @@ recipients = ["analyst@example.org"]
 [[alerts.rules]]
 id = "stress-regime"
 kind = "regime"
-model = "ruble3"
+model = "ruble_rt"
 """ + "".join(f"[sources.{sid}]\nenabled = false\n" for sid in s.source_ids))
     out = io.StringIO()
     assert cli.main(["--config", str(cfg), "run", "--date", DAYS[0].isoformat(), "--format", "json"], out=out) == 0

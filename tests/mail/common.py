@@ -23,9 +23,9 @@ def mail_settings(tmp_path, port, recipients=("ops@example.org",), **extra):
 
 def digest_for(store, s, day=dt.date(2022, 3, 1)):
     days = business_days(day - dt.timedelta(days=14), 11)
-    plant_probabilities(store, "ruble3", episode(days, 5, 10))
-    st = AlertState("fp", "stress-regime", {"model": "ruble3"}, state="firing", firing_since=day.isoformat(),
-                    summary="ruble3 P(stress) 0.90 > 0.50 (2022-03-01) <b>")
+    plant_probabilities(store, "ruble_rt", episode(days, 5, 10))
+    st = AlertState("fp", "stress-regime", {"model": "ruble_rt"}, state="firing", firing_since=day.isoformat(),
+                    summary="ruble_rt P(stress) 0.90 > 0.50 (2022-03-01) <b>")
     digest, _ = plan_digest([st], {"stress-regime": Rule("stress-regime", "regime")}, day, set(), 0, True)
     return digest
 

@@ -59,7 +59,7 @@ timeout = 60.0
 [[alerts.rules]]
 id = "stress-regime"
 kind = "regime"
-model = "ruble3"
+model = "ruble_rt"
 for_runs = 1
 clear_runs = 2
 {disabled}""")
@@ -71,7 +71,7 @@ def _plant(folder: Path) -> None:
     probs = pd.Series([0.9 if d.date() >= DAY - dt.timedelta(days=2) else 0.05 for d in days],
                       index=pd.DatetimeIndex(days, name="date"))
     with Store.open(folder / "sw.db") as store:
-        plant_probabilities(store, "ruble3", probs)
+        plant_probabilities(store, "ruble_rt", probs)
 
 
 def _env() -> dict[str, str]:

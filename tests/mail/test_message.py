@@ -26,7 +26,7 @@ def test_digest_message_structure_cid_and_report_link(tmp_path, store, smtp):
     html_part = parsed.get_body(("html",))
     html = html_part.get_content()
     assert "FIRING stress-regime" in parsed["Subject"]
-    assert "ruble3 P(stress) 0.90 > 0.50" in plain
+    assert "ruble_rt P(stress) 0.90 > 0.50" in plain
     assert "https://reports.example.org/sw/2022-03-01/report.html" in plain
     assert 'href="https://reports.example.org/sw/2022-03-01/report.html"' in html
     assert "&lt;b&gt;" in html and "<b>" not in html.replace("<body", "")  # autoescaped summary
@@ -53,14 +53,14 @@ def test_report_chart_preferred_and_path_without_url(tmp_path, store, smtp):
 
 
 def test_without_a_report_the_chart_is_drawn_by_reports_charts_from_the_regime_read_model(tmp_path, store, smtp):
-    s = mail_settings(tmp_path, smtp.port, **{"regimes.headline": "ruble3"})
+    s = mail_settings(tmp_path, smtp.port, **{"regimes.headline": "ruble_rt"})
     day = dt.date(2022, 3, 1)
-    digest_for(store, s, day)  # plants ruble3's probabilities
+    digest_for(store, s, day)  # plants ruble_rt's probabilities
     png, alt = headline_chart(store, s, day)
-    probs = regime_state(store, s, day, "ruble3").stress_probability("filtered")
+    probs = regime_state(store, s, day, "ruble_rt").stress_probability("filtered")
     expected = regime_probability_png(probs[probs.index <= pd.Timestamp(day)],
-                                      title=f"ruble3: probability of the stress regime, 12 months to {day}")
-    assert png == expected and "ruble3" in alt
+                                      title=f"ruble_rt: probability of the stress regime, 12 months to {day}")
+    assert png == expected and "ruble_rt" in alt
 
 
 def test_a_chart_that_cannot_be_drawn_never_costs_the_mail(tmp_path, store, smtp):

@@ -4,7 +4,9 @@ The real series go into a real Store as point-in-time vintages and every model i
 `regimes.update_model`, the path `compute` uses. Acceptance set (METHODS.md section 3.2): the
 stress regime covers most days of 2008-12-01..2009-02-28, December 2014, 2022-02-24..03-31 and
 2023-08-07..08-18 (smoothed P > 0.5), the filtered P(stress) crosses 0.5 during or soon after
-each, and at most 5% of the business days of the calm years 2017 and 2019 are flagged. The full
+each, and at most 5% of the business days of the calm years 2017 and 2019 are flagged. The v0.2 headline `ruble3` is
+checked here as it was validated then, in hindsight (one full-sample fit); issue 11 retired it because
+it fails in real time (tests/regimes/test_real_time.py holds the new headline to the backtest). The full
 table for every model, including the checks a model fails, is in docs/regimes.md.
 """
 
@@ -27,6 +29,11 @@ pytestmark = pytest.mark.slow
 REQUIRED = [("2008-12-01", "2009-02-28"), ("2014-12-01", "2014-12-31"), ("2022-02-24", "2022-03-31"),
             ("2023-08-07", "2023-08-18")]
 FETCHED = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
+#: the v0.2 headline (weekly) and its daily twin, retired by issue 11 (they fail the real-time
+#: backtest: docs/regimes.md); kept here as configurable models whose hindsight fits these tests pin
+RUBLE3 = {"id": "ruble3", "series": "cbr.fx.USD", "transform": "logret", "k_regimes": 3, "switching_mean": True,
+          "switching_variance": True, "frequency": "W", "start": dt.date(1999, 1, 1)}
+RUBLE3D = dict(RUBLE3, id="ruble3d", frequency="D")
 
 
 def load_usd() -> pd.Series:
@@ -79,9 +86,8 @@ def calm(p: pd.DataFrame, year: int) -> float:
     return float((window["p_stress_smoothed"] > 0.5).mean())
 
 
-def test_headline_ruble3_weekly_passes_every_documented_episode(real_store):
-    spec = next(m for m in DEFAULT_MODELS if m["id"] == "ruble3")
-    p = fit(real_store, dict(spec))
+def test_old_headline_ruble3_weekly_passes_every_documented_episode_in_hindsight(real_store):
+    p = fit(real_store, dict(RUBLE3))
     for start, end in REQUIRED:
         assert covered(p, start, end) > 0.5, (start, end)
         assert lag(p, start, end) is not None, (start, end)
@@ -92,8 +98,7 @@ def test_headline_ruble3_weekly_passes_every_documented_episode(real_store):
 
 
 def test_daily_ruble3d_catches_the_sharp_episodes_at_once_and_keeps_calm_years_calm(real_store):
-    spec = next(m for m in DEFAULT_MODELS if m["id"] == "ruble3d")
-    p = fit(real_store, dict(spec))
+    p = fit(real_store, dict(RUBLE3D))
     for start, end in REQUIRED[1:]:
         assert covered(p, start, end) > 0.5, (start, end)
         assert lag(p, start, end) <= 2, (start, end)

@@ -35,3 +35,57 @@ def test_transform_uses_the_series_own_observation_calendar():
         transform(pd.Series([1.0, -1.0], index=dates[:2]), spec)
     late = transform(x, RegimeSpec(id="s", series="s", transform="level", start=dt.date(2023, 8, 12)))
     assert late.index[0] == pd.Timestamp("2023-08-12")
+
+
+def _policy_spec(**extra):
+    from stresswatch.regimes.spec import DEFAULT_MODELS
+
+    return RegimeSpec(**{**DEFAULT_MODELS[0], **extra})
+
+
+def test_policy_rate_is_usd_then_the_basket_then_usd():
+    """USD/RUB to 2005-02-01, 0.55 USD + 0.45 EUR to the 2014-11-10 float, USD/RUB after."""
+    from stresswatch.regimes.transform import policy_returns
+
+    days = pd.bdate_range("2005-01-25", "2005-02-08").append(pd.bdate_range("2014-11-05", "2014-11-14"))
+    rng = np.random.default_rng(3)
+    usd = pd.Series(28 * np.exp(np.cumsum(rng.normal(0, 0.01, len(days)))), index=days)
+    eur = pd.Series(36 * np.exp(np.cumsum(rng.normal(0, 0.01, len(days)))), index=days)
+    r = policy_returns(usd, eur, _policy_spec())
+    basket = 0.55 * usd + 0.45 * eur
+    assert r.loc["2005-02-01"] == pytest.approx(100 * np.log(usd.loc["2005-02-01"] / usd.loc["2005-01-31"]))
+    assert r.loc["2005-02-02"] == pytest.approx(100 * np.log(basket.loc["2005-02-02"] / basket.loc["2005-02-01"]))
+    assert r.loc["2014-11-10"] == pytest.approx(100 * np.log(basket.loc["2014-11-10"] / basket.loc["2014-11-07"]))
+    assert r.loc["2014-11-11"] == pytest.approx(100 * np.log(usd.loc["2014-11-11"] / usd.loc["2014-11-10"]))
+    # without EUR the whole history is USD/RUB
+    only_usd = policy_returns(usd, None, _policy_spec())
+    assert only_usd.loc["2005-02-02"] == pytest.approx(100 * np.log(usd.loc["2005-02-02"] / usd.loc["2005-02-01"]))
+
+
+def test_headline_input_is_causal_gated_and_skips_pegged_rows():
+    """The input known on a day is the prefix of the input of the whole history (no look-ahead in
+    the baseline, the 3-day sum, the gate or the peg detector), across the basket and float dates."""
+    from stresswatch.regimes.transform import model_input
+
+    days = pd.bdate_range("2003-01-01", "2016-12-30")
+    rng = np.random.default_rng(11)
+    vol = np.where(days < "2008-09-01", 0.0005, 0.008)  # a peg, then a floating-like rate
+    usd = pd.Series(30 * np.exp(np.cumsum(rng.normal(0, vol))), index=days)
+    eur = pd.Series(40 * np.exp(np.cumsum(rng.normal(0, vol))), index=days)
+    spec = _policy_spec()
+    full = model_input({"cbr.fx.USD": usd, "cbr.fx.EUR": eur}, spec)
+    for cut in ("2005-02-01", "2005-02-03", "2008-10-15", "2014-11-10", "2014-11-12"):
+        part = model_input({"cbr.fx.USD": usd[:cut], "cbr.fx.EUR": eur[:cut]}, spec)
+        n = len(part)
+        assert list(part.dates) == list(full.dates[:n]) and part.dates[-1] == pd.Timestamp(cut)
+        np.testing.assert_array_equal(part.y, full.y[:n])
+        np.testing.assert_array_equal(part.gate_open, full.gate_open[:n])
+        np.testing.assert_array_equal(part.fit_ok, full.fit_ok[:n])
+    # pegged stretch (median |r| ~ 0.04 % < 0.1 %) left out of fits, the floating stretch kept
+    pegged = full.fit_ok[(full.dates > "2004-01-01") & (full.dates < "2008-08-01")]
+    floating = full.fit_ok[full.dates > "2009-06-01"]
+    assert not pegged.any() and floating.all()
+    # after the float the gate is open exactly where USD/RUB is above its level 63 observations earlier
+    weaker = (np.log(usd) - np.log(usd).shift(63)) > 0
+    after = full.dates > pd.Timestamp("2015-03-01")
+    np.testing.assert_array_equal(full.gate_open[after], weaker.reindex(full.dates[after]).to_numpy())

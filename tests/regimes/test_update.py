@@ -11,7 +11,7 @@ import pytest
 
 from stresswatch.fetchers.base import Observation
 from stresswatch.regimes.fit import evaluate, fit_robust
-from stresswatch.regimes.runs import PROB_TOL, latest_run, store_filtered_probabilities
+from stresswatch.regimes.runs import latest_run, store_filtered_probabilities
 from stresswatch.regimes.spec import (
     get_spec,
 )
@@ -22,6 +22,9 @@ from tests.regimes.simulated import (
     sim_settings,
     write_sim,
 )
+
+#: numpy filter (regimes/filtering.py) against statsmodels' own filter and smoother
+TOL = 1e-9
 
 
 def test_storage_round_trip_filter_update_and_asof(tmp_path, store, sim2):
@@ -39,28 +42,32 @@ def test_storage_round_trip_filter_update_and_asof(tmp_path, store, sim2):
     fit = fit_robust(y.iloc[:1200], get_spec(settings, "sim"), search_reps=4, seeds=(1, 2))
     np.testing.assert_allclose(run1.param_vector, fit.params, rtol=1e-8)
     probs1 = regime_state(store, settings, d1, "sim").frame()
-    assert list(probs1.columns) == ["date", "regime", "p_stress_filtered", "p_stress_smoothed"]
-    np.testing.assert_allclose(probs1["p_stress_smoothed"], fit.smoothed[:, 1], atol=1e-12)
-    np.testing.assert_allclose(probs1["p_stress_filtered"], fit.filtered[:, 1], atol=1e-12)
+    # issue 11: every row says its basis and the fit that produced it; the fit's own day is the one
+    # real-time answer, the earlier dates are that fit's parameters over them (hindsight)
+    assert list(probs1.columns) == ["date", "regime", "p_stress_filtered", "p_stress_smoothed", "basis", "fit_asof"]
+    assert list(probs1["basis"].iloc[-2:]) == ["hindsight", "real-time"] and set(probs1["fit_asof"]) == {pd.Timestamp(d1)}
+    np.testing.assert_allclose(probs1["p_stress_smoothed"], fit.smoothed[:, 1], atol=TOL)
+    np.testing.assert_allclose(probs1["p_stress_filtered"], fit.filtered[:, 1], atol=TOL)
 
     # rerunning the same asof with the same data does nothing
     assert update_all(store, settings, d1)[0].status == "existing"
 
-    # ten days later: filter-only with the stored parameters, only new or changed rows stored
+    # ten days later: filter-only with the stored parameters; a run stores its day's answer only
+    # (issue 12: stored probabilities no longer grow with the history)
     s2 = update_all(store, settings, d2)[0]
     assert s2.status == "filter"
     run2 = latest_run(store, "sim", d2)
     assert run2.kind == "filter" and run2.fit_run_id == run1.id and run2.params == run1.params
     own_rows = len(store.model_runs.probabilities(run2.id, run2.spec.k_regimes))
-    assert 10 <= own_rows < 200
+    assert own_rows == 1
     full = regime_state(store, settings, d2, "sim").frame(full=True)
     expected = evaluate(y.iloc[:1210], get_spec(settings, "sim"), run1.param_vector)
     assert len(full) == 1210
-    # rows within PROB_TOL of the base run are read from the base run
-    np.testing.assert_allclose(full["p_smoothed_1"], expected.smoothed[:, 1], atol=PROB_TOL)
-    np.testing.assert_allclose(full["p_filtered_0"], expected.filtered[:, 0], atol=PROB_TOL)
+    np.testing.assert_allclose(full["p_smoothed_1"], expected.smoothed[:, 1], atol=TOL)
+    np.testing.assert_allclose(full["p_filtered_0"], expected.filtered[:, 0], atol=TOL)
     # filtered values of old dates are unchanged by the update (real-time values never move)
-    np.testing.assert_allclose(full["p_stress_filtered"][:1200], probs1["p_stress_filtered"], atol=PROB_TOL)
+    np.testing.assert_allclose(full["p_stress_filtered"][:1200], probs1["p_stress_filtered"], atol=TOL)
+    assert (full["basis"] == "real-time").sum() == 2  # the answers of d1 and d2
 
     # as of: a date between the runs reads the first run; before any run there is nothing
     assert latest_run(store, "sim", y.index[1205].date()).id == run1.id
@@ -145,4 +152,40 @@ def test_computing_an_earlier_date_keeps_the_runs_of_later_dates(tmp_path, store
     assert latest_run(store, "sim", early).asof == early
     again = latest_run(store, "sim", late)
     assert again.id == late_run.id
-    pd.testing.assert_frame_equal(regime_state(store, settings, late, "sim").frame(), late_probs)
+    # issue 11: the one row that changes is the early date's, which now shows what the model said
+    # on that date (the early run's answer, basis real-time) instead of the late fit's hindsight value
+    now = regime_state(store, settings, late, "sim").frame()
+    at_early = now["date"] == pd.Timestamp(early)
+    assert list(late_probs.loc[at_early, "basis"]) == ["hindsight"] and list(now.loc[at_early, "basis"]) == ["real-time"]
+    early_answer = regime_state(store, settings, early, "sim").frame().iloc[-1]
+    assert now.loc[at_early, "p_stress_filtered"].item() == early_answer["p_stress_filtered"]
+    pd.testing.assert_frame_equal(now[~at_early], late_probs[~at_early])
+
+
+def test_a_filter_only_day_does_not_import_statsmodels(tmp_path, store, sim2):
+    """Issue 12 (owned with issue 11): statsmodels is imported only when a fit is actually due."""
+    import subprocess
+    import sys
+    import textwrap
+
+    settings = sim_settings(tmp_path)
+    y = sim2[0].iloc[:1210]
+    write_sim(store, y)
+    d1, d2, d3 = (y.index[i].date() for i in (1199, 1200, 1209))
+    assert update_all(store, settings, d1)[0].status == "cold"
+    store.close()
+    code = textwrap.dedent(f"""
+        import sys
+        from stresswatch.regimes.update import update_all
+        from stresswatch.store import Store
+        from tests.regimes.simulated import sim_settings
+        from pathlib import Path
+        store = Store.open(Path({str(tmp_path / "sw.db")!r}))
+        settings = sim_settings(Path({str(tmp_path)!r}))
+        out = [update_all(store, settings, day)[0].status for day in ("{d2}", "{d3}")]
+        print(out, any(m.startswith("statsmodels") for m in sys.modules))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['filter', 'filter'] False"
