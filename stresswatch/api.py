@@ -37,6 +37,7 @@ from stresswatch.lock import single_instance
 from stresswatch.regimes.state import RegimeState, regime_state
 from stresswatch.settings import Settings, load
 from stresswatch.store import Store
+from stresswatch.store.database import as_date
 
 __all__ = ["Monitor", "open_monitor", "DateLike"]
 
@@ -53,14 +54,8 @@ STRESS_INDEX = "stress.index"
 def _date(value: DateLike | None, what: str = "asof") -> dt.date | None:
     if value is None:
         return None
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value)[:10])
+        return as_date(value)
     except ValueError:
         raise UsageError(f"{what}={value!r} is not a date (YYYY-MM-DD)") from None
 
