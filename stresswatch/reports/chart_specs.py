@@ -47,7 +47,7 @@ def chart_specs(reader: SeriesReader, day: dt.date, ctx: dict[str, Any]) -> list
     asof = day.isoformat()
     charts: list[ChartSpec] = []
     head = ctx["headline"]
-    model_note = f"shaded: stress regime of model {head.get('model_id')} (real-time P(stress) > 0.5, as of {asof})" \
+    model_note = f"shaded: stress regime of model {head.get('model_id')} (filtered P(stress) > 0.5, run as of {asof})" \
         if head.get("episodes") else "no stress-regime shading (no model run as of this date)"
     idx = reader.read(STRESS_INDEX, day, start=years_before(day, 10))
     if not idx.empty:

@@ -1,11 +1,15 @@
 """reports.sections.headline: `add_change`, the change since the previous report (pure: two
-headline dicts in, the change fields out)."""
+headline dicts in, the change fields out); the episodes the headline lists (a real store and fit)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from stresswatch.reports.sections.headline import add_change
+from stresswatch.regimes.state import regime_state
+from stresswatch.reports.sections.headline import add_change, regime_headline
+from tests.fakes import report_data as R
 
 PREVIOUS_OBSERVATION = {"date": "2023-08-15", "regime": "stress", "p_stress_filtered": 0.8}
 
@@ -34,3 +38,19 @@ def test_no_run_on_either_day_gives_no_change():
     add_change(head, {"available": False, "date": "2023-08-15"})
     assert head["previous"]["available"] is False and head["previous"]["basis"] == "previous report"
     assert head["p_stress_change"] is None and head["regime_changed"] is None
+
+
+def test_the_report_episodes_are_causal_not_backdated_by_the_smoother(filled):
+    """The report lists the episodes of the filtered basis (each day's real-time answer, else D's run
+    filtered over data up to that day), as `regimes episodes` does by default; the smoothed basis
+    uses later days and starts episodes earlier."""
+    state = regime_state(filled["store"], filled["settings"], R.REPORT_DAY)
+    starts = [e["start"] for e in regime_headline(state, R.REPORT_DAY)["episodes"]]
+    filtered = [_day(e.start) for e in state.episodes("filtered")]
+    smoothed = [_day(e.start) for e in state.episodes("smoothed")]
+    assert starts and starts == filtered
+    assert starts != smoothed  # the fake history is one where the smoother backdates a start
+
+
+def _day(value) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)[:10]

@@ -36,8 +36,9 @@ def regime_headline(state: RegimeState, day: dt.date) -> dict[str, Any]:
 def _headline_from_state(state: RegimeState, base: dict[str, Any]) -> dict[str, Any]:
     """Headline from the regime state as of D: the regime of the run's last period (most likely by
     filtered probability), its run length, expected duration, the 5- and 20-business-day forecast,
-    stress episodes as the model named them in real time (the smoothed basis backdates their
-    starts) and the model description."""
+    stress episodes on the filtered basis (each day's real-time answer where one was stored, else
+    the filter of D's run: data up to each day only, so starts are not backdated as the smoothed
+    basis does) and the model description."""
     run, fit, spec = state.run, state.fit, state.spec
     assert run is not None and fit is not None and spec is not None
     k = spec.k_regimes
@@ -46,7 +47,7 @@ def _headline_from_state(state: RegimeState, base: dict[str, Any]) -> dict[str, 
     episodes_out = [{"start": iso(e.start), "end": iso(e.end), "peak": iso(e.peak), "peak_p": num(e.peak_p),
                      "mean_p": num(e.mean_p), "length": int(e.length), "ongoing": e.ongoing,
                      "business_days": int(e.length) * per_period}
-                    for e in state.episodes("real-time")]
+                    for e in state.episodes("filtered")]
     params = run.params
 
     def param(name: str) -> float | None:
