@@ -3,6 +3,7 @@ store, settings for a temp folder."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -12,6 +13,11 @@ from stresswatch import settings as settings_mod
 from stresswatch.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The test SMTP server (aiosmtpd) logs every connection at INFO on "mail.log"; a CLI run in a test
+# leaves its stderr handler on the root logger, so those lines would land in the test output.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
+
 SPECIMENS = REPO / "tests" / "specimens"
 
 
