@@ -102,17 +102,7 @@ class Database:
         if not path.is_file():
             raise StoreNotFound(f"there is no store at {path}")
         _check_header(path)
-        try:
-            conn = _connect(path, busy_timeout, OPENED_READ_ONLY)
-        except sqlite3.Error as exc:
-            raise _typed(exc, path, "opening") from None
-        db = cls(conn, path, clock, OPENED_READ_ONLY)
-        try:
-            db._configure(busy_timeout)
-        except BaseException:
-            db.close()
-            raise
-        return db
+        return cls._connected(path, busy_timeout, clock, OPENED_READ_ONLY, None)
 
     @classmethod
     def open(cls, path: str | Path, busy_timeout: float = 30.0, clock: Clock = system_clock, *,
@@ -127,6 +117,13 @@ class Database:
             _create(path, busy_timeout, clock, create, create_folder)
         read_only = _read_only_reason(path)
         suspicious = _check_header(path)
+        return cls._connected(path, busy_timeout, clock, read_only, suspicious)
+
+    @classmethod
+    def _connected(cls, path: Path, busy_timeout: float, clock: Clock, read_only: str | None,
+                   suspicious: str | None) -> "Database":
+        """Connect and configure (closing the connection on any failure); a `suspicious` header
+        is checked with `verify` before the store is handed out."""
         try:
             conn = _connect(path, busy_timeout, read_only)
         except sqlite3.Error as exc:
