@@ -7,18 +7,11 @@ import json
 
 import pytest
 
-from stresswatch.cli import main
-from tests.regimes.simulated import sim2, write_sim  # noqa: F401 - sim2 is a fixture
+from tests.regimes.simulated import sim2, sim_cli, write_sim  # noqa: F401 - sim2 is a fixture
 
 
 def _cli(tmp_path, *args):
-    cfg = tmp_path / "sw.toml"
-    cfg.write_text('[regimes]\nheadline = "sim"\nsearch_reps = 4\nseeds = [1, 2]\n'
-                   '[[regimes.models]]\nid = "sim"\nseries = "sim.x"\ntransform = "level"\n'
-                   'k_regimes = 2\nswitching_mean = false\nstart = 2000-01-01\n')
-    out = io.StringIO()
-    rc = main(["--config", str(cfg), "--store", str(tmp_path / "sw.db"), *args], out=out)
-    return rc, out.getvalue()
+    return sim_cli(tmp_path, *args)
 
 
 def test_cli_show_episodes_summary(tmp_path, store, sim2, capsys):
@@ -90,13 +83,7 @@ def _episodes_file(tmp_path, index, states) -> str:
 
 
 def _bt_cli(tmp_path, episodes, *args):
-    cfg = tmp_path / "sw.toml"
-    cfg.write_text(f'[regimes]\nheadline = "sim"\nsearch_reps = 4\nseeds = [1, 2]\nepisodes = "{episodes}"\n'
-                   '[[regimes.models]]\nid = "sim"\nseries = "sim.x"\ntransform = "level"\n'
-                   'k_regimes = 2\nswitching_mean = false\nstart = 2000-01-01\n')
-    out = io.StringIO()
-    rc = main(["--config", str(cfg), "--store", str(tmp_path / "sw.db"), *args], out=out)
-    return rc, out.getvalue()
+    return sim_cli(tmp_path, *args, regimes_extra=f'episodes = "{episodes}"\n')
 
 
 def test_cli_backtest_is_stored_resumable_and_scored(tmp_path, store, sim2, capsys):

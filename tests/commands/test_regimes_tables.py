@@ -3,24 +3,16 @@ keep the numbers as they are (a real store, a real statsmodels fit of a simulate
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
-from stresswatch.cli import main
-from tests.regimes.simulated import sim2, write_sim  # noqa: F401 - sim2 is a fixture
+from tests.regimes.simulated import sim2, sim_cli, write_sim  # noqa: F401 - sim2 is a fixture
 
 LONG_DECIMALS = re.compile(r"\.\d{8,}")
 
 
 def _cli(tmp_path, *args):
-    cfg = tmp_path / "sw.toml"
-    cfg.write_text('[regimes]\nheadline = "sim"\nsearch_reps = 4\nseeds = [1, 2]\n'
-                   '[[regimes.models]]\nid = "sim"\nseries = "sim.x"\ntransform = "level"\n'
-                   'k_regimes = 2\nswitching_mean = false\nstart = 2000-01-01\n')
-    out = io.StringIO()
-    rc = main(["--config", str(cfg), "--store", str(tmp_path / "sw.db"), *args], out=out)
-    return rc, out.getvalue()
+    return sim_cli(tmp_path, *args)
 
 
 def test_episode_table_rounds_and_gives_lengths_a_unit(tmp_path, store, sim2):

@@ -4,6 +4,7 @@ with known regimes; real stores in a temp folder)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import numpy as np
 import pandas as pd
@@ -79,3 +80,17 @@ def spec2():
 @pytest.fixture(scope="module")
 def fit2(sim2, spec2):
     return fit_robust(sim2[0], spec2, **FAST)
+
+
+def sim_cli(tmp_path, *args, regimes_extra: str = ""):
+    """Run the CLI on tmp_path/sw.db with a config whose headline is the simulated series `sim.x`
+    (`regimes_extra`: more `[regimes]` lines); returns (exit code, stdout)."""
+    from stresswatch.cli import main
+
+    cfg = tmp_path / "sw.toml"
+    cfg.write_text(f'[regimes]\nheadline = "sim"\nsearch_reps = 4\nseeds = [1, 2]\n{regimes_extra}'
+                   '[[regimes.models]]\nid = "sim"\nseries = "sim.x"\ntransform = "level"\n'
+                   'k_regimes = 2\nswitching_mean = false\nstart = 2000-01-01\n')
+    out = io.StringIO()
+    rc = main(["--config", str(cfg), "--store", str(tmp_path / "sw.db"), *args], out=out)
+    return rc, out.getvalue()
