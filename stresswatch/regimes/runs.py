@@ -23,6 +23,7 @@ from stresswatch.regimes.policy import PolicyState, Step
 from stresswatch.regimes.spec import RegimeSpec, most_likely
 from stresswatch.regimes.transform import ModelInput
 from stresswatch.store import Store
+from stresswatch.store.database import as_date as store_as_date
 from stresswatch.store.model_runs import ModelRunRow, NewModelRun
 
 #: the run kind each policy action is stored as (a rejected warm refit keeps its fit's parameters:
@@ -80,15 +81,8 @@ class RunRecord:
 
 
 def as_date(value: dt.date | str | pd.Timestamp | None) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
+    """`store.database.as_date`, passing None through."""
+    return None if value is None else store_as_date(value)
 
 
 def to_record(row: ModelRunRow) -> RunRecord:
