@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 #: longest one-line summary of a failing source
 LINE_MAX = 160
+#: what `run` prints before a source's line (a cooldown's line leaves room for it)
+RUN_PREFIX = "stresswatch: YYYY-MM-DD fetch: "
 #: days of stored history read before a window, for the jump limits and the coverage check
 LOOKBACK_DAYS = 400
 

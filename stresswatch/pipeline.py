@@ -31,7 +31,7 @@ from stresswatch.clock import Clock, system_clock, utc_stamp
 from stresswatch.errors import ConfigError, ParseError, UsageError
 from stresswatch.fetchers.base import REGISTRY, Fetcher, load_all, window_bounds
 from stresswatch.fetchers.http import MB, HostBook, HttpClient, host_of
-from stresswatch.partition import PartitionOutcome, one_line, run_partition, stop_aware_sleep, stored_near
+from stresswatch.partition import LINE_MAX, RUN_PREFIX, PartitionOutcome, one_line, run_partition, stop_aware_sleep, stored_near
 from stresswatch.redaction import redact
 from stresswatch.settings import Settings
 from stresswatch.store import Store
@@ -278,13 +278,18 @@ class Cooldown:
     cause: str
 
     def message(self, source_id: str) -> str:
-        """One line, at most 160 characters, naming the host, the cause and the cooldown's end (its
-        date too when that is not the day of the failure)."""
+        """One line naming the host, the cause and the cooldown's end (its date too when that is
+        not the day of the failure) that fits LINE_MAX with `run`'s prefix before it; when it
+        would not, the cause is cut, never the end or the flag."""
         end = f"{self.until:%H:%M}Z" if self.until.date().isoformat() == self.at[:10] \
             else f"{self.until:%Y-%m-%d %H:%M}Z"
-        text = (f"host unreachable: {self.host or '?'} — {self.cause or 'no connection'} at {self.at[11:16]}Z; "
-                f"not asked until {end} (--ignore-cooldown)")
-        return one_line(source_id, "", text)
+        head = f"{source_id}: host unreachable: {self.host or '?'} — "
+        tail = f" at {self.at[11:16]}Z; not asked until {end} (--ignore-cooldown)"
+        cause = " ".join((self.cause or "no connection").split())
+        room = LINE_MAX - len(RUN_PREFIX) - len(head) - len(tail)
+        if len(cause) > room:
+            cause = cause[:max(room - 1, 0)] + "…"
+        return head + cause + tail
 
 
 def cooldown(store: Store, settings: Settings, source_id: str, clock: Clock = system_clock) -> Cooldown | None:

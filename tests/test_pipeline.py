@@ -176,3 +176,21 @@ def test_an_unreachable_host_is_left_alone_by_fetch_for_the_cooldown(tmp_path):
         settings["http"]["unreachable_cooldown"] = 0.0
         assert [o.status for o in pipeline.fetch(store, settings, D(2021, 3, 31)).outcomes] == ["failed"]
         assert store.ledger.get("fetch:cbr", "2021-01-01..2021-12-31")["attempts"] == 3
+
+
+def test_a_cooldown_ending_after_midnight_fits_runs_line_and_keeps_its_end_and_flag():
+    """Across midnight the end carries its date; the line still fits LINE_MAX with `run`'s prefix,
+    and what gives way is the cause, never the end or the flag (seen at 23:34Z in CI)."""
+    import datetime as dt
+
+    from stresswatch.partition import LINE_MAX, RUN_PREFIX
+    from stresswatch.pipeline import Cooldown
+
+    for cause in ("name not resolved", "x" * 300):
+        line = Cooldown(at="2026-11-30T23:34:00Z", until=dt.datetime(2026, 12, 1, 0, 4),
+                        host="no-such-host.invalid", cause=cause).message("gdelt")
+        assert len(RUN_PREFIX + line) <= LINE_MAX
+        assert line.startswith("gdelt: host unreachable: no-such-host.invalid — ")
+        assert line.endswith(" at 23:34Z; not asked until 2026-12-01 00:04Z (--ignore-cooldown)")
+    same_day = Cooldown(at="2026-11-30T20:34:00Z", until=dt.datetime(2026, 11, 30, 21, 4), host="h", cause="refused")
+    assert same_day.message("cbr") == "cbr: host unreachable: h — refused at 20:34Z; not asked until 21:04Z (--ignore-cooldown)"
