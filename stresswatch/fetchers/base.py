@@ -232,6 +232,9 @@ def sniff_html(body: bytes) -> bool:
 
 # -- registry ---------------------------------------------------------------------------------
 REGISTRY: dict[str, type[Fetcher]] = {}
+#: modules of this package that are plumbing, not sources: `load_all` leaves them out, so that
+#: reading the settings (which declare every source's section) does not import requests/urllib3
+PLUMBING = frozenset({"base", "http", "transfer"})
 
 
 def register(cls: type[Fetcher]) -> type[Fetcher]:
@@ -250,6 +253,6 @@ def load_all() -> dict[str, type[Fetcher]]:
     import stresswatch.fetchers as pkg
 
     for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name not in {"base", "http"}:
+        if info.name not in PLUMBING:
             importlib.import_module(f"stresswatch.fetchers.{info.name}")
     return REGISTRY
