@@ -1,6 +1,10 @@
-"""The raw payload archive (table `raw_payloads`, migrations 0001 and 0010): every HTTP response
-body, zlib-compressed, stored before it is parsed, with the request that produced it, so `reparse`
-can rebuild observations offline.
+"""The raw payload archive (table `raw_payloads`, migrations 0001, 0010 and 0012): every HTTP
+response body, zlib-compressed, stored before it is parsed, with the request that produced it, so
+`reparse` can rebuild observations offline.
+
+The same source + body + request is stored once: `dedup_key` (migration 0012) is the SHA-256 of
+the source, the body's sha256 and the archived request JSON (function `dedup_key`), unique in
+the table.
 
 Secrets never reach the archive: secret query parameters and headers are masked in the request,
 and every known secret value (`stresswatch.redaction`) is masked in the URL, the request and the
@@ -36,6 +40,12 @@ def request_to_json(request: Request) -> str:
         "body": request.body.decode("utf-8", "replace") if request.body else None,
         "label": request.label, "context": [[k, v] for k, v in request.context],
     }, sort_keys=True, default=str))
+
+
+def dedup_key(source: str, body_sha256: str, request_json: str) -> bytes:
+    """What makes an archived answer unique: SHA-256 of source, body digest and request JSON, one
+    line each (migration 0012 computes the same in SQL for the rows it carries over)."""
+    return hashlib.sha256(f"{source}\n{body_sha256}\n{request_json}".encode("utf-8")).digest()
 
 
 def request_from_json(text: str) -> Request:
@@ -87,18 +97,17 @@ class Payloads:
         digest = hashlib.sha256(body).hexdigest()
         request_json = request_to_json(request)
         meta_json = redact(json.dumps(meta, sort_keys=True, default=str)) if meta else None
+        key = dedup_key(source, digest, request_json)
         with self._db.transaction():
-            row = self._db.query_one(
-                "SELECT id FROM raw_payloads WHERE source = ? AND sha256 = ? AND request_json = ?",
-                (source, digest, request_json))
+            row = self._db.query_one("SELECT id FROM raw_payloads WHERE dedup_key = ?", (key,))
             if row:
                 return int(row["id"])
             cur = self._db.execute(
                 """INSERT INTO raw_payloads (source, url, request_json, status, content_type, sha256, size, body,
-                                             fetched_at, parser_version, job, partition, meta)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                             fetched_at, parser_version, job, partition, meta, dedup_key)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (source, redact(request.display()), request_json, status, redact(content_type or ""), digest,
-                 len(body), zlib.compress(body, 6), iso(fetched_at), parser_version, job, partition, meta_json))
+                 len(body), zlib.compress(body, 6), iso(fetched_at), parser_version, job, partition, meta_json, key))
             return int(cur.lastrowid or 0)
 
     def iter(self, source: str | None = None) -> Iterator[Payload]:
