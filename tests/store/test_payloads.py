@@ -11,7 +11,7 @@ import pytest
 from stresswatch.errors import StoreError
 from stresswatch.fetchers.base import Observation, Request
 from stresswatch.store import Store
-from stresswatch.store.payloads import dedup_key, request_to_json
+from stresswatch.store.payloads import dedup_key, request_from_json, request_to_json
 from tests.store.peek import peek
 from tests.store.schema_before import store_before
 
@@ -30,11 +30,38 @@ def test_payload_archive_round_trip_redacts_secrets(store):
                                 parser_version="1")
     assert again == pid
     (raw,) = peek(store, "SELECT url, request_json, size, length(body) AS stored FROM raw_payloads")
-    assert "abcdef0123456789" not in raw["url"] and "abcdef0123456789" not in raw["request_json"]
+    assert "abcdef0123456789" not in (raw["url"] or "") and "abcdef0123456789" not in _stored_text(raw["request_json"])
     (payload,) = list(store.payloads.iter("fred"))
     assert payload.body == b'{"observations": []}'
     assert payload.request.context_get("kind") == "json"
     assert payload.fetched_at == dt.datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _stored_text(value: str | bytes) -> str:
+    """request_json as the archive holds it: zlib-compressed since migration 0012, text before."""
+    return value if isinstance(value, str) else zlib.decompress(value).decode("utf-8")
+
+
+def test_requests_are_archived_compressed_and_their_line_only_when_it_says_more(store):
+    """The request JSON is stored compressed; `url` only when it is not the request's own line
+    (a masked secret): Payload.url is the same either way."""
+    plain = Request("GET", "http://cbr.test/scripts/XML_dynamic.asp",
+                    params=(("date_req1", "17/07/2026"), ("VAL_NM_RQ", "R01235"), ("n", 3)), label="USD")
+    # masking the JSON and masking the line differ here (the value's '=' is %3D in the line)
+    keyed = Request("GET", "https://api.example/fred/series/observations",
+                    params=(("series_id", "DFF"), ("q", "x&api_key=abc")))
+    posted = Request("POST", "http://cbr.test/DailyInfoWebServ/DailyInfo.asmx", body="<soap>к</soap>".encode(),
+                     headers=(("Content-Type", "text/xml"),))
+    for source, request in (("cbr", plain), ("fred", keyed), ("cbr", posted)):
+        store.payloads.save(source=source, request=request, status=200, content_type="text/plain", body=b"x",
+                            fetched_at=dt.datetime(2026, 7, 17, tzinfo=UTC), parser_version="1")
+    raw = peek(store, "SELECT url, request_json FROM raw_payloads ORDER BY id")
+    assert [_stored_text(r["request_json"]) for r in raw] == [request_to_json(r) for r in (plain, keyed, posted)]
+    assert all(isinstance(r["request_json"], bytes) for r in raw)
+    assert [r["url"] is None for r in raw] == [True, False, True]
+    archived = list(store.payloads.iter("cbr")) + list(store.payloads.iter("fred"))
+    assert [p.url for p in archived] == [plain.display(), posted.display(), keyed.display()]
+    assert [p.request for p in archived] == [plain, posted, request_from_json(request_to_json(keyed))]
 
 
 def _old_save(conn, source: str, request: Request, body: bytes, fetched_at: str, meta: dict | None = None) -> int:
@@ -101,6 +128,6 @@ def test_the_archive_index_holds_a_fixed_size_key_not_the_request(store):
     long_request = Request("GET", "http://moex.test/iss/history.json", params=tuple((f"p{i}", "x" * 40) for i in range(20)))
     store.payloads.save(source="moex", request=long_request, status=200, content_type="application/json",
                         body=b"{}", fetched_at=dt.datetime(2026, 6, 1, tzinfo=UTC), parser_version="1")
-    (row,) = peek(store, "SELECT dedup_key, length(request_json) AS n FROM raw_payloads")
-    assert len(row["dedup_key"]) == 32 and row["n"] > 800
+    (row,) = peek(store, "SELECT dedup_key FROM raw_payloads")
+    assert len(row["dedup_key"]) == 32 and len(request_to_json(long_request)) > 800
     assert row["dedup_key"] == dedup_key("moex", hashlib.sha256(b"{}").hexdigest(), request_to_json(long_request))

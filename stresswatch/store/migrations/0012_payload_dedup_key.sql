@@ -3,12 +3,13 @@
 -- sha256(source LF sha256 LF request_json), computed alike by Payloads.save (hashlib) and here
 -- (the connection's sha256 function), so the same source + body + request is still one row.
 -- SQLite cannot drop a UNIQUE constraint: the table is rebuilt (ids kept, so observations and
--- quarantine rows still point at their payloads). Columns as in 0001 and 0010 (see payloads.py),
--- plus dedup_key.
+-- quarantine rows still point at their payloads). Columns as in 0001 and 0010, plus dedup_key;
+-- rows archived from now on hold request_json zlib-compressed (a BLOB) and url NULL when it is
+-- the archived request's own line (payloads.py); rows carried over keep their text.
 CREATE TABLE raw_payloads_new (
  id INTEGER PRIMARY KEY,
  source TEXT NOT NULL,
- url TEXT NOT NULL,
+ url TEXT,
  request_json TEXT NOT NULL,
  status INTEGER NOT NULL,
  content_type TEXT NOT NULL DEFAULT '',
