@@ -1,11 +1,20 @@
 """Stored event-study alignments (tables `alignments`, `alignment_statements`,
-`alignment_aggregates`; migration 0007): per date D, the alignment the daily cycle's events step
-computed — one row per statement known on D with the fields `events align` and the report show,
-the per-group aggregates, the headline model, the statistic, the warnings and a fingerprint of the
-inputs (study settings, catalogue, confounders) the reader checks before trusting it.
+`alignment_aggregates`; migrations 0007 and 0012): per date D, the alignment the daily cycle's
+events step computed — one row per statement known on D with the fields `events align` and the
+report show, the per-group aggregates, the headline model, the statistic, the warnings and a
+fingerprint of the inputs (study settings, catalogue, confounders) the reader checks before
+trusting it.
 
 Saving D replaces everything stored for D. Rows go in and come out keyed like the study's
 statement table (`id`, `index`, ...); missing numbers come back as None.
+
+Packing (migration 0012): D's statement and aggregate rows are stored in D's `alignments` row as
+JSON (values as the table's columns would hold them), zlib-compressed with a preset dictionary:
+the JSON of a keyframe, an earlier alignment stored whole (`base` names it; a keyframe has none).
+Day after day the alignment barely changes, so a packed day takes about a tenth of its rows. A
+keyframe serves up to KEYFRAME_SPAN later dates; replacing or deleting one first re-packs the
+dates that lean on it. Alignments stored before 0012 stay in `alignment_statements` /
+`alignment_aggregates` (their `packed` is NULL) and read as before.
 """
 
 from __future__ import annotations
@@ -13,9 +22,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import zlib
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from stresswatch.errors import StoreError
 from stresswatch.store.database import Database
 
 #: statement fields stored, as named in the study's table (left) and in the table (right)
@@ -34,6 +45,14 @@ AGGREGATE_FIELDS: tuple[tuple[str, str], ...] = (
 
 _INT_COLUMNS = {"confounded", "pool", "n", "n_used"}
 _DATE_COLUMNS = {"date", "t0", "t0_fx"}
+#: REAL columns of the tables (an integer stored there reads back as a float)
+_REAL_COLUMNS = {"p_stress_filtered", "p_stress_smoothed", "index_value", "index_percentile", "d_index", "abnormal",
+                 "pre_trend", "car_rub", "statistic", "p_value", "q_value", "mean_abnormal", "mean_d_index",
+                 "mean_car_rub"}
+#: columns a row must have (NOT NULL in the tables)
+_REQUIRED = {"statement_id", "date", "confounded", "group_name", "n", "n_used"}
+#: later dates one keyframe serves as dictionary before a date is stored whole again
+KEYFRAME_SPAN = 30
 
 
 @dataclass(frozen=True)
@@ -60,24 +79,20 @@ class Alignments:
              statements: Iterable[Mapping[str, Any]], aggregates: Iterable[Mapping[str, Any]]) -> int:
         """Replace what is stored for `asof`; returns the statement rows written."""
         day = asof.isoformat()
-        s_rows = [(day, n, *(_cell(column, r.get(key)) for key, column in STATEMENT_FIELDS))
-                  for n, r in enumerate(statements)]
-        a_rows = [(day, n, *(_cell(column, r.get(key)) for key, column in AGGREGATE_FIELDS))
-                  for n, r in enumerate(aggregates)]
-        s_cols = ", ".join(c for _, c in STATEMENT_FIELDS)
-        a_cols = ", ".join(c for _, c in AGGREGATE_FIELDS)
+        s_rows = [[_cell(column, r.get(key)) for key, column in STATEMENT_FIELDS] for r in statements]
+        a_rows = [[_cell(column, r.get(key)) for key, column in AGGREGATE_FIELDS] for r in aggregates]
+        _check(day, s_rows, STATEMENT_FIELDS, "statement_id")
+        _check(day, a_rows, AGGREGATE_FIELDS, "group_name")
+        text = _rows_json(s_rows, a_rows)
         with self._db.transaction():
-            self._db.execute("DELETE FROM alignments WHERE asof = ?", (day,))  # cascades to the rows
+            self._release(day)
+            self._db.execute("DELETE FROM alignments WHERE asof = ?", (day,))  # cascades to pre-0012 rows
+            base = self._keyframe_for(day)
             self._db.execute(
-                "INSERT INTO alignments (asof, model_id, statistic, warnings, inputs, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (day, model_id, statistic, json.dumps(list(warnings)), inputs, self._db.now_text()))
-            self._db.executemany(
-                f"INSERT INTO alignment_statements (asof, position, {s_cols}) "
-                f"VALUES ({', '.join('?' * (len(STATEMENT_FIELDS) + 2))})", s_rows)
-            self._db.executemany(
-                f"INSERT INTO alignment_aggregates (asof, position, {a_cols}) "
-                f"VALUES ({', '.join('?' * (len(AGGREGATE_FIELDS) + 2))})", a_rows)
+                "INSERT INTO alignments (asof, model_id, statistic, warnings, inputs, created_at, packed, base) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (day, model_id, statistic, json.dumps(list(warnings)), inputs, self._db.now_text(),
+                 _pack(text, self._json(base) if base else None), base))
         return len(s_rows)
 
     def get(self, asof: dt.date) -> StoredAlignment | None:
@@ -86,10 +101,15 @@ class Alignments:
         head = self._db.query_one("SELECT * FROM alignments WHERE asof = ?", (day,))
         if head is None:
             return None
-        statements = tuple({key: r[column] for key, column in STATEMENT_FIELDS} for r in self._db.query(
-            "SELECT * FROM alignment_statements WHERE asof = ? ORDER BY position", (day,)))
-        aggregates = tuple({key: r[column] for key, column in AGGREGATE_FIELDS} for r in self._db.query(
-            "SELECT * FROM alignment_aggregates WHERE asof = ? ORDER BY position", (day,)))
+        if head["packed"] is None:  # stored before migration 0012
+            statements = tuple({key: r[column] for key, column in STATEMENT_FIELDS} for r in self._db.query(
+                "SELECT * FROM alignment_statements WHERE asof = ? ORDER BY position", (day,)))
+            aggregates = tuple({key: r[column] for key, column in AGGREGATE_FIELDS} for r in self._db.query(
+                "SELECT * FROM alignment_aggregates WHERE asof = ? ORDER BY position", (day,)))
+        else:
+            data = json.loads(self._json(day))
+            statements = tuple(dict(zip((key for key, _ in STATEMENT_FIELDS), r)) for r in data["statements"])
+            aggregates = tuple(dict(zip((key for key, _ in AGGREGATE_FIELDS), r)) for r in data["aggregates"])
         return StoredAlignment(asof=asof, model_id=head["model_id"], statistic=head["statistic"],
                                warnings=tuple(json.loads(head["warnings"])), inputs=head["inputs"],
                                created_at=head["created_at"], statements=statements, aggregates=aggregates)
@@ -97,11 +117,72 @@ class Alignments:
     def delete(self, asof: dt.date) -> int:
         """Forget the alignment stored for `asof` (its analysis changed); returns 1 when one was."""
         with self._db.transaction():
+            self._release(asof.isoformat())
             return self._db.execute("DELETE FROM alignments WHERE asof = ?", (asof.isoformat(),)).rowcount
 
     def dates(self) -> list[dt.date]:
         """Dates with a stored alignment, oldest first."""
         return [dt.date.fromisoformat(r["asof"]) for r in self._db.query("SELECT asof FROM alignments ORDER BY asof")]
+
+
+    # -- packing ------------------------------------------------------------------------------
+
+    def _json(self, day: str) -> bytes:
+        """The packed rows of `day` as JSON bytes (its keyframe's JSON is the dictionary)."""
+        row = self._db.query_one("SELECT packed, base FROM alignments WHERE asof = ?", (day,))
+        if row is None or row["packed"] is None:
+            raise StoreError(f"the alignment of {day} has no packed rows")
+        return _unpack(row["packed"], self._json(row["base"]) if row["base"] else None)
+
+    def _keyframe_for(self, day: str) -> str | None:
+        """The keyframe `day` is packed against: the latest one before it that serves fewer than
+        KEYFRAME_SPAN dates; None (`day` is stored whole) when there is none."""
+        row = self._db.query_one(
+            "SELECT k.asof, (SELECT count(*) FROM alignments d WHERE d.base = k.asof) AS served FROM alignments k "
+            "WHERE k.asof < ? AND k.packed IS NOT NULL AND k.base IS NULL ORDER BY k.asof DESC LIMIT 1", (day,))
+        return row["asof"] if row and row["served"] < KEYFRAME_SPAN else None
+
+    def _release(self, day: str) -> None:
+        """Before `day` is replaced or deleted: the dates packed against it are packed again, the
+        first of them whole (the new keyframe), the others against that one."""
+        leaning = [r["asof"] for r in self._db.query("SELECT asof FROM alignments WHERE base = ? ORDER BY asof", (day,))]
+        if not leaning:
+            return
+        texts = {d: self._json(d) for d in leaning}
+        first = leaning[0]
+        for d in leaning:
+            base = None if d == first else first
+            self._db.execute("UPDATE alignments SET packed = ?, base = ? WHERE asof = ?",
+                             (_pack(texts[d], texts[first] if base else None), base, d))
+
+
+def _rows_json(statements: list[list[Any]], aggregates: list[list[Any]]) -> bytes:
+    return json.dumps({"statements": statements, "aggregates": aggregates}, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
+
+
+def _pack(text: bytes, dictionary: bytes | None) -> bytes:
+    packer = zlib.compressobj(9, zdict=dictionary) if dictionary else zlib.compressobj(9)
+    return packer.compress(text) + packer.flush()
+
+
+def _unpack(packed: bytes, dictionary: bytes | None) -> bytes:
+    unpacker = zlib.decompressobj(zdict=dictionary) if dictionary else zlib.decompressobj()
+    return unpacker.decompress(packed) + unpacker.flush()
+
+
+def _check(day: str, rows: list[list[Any]], fields: tuple[tuple[str, str], ...], key: str) -> None:
+    """What the tables' constraints refused: a missing required value, a key twice in one date."""
+    columns = [column for _, column in fields]
+    for row in rows:
+        for column, value in zip(columns, row):
+            if value is None and column in _REQUIRED:
+                raise StoreError(f"the alignment of {day} has a row without {column}")
+    at = columns.index(key)
+    keys = [row[at] for row in rows]
+    if len(set(keys)) != len(keys):
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        raise StoreError(f"the alignment of {day} has {key} {', '.join(map(str, twice))} more than once")
 
 
 def _cell(column: str, value: Any) -> Any:
@@ -116,6 +197,26 @@ def _cell(column: str, value: Any) -> Any:
         return value.isoformat()[:10] if isinstance(value, (dt.date, dt.datetime)) else str(value)[:10]
     if column in _INT_COLUMNS:
         return int(value)
-    if isinstance(value, (bool, int, float, str)):
+    if isinstance(value, bool):
+        value = int(value)  # SQLite keeps a bool as an integer
+    if column in _REAL_COLUMNS and isinstance(value, int):
+        return float(value)  # REAL affinity
+    if isinstance(value, (int, float)) and column not in _REAL_COLUMNS:
+        return _as_text(value)  # TEXT affinity
+    if isinstance(value, (float, str)):
         return value
     return str(value)
+
+
+def _as_text(number: int | float) -> str:
+    """A number as a TEXT column stores it (SQLite writes a REAL with 15 significant digits, and
+    ".0" when it looks like an integer)."""
+    if isinstance(number, int):
+        return str(number)
+    text = f"{number:.15g}"
+    if text in ("inf", "-inf"):
+        return text.replace("inf", "Inf")
+    mantissa, _, exponent = text.partition("e")
+    if "." not in mantissa and mantissa.lstrip("-").isdigit():
+        mantissa += ".0"
+    return mantissa + ("e" + exponent if exponent else "")

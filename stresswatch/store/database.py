@@ -14,6 +14,13 @@ rolls back) together with everything else written there. Outside a transaction e
 write commits on its own. `transaction(durable=True)` also syncs the commit to disk (a power cut
 cannot undo it), for records that must survive whatever follows (mail handed to SMTP).
 
+SQL function: every connection has `sha256(x)` (the raw 32-byte digest of a text, as UTF-8, or
+of a blob), so a migration can key rows on a hash the gateways compute with hashlib.
+
+Migrations run with foreign keys off and `PRAGMA foreign_key_check` before their commit (SQLite's
+procedure for rebuilding a table that other tables reference): a table can be rebuilt, and a
+migration that would leave a dangling reference is rolled back.
+
 Opening (`Database.open`): a store that does not exist is created only when `create` is set, and
 only in an existing folder (or with `create_folder`); it is built under a temporary name and
 linked into place complete, so no process ever sees a half-made store, and an empty (0-byte) file
@@ -32,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import secrets
 import sqlite3
@@ -146,6 +154,7 @@ class Database:
             else:
                 self._conn.execute("PRAGMA query_only=ON")
             self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.create_function("sha256", 1, _sha256, deterministic=True)
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # reads page 1: the schema
         except sqlite3.Error as exc:
@@ -303,19 +312,27 @@ class Database:
             if f.name not in pending:
                 continue
             sql = f.read_text(encoding="utf-8")
-            with self.transaction():
-                self.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                             "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-                if self.query_one("SELECT 1 FROM schema_migrations WHERE name = ?", (f.name,)):
-                    continue  # another connection applied it meanwhile
-                try:
-                    # executescript would COMMIT first; run statements one by one instead
-                    for statement in _split_sql(sql):
-                        self._conn.execute(statement)
-                    self._conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (f.name, self.now_text()))
-                except sqlite3.Error as exc:
-                    typed = _typed(exc, self.path, f"applying migration {f.name} to")
-                    raise type(typed)(f"migration {f.name} failed on {self.path}: {typed}") from None
+            self._pragma("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: set before BEGIN
+            try:
+                with self.transaction():
+                    self.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                                 "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+                    if self.query_one("SELECT 1 FROM schema_migrations WHERE name = ?", (f.name,)):
+                        continue  # another connection applied it meanwhile
+                    try:
+                        # executescript would COMMIT first; run statements one by one instead
+                        for statement in _split_sql(sql):
+                            self._conn.execute(statement)
+                        dangling = self._conn.execute("PRAGMA foreign_key_check").fetchall()
+                        if dangling:
+                            raise sqlite3.IntegrityError(f"{len(dangling)} row(s) of {dangling[0][0]} would reference "
+                                                         f"missing rows of {dangling[0][2]}")
+                        self._conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (f.name, self.now_text()))
+                    except sqlite3.Error as exc:
+                        typed = _typed(exc, self.path, f"applying migration {f.name} to")
+                        raise type(typed)(f"migration {f.name} failed on {self.path}: {typed}") from None
+            finally:
+                self._pragma("PRAGMA foreign_keys=ON")
             applied.append(f.name)
         return applied
 
@@ -473,6 +490,13 @@ def _set_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
             if "locked" not in str(exc) or time.monotonic() >= deadline:
                 raise
             time.sleep(0.01)
+
+
+def _sha256(value: str | bytes | None) -> bytes | None:
+    """The SQL function `sha256`: raw digest of a text (UTF-8) or blob; NULL stays NULL."""
+    if value is None:
+        return None
+    return hashlib.sha256(value.encode("utf-8") if isinstance(value, str) else bytes(value)).digest()
 
 
 def _split_sql(sql: str) -> list[str]:

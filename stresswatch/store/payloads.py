@@ -1,6 +1,13 @@
-"""The raw payload archive (table `raw_payloads`, migrations 0001 and 0010): every HTTP response
-body, zlib-compressed, stored before it is parsed, with the request that produced it, so `reparse`
-can rebuild observations offline.
+"""The raw payload archive (table `raw_payloads`, migrations 0001, 0010 and 0012): every HTTP
+response body, zlib-compressed, stored before it is parsed, with the request that produced it, so
+`reparse` can rebuild observations offline.
+
+The same source + body + request is stored once: `dedup_key` (migration 0012) is the SHA-256 of
+the source, the body's sha256 and the archived request JSON (function `dedup_key`), unique in
+the table. Since 0012 the request JSON is stored zlib-compressed, and `url` is NULL when it is
+the archived request's own line (`_request_line`: method, URL, query string), which the reader
+then rebuilds from the JSON; rows archived before keep both as text. `Payload.url` is the same
+either way.
 
 Secrets never reach the archive: secret query parameters and headers are masked in the request,
 and every known secret value (`stresswatch.redaction`) is masked in the URL, the request and the
@@ -18,6 +25,7 @@ import json
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Iterator
+from urllib.parse import urlencode
 
 from stresswatch.fetchers.base import Request
 from stresswatch.redaction import SECRET_PARAMS, redact, redact_bytes
@@ -36,6 +44,25 @@ def request_to_json(request: Request) -> str:
         "body": request.body.decode("utf-8", "replace") if request.body else None,
         "label": request.label, "context": [[k, v] for k, v in request.context],
     }, sort_keys=True, default=str))
+
+
+def _request_line(request_json: str) -> str:
+    """The one-line form of an archived request (method, URL, query string), built from the
+    archived JSON alone: what `url` holds when it is stored as NULL."""
+    data = json.loads(request_json)
+    query = urlencode([tuple(p) for p in data["params"]])
+    return f"{data['method']} {data['url']}{'?' + query if query else ''}"
+
+
+def _request_text(stored: str | bytes) -> str:
+    """request_json as archived: zlib-compressed JSON (since migration 0012) or text (before)."""
+    return stored if isinstance(stored, str) else zlib.decompress(stored).decode("utf-8")
+
+
+def dedup_key(source: str, body_sha256: str, request_json: str) -> bytes:
+    """What makes an archived answer unique: SHA-256 of source, body digest and request JSON, one
+    line each (migration 0012 computes the same in SQL for the rows it carries over)."""
+    return hashlib.sha256(f"{source}\n{body_sha256}\n{request_json}".encode("utf-8")).digest()
 
 
 def request_from_json(text: str) -> Request:
@@ -87,18 +114,19 @@ class Payloads:
         digest = hashlib.sha256(body).hexdigest()
         request_json = request_to_json(request)
         meta_json = redact(json.dumps(meta, sort_keys=True, default=str)) if meta else None
+        key = dedup_key(source, digest, request_json)
+        url = redact(request.display())
         with self._db.transaction():
-            row = self._db.query_one(
-                "SELECT id FROM raw_payloads WHERE source = ? AND sha256 = ? AND request_json = ?",
-                (source, digest, request_json))
+            row = self._db.query_one("SELECT id FROM raw_payloads WHERE dedup_key = ?", (key,))
             if row:
                 return int(row["id"])
             cur = self._db.execute(
                 """INSERT INTO raw_payloads (source, url, request_json, status, content_type, sha256, size, body,
-                                             fetched_at, parser_version, job, partition, meta)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (source, redact(request.display()), request_json, status, redact(content_type or ""), digest,
-                 len(body), zlib.compress(body, 6), iso(fetched_at), parser_version, job, partition, meta_json))
+                                             fetched_at, parser_version, job, partition, meta, dedup_key)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (source, None if url == _request_line(request_json) else url, zlib.compress(request_json.encode("utf-8"), 9),
+                 status, redact(content_type or ""), digest, len(body), zlib.compress(body, 6), iso(fetched_at),
+                 parser_version, job, partition, meta_json, key))
             return int(cur.lastrowid or 0)
 
     def iter(self, source: str | None = None) -> Iterator[Payload]:
@@ -110,8 +138,10 @@ class Payloads:
             args.append(source)
         sql += " ORDER BY fetched_at, id"
         for r in self._db.query(sql, args):
+            request_json = _request_text(r["request_json"])
             yield Payload(
-                id=r["id"], source=r["source"], url=r["url"], request=request_from_json(r["request_json"]),
+                id=r["id"], source=r["source"], url=r["url"] if r["url"] is not None else _request_line(request_json),
+                request=request_from_json(request_json),
                 status=r["status"], content_type=r["content_type"], sha256=r["sha256"],
                 body=zlib.decompress(r["body"]),
                 fetched_at=dt.datetime.fromisoformat(r["fetched_at"].rstrip("Z")).replace(tzinfo=dt.timezone.utc),

@@ -9,6 +9,7 @@ committed data.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from stresswatch.store import Store
@@ -16,9 +17,14 @@ from stresswatch.store import Store
 
 def peek(store: Store, sql: str, *args: Any) -> list[sqlite3.Row]:
     """Rows of one SELECT / PRAGMA run on a read-only connection to `store`'s file."""
+    return peek_file(store.path, sql, *args)
+
+
+def peek_file(path: Path, sql: str, *args: Any) -> list[sqlite3.Row]:
+    """Rows of one SELECT / PRAGMA run on a read-only connection to the database file at `path`."""
     if not sql.lstrip().upper().startswith(("SELECT", "PRAGMA")):
         raise ValueError("peek runs read-only SELECT / PRAGMA statements only")
-    conn = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
         return conn.execute(sql, args).fetchall()

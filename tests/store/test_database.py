@@ -60,3 +60,30 @@ def test_stores_opened_at_once_on_a_new_file_migrate_it_once(tmp_path):
     with Store.open(path) as s:
         names = [r[0] for r in peek(s, "SELECT name FROM schema_migrations")]
     assert len(names) == len(set(names)) and "0001_core.sql" in names
+
+
+def test_a_migration_that_leaves_dangling_references_is_rolled_back(tmp_path, monkeypatch):
+    """Migrations run with foreign keys off (so a table can be rebuilt), and are checked before
+    they commit: one that would leave rows pointing at nothing is not applied."""
+    import datetime as dt
+
+    from stresswatch.fetchers.base import Observation, Request, SeriesInfo
+    from stresswatch.store import database
+
+    at = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+    with Store.open(tmp_path / "sw.db") as store:
+        pid = store.payloads.save(source="cbr", request=Request("GET", "http://cbr.test/x"), status=200,
+                                  content_type="text/xml", body=b"<a/>", fetched_at=at, parser_version="1")
+        store.observations.upsert_series([SeriesInfo("cbr.fx.USD", "cbr", "USD", "RUB", "D")])
+        store.observations.write_observations([Observation("cbr.fx.USD", dt.date(2026, 6, 1), 80.0)],
+                                              fetched_at=at, payload_id=pid)
+    monkeypatch.setattr(database, "MIGRATIONS", "tests.store.dangling_migration")
+    with pytest.raises(StoreError, match="9999_drop_payloads.sql failed.*reference missing rows of raw_payloads"):
+        Store.open(tmp_path / "sw.db")
+    monkeypatch.undo()
+    with Store.open(tmp_path / "sw.db") as store:
+        assert [p.id for p in store.payloads.iter()] == [pid]
+        assert "9999_drop_payloads.sql" not in {r[0] for r in peek(store, "SELECT name FROM schema_migrations")}
+        with pytest.raises(StoreError, match="FOREIGN KEY"):  # the store's connection has them on again
+            store.observations.write_observations([Observation("cbr.fx.USD", dt.date(2026, 6, 2), 81.0)],
+                                                  fetched_at=at, payload_id=pid + 1)

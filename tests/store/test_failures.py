@@ -22,6 +22,7 @@ from stresswatch.fetchers.base import Observation, SeriesInfo
 from stresswatch.store import Store
 from tests.conftest import REPO
 from tests.fakes.cbr import FakeCbr, synthetic_history
+from tests.store.peek import peek_file
 from tests.store.disks import can_mount, file_size_limit, fill, free_bytes, remount_read_only, tmpfs
 
 START, END = dt.date(2013, 1, 1), dt.date(2014, 6, 30)
@@ -123,13 +124,17 @@ def test_disk_full_is_one_clear_line_and_no_row_is_left_running(tmp_path, fake):
 # Damaged, empty, not a database
 # ---------------------------------------------------------------------------------------------
 def _damage_middle_pages(db: Path, seed: int = 14) -> None:
-    """Random bytes over a run of pages in the middle of the file (page 1, the header, intact)."""
+    """Random bytes over a run of pages in the middle of the file: data pages, which only
+    quick_check finds (page 1, the header, and the schema's pages, which every opening reads, intact)."""
     size = db.stat().st_size
     page = int.from_bytes(db.read_bytes()[16:18], "big")
     pages = size // page
+    schema = {r["pageno"] for r in peek_file(db, "SELECT pageno FROM dbstat WHERE name = 'sqlite_schema'")}
     rng = random.Random(seed)
     with open(db, "r+b") as fh:
         for n in range(pages * 2 // 5, pages * 3 // 5):
+            if n + 1 in schema:  # file offset n * page is page n + 1
+                continue
             fh.seek(n * page)
             fh.write(bytes(rng.randrange(256) for _ in range(page)))
 

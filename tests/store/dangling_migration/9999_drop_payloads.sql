@@ -1,0 +1,2 @@
+-- Deletes every archived payload although observations point at them.
+DELETE FROM raw_payloads;
