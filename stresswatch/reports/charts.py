@@ -144,9 +144,22 @@ def _style(ax, spec: ChartSpec) -> None:
     ax.tick_params(labelsize=8.5, colors=INK)
 
 
+class _DateTicks(mdates.AutoDateLocator):
+    """matplotlib's AutoDateLocator, remembering the ticks of the last view interval: its ticks
+    depend on the interval only (not on the axis' size), and every layout pass and the draw ask
+    again (dateutil's rrule makes each answer cost about a millisecond)."""
+
+    def __call__(self):
+        interval = tuple(self.axis.get_view_interval())
+        if getattr(self, "_ticks_for", None) != interval:
+            self._ticks = super().__call__()
+            self._ticks_for = interval
+        return np.array(self._ticks)  # a copy: the caller may change it
+
+
 def _date_axis(ax, first: np.datetime64, last: np.datetime64) -> None:
     span = (last - first).astype(int) if last > first else 1
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    locator = _DateTicks(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     if span > 3 * 366:
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))

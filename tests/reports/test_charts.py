@@ -56,3 +56,24 @@ def test_label_layout_avoids_overlaps():
         spans.setdefault(row, []).append((a, b))
     # the labels at 0.90 and 0.95 would run off the axis: they are right-aligned
     assert layout[3][1] == "right" and layout[4][1] == "right"
+
+
+def test_date_ticks_are_matplotlibs_and_follow_a_new_view():
+    """The remembered date ticks are AutoDateLocator's for the view shown, also after it changes."""
+    import matplotlib.dates as mdates
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from stresswatch.reports.charts import _date_axis
+
+    ax = Figure().add_subplot()
+    plain = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    plain.set_axis(ax.xaxis)
+    _date_axis(ax, np.datetime64("2016-08-16"), np.datetime64("2026-08-20"))
+    for first, last in (("2016-08-16", "2026-08-20"), ("2025-08-20", "2026-08-20"), ("2026-08-01", "2026-08-20")):
+        ax.set_xlim(np.datetime64(first), np.datetime64(last))  # the same locator, a new view
+        expected = plain()
+        assert list(ax.xaxis.get_majorticklocs()) == list(expected) and len(expected) >= 3
+        ticks = ax.xaxis.get_majorticklocs()
+        ticks[:] = 0  # a caller changing its copy changes nothing remembered
+        assert list(ax.xaxis.get_majorticklocs()) == list(expected)
