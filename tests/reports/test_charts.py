@@ -77,3 +77,19 @@ def test_date_ticks_are_matplotlibs_and_follow_a_new_view():
         ticks = ax.xaxis.get_majorticklocs()
         ticks[:] = 0  # a caller changing its copy changes nothing remembered
         assert list(ax.xaxis.get_majorticklocs()) == list(expected)
+
+
+def test_a_chart_file_has_savefigs_pixels_without_the_opaque_alpha(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from stresswatch.reports.charts import draw_chart
+
+    spec = ChartSpec(id="c", kind="line", title="T", ylabel="Y", source="S", asof="2023-03-01", alt="alt",
+                     series=SERIES, shading=[("2023-01-20", "2023-02-10")])
+    ours = Image.open(render_chart(spec, tmp_path))
+    draw_chart(spec).savefig(tmp_path / "savefig.png", dpi=DPI, facecolor="white")
+    theirs = np.asarray(Image.open(tmp_path / "savefig.png"))
+    assert ours.mode == "RGB" and theirs.shape[2] == 4 and (theirs[..., 3] == 255).all()
+    assert np.array_equal(np.asarray(ours), theirs[..., :3])
+    assert ours.info["Software"].startswith("Matplotlib version") and round(ours.info["dpi"][0]) == DPI
