@@ -18,11 +18,15 @@ report -> alerts -> mail, each step recorded in the run ledger as job `day:<step
 - `stop` (a threading.Event) is checked between steps: SIGTERM finishes the step in flight.
 
 The events step stores the alignment it computes (`store.alignments`), and the report step reads
-it from there. Time comes from the injected clock (`stresswatch.clock`).
+it from there. The steps after compute read the regime states as of D through one shared memo
+(`regimes.state.sharing_states`: events, report and alerts each asked for the headline model's
+state and built its history again); a fetch or compute step that runs drops the memo. Time comes
+from the injected clock (`stresswatch.clock`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -35,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from stresswatch.clock import Clock, system_clock
 from stresswatch.errors import StoreError, StresswatchError
 from stresswatch.events import align as ev_align
+from stresswatch.regimes.state import sharing_states
 from stresswatch.settings import Settings
 from stresswatch.store import Store
 
@@ -238,6 +243,10 @@ STEPS: dict[str, Step] = {
 }
 
 
+#: steps that write what a regime state is built from (observations, model runs, backtests)
+WRITES_REGIME_INPUTS = ("fetch", "compute")
+
+
 def configured_steps(settings: Settings) -> list[Step]:
     names = settings["daemon"]["steps"]
     return [STEPS[n] for n in STEPS if n in names]
@@ -268,6 +277,7 @@ def run_day(store: Store, settings: Settings, day: dt.date, clock: Clock | None 
     partition = day.isoformat()
     state: dict[str, str] = {}  # step -> success | failed | skipped | done
     changed: set[str] = set()  # steps that ran now and wrote something their readers need
+    states: dict = {}  # regime states as of D, shared by the steps that only read them
     for step in configured_steps(settings):
         if stop is not None and stop.is_set():
             result.interrupted = True
@@ -292,8 +302,12 @@ def run_day(store: Store, settings: Settings, day: dt.date, clock: Clock | None 
         ctx = Context(store, settings, day, clock, stop, reevaluate=force or (bool(rerun_for) and row is not None))
         store.ledger.start(job_name(step.name), partition, day, day)
         started = time.perf_counter()
+        writes = step.name in WRITES_REGIME_INPUTS
+        if writes:
+            states.clear()
         try:
-            out = step.func(ctx)
+            with contextlib.nullcontext() if writes else sharing_states(states):
+                out = step.func(ctx)
         except StresswatchError as exc:  # a failure the step names: recorded, the run goes on
             out = StepOutput(0, False, str(exc), {"error_type": type(exc).__name__})
         except Exception as exc:  # noqa: BLE001

@@ -11,6 +11,10 @@ fit produced the numbers. Past periods are what the model said in real time wher
 event study, the e-mail chart and the CLI all read it; nothing here fits or writes, and
 statsmodels is never imported.
 
+`sharing_states(memo)` lets the readers of one pass over a store that does not change meanwhile
+(the daily cycle's events, report and alerts steps) share each state instead of building the
+same history again.
+
 States: the regime names of the spec (calm ... stress, the labelling rule: most likely by
 filtered probability) and, for a model with a direction gate, `strengthening` (the stress regime
 while the ruble strengthens): not stress, P(stress) 0.
@@ -18,9 +22,11 @@ while the ruble strengthens): not stress, P(stress) 0.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -223,13 +229,42 @@ def run_forecast(run: RunRecord, h: int) -> np.ndarray:
     return forecast_probabilities(run.transition, run.pi_last, h)
 
 
+#: the memo of the `sharing_states` block in force (None outside one)
+_SHARED: contextvars.ContextVar[dict[tuple[int, int, str, dt.date], RegimeState] | None] = \
+    contextvars.ContextVar("stresswatch_shared_regime_states", default=None)
+
+
+@contextlib.contextmanager
+def sharing_states(memo: dict[tuple[int, int, str, dt.date], RegimeState]) -> Iterator[None]:
+    """Within the block, `regime_state` answers a question it answered before for the same store,
+    settings, model and date from `memo` (filled as it goes) instead of reading the run and building
+    its history again. Only for code that writes no model run, backtest or observation while the
+    memo lives: the caller owns it and drops it when such a write happens."""
+    token = _SHARED.set(memo)
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 def regime_state(store: Store, settings: Settings, asof: dt.date | str, model_id: str | None = None) -> RegimeState:
     """The state of `model_id` (default: the headline model as of `asof`) from its latest run with
     asof <= `asof`. A stored run carries its own spec, so a model that is no longer configured stays
-    readable; ConfigError only for a model id that is neither configured nor stored."""
+    readable; ConfigError only for a model id that is neither configured nor stored. Inside
+    `sharing_states` a repeated question is answered from the block's memo."""
     day = as_date(asof)
     assert day is not None
     model = model_id or headline(store, settings, day)
+    memo = _SHARED.get()
+    if memo is None:
+        return _regime_state(store, settings, day, model)
+    key = (id(store), id(settings), model, day)
+    if key not in memo:
+        memo[key] = _regime_state(store, settings, day, model)
+    return memo[key]
+
+
+def _regime_state(store: Store, settings: Settings, day: dt.date, model: str) -> RegimeState:
     cfg = settings["regimes"]
     rules = (float(cfg["episode_threshold"]), int(cfg["episode_min_length"]), int(cfg["episode_merge_gap"]))
     run = latest_run(store, model, day)

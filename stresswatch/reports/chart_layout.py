@@ -39,16 +39,31 @@ def renderer(fig: Figure) -> RendererBase:
     return fig.canvas.get_renderer()
 
 
+#: measured widths by (text, size, weight, dpi): FreeType lays out a string anew on every
+#: measurement (about 35 µs a character), and the charts of a report measure the same strings
+#: again and again (wrap candidates, statement labels shared by two charts, the footer stamp)
+_WIDTHS: dict[tuple[str, float, str, float], float] = {}
+_WIDTHS_MAX = 4096
+
+
 def text_width(fig: Figure, text: str, fontsize: float, weight: str = "normal") -> float:
-    """Width in pixels of `text` drawn at `fontsize` points in `fig`."""
-    width, _h, _d = renderer(fig).get_text_width_height_descent(
-        text, FontProperties(size=fontsize, weight=weight), ismath=False)
-    return float(width)
+    """Width in pixels of `text` drawn at `fontsize` points in `fig` (memoised per dpi)."""
+    key = (text, float(fontsize), weight, float(fig.dpi))
+    width = _WIDTHS.get(key)
+    if width is None:
+        w, _h, _d = renderer(fig).get_text_width_height_descent(
+            text, FontProperties(size=fontsize, weight=weight), ismath=False)
+        if len(_WIDTHS) >= _WIDTHS_MAX:
+            _WIDTHS.clear()
+        width = _WIDTHS[key] = float(w)
+    return width
 
 
 def wrap(fig: Figure, text: str, fontsize: float, width: float, weight: str = "normal") -> list[str]:
     """`text` broken at spaces into lines no wider than `width` pixels (a single word wider than
     that is broken at commas, then by characters)."""
+    if text_width(fig, text, fontsize, weight) <= width:
+        return [text]  # what the word-by-word pass below would give, in one measurement
     lines: list[str] = []
     current = ""
     for word in text.split(" "):

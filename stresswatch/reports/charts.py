@@ -32,6 +32,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Annotation  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
+from PIL import Image  # noqa: E402
+from PIL.PngImagePlugin import PngInfo  # noqa: E402
 
 from stresswatch.reports import chart_layout as layout  # noqa: E402
 
@@ -118,9 +120,21 @@ def render_chart(spec: ChartSpec, folder: str | Path) -> Path:
     fig = draw_chart(spec)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=DPI, facecolor="white")
+    save_png(fig, tmp)
     tmp.replace(path)
     return path
+
+
+def save_png(fig: Figure, target: Any) -> None:
+    """`fig` on white as an RGB PNG (a path or a binary file), with savefig's metadata (the
+    Software text, the dpi). The charts are opaque, so the alpha channel `savefig` writes is 255
+    everywhere: the same pixels without it make a file about 9% smaller and quicker to encode."""
+    fig.set_facecolor("white")
+    fig.canvas.draw()
+    rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    info = PngInfo()
+    info.add_text("Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/")
+    Image.fromarray(np.ascontiguousarray(rgb)).save(target, format="png", dpi=(fig.dpi, fig.dpi), pnginfo=info)
 
 
 def render_many(specs: Sequence[ChartSpec], folder: str | Path) -> list[Path]:
@@ -144,9 +158,22 @@ def _style(ax, spec: ChartSpec) -> None:
     ax.tick_params(labelsize=8.5, colors=INK)
 
 
+class _DateTicks(mdates.AutoDateLocator):
+    """matplotlib's AutoDateLocator, remembering the ticks of the last view interval: its ticks
+    depend on the interval only (not on the axis' size), and every layout pass and the draw ask
+    again (dateutil's rrule makes each answer cost about a millisecond)."""
+
+    def __call__(self):
+        interval = tuple(self.axis.get_view_interval())
+        if getattr(self, "_ticks_for", None) != interval:
+            self._ticks = super().__call__()
+            self._ticks_for = interval
+        return np.array(self._ticks)  # a copy: the caller may change it
+
+
 def _date_axis(ax, first: np.datetime64, last: np.datetime64) -> None:
     span = (last - first).astype(int) if last > first else 1
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    locator = _DateTicks(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     if span > 3 * 366:
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from stresswatch.store import Store
-from stresswatch.store.observations import SeriesListing
+from stresswatch.store.observations import SeriesEntry
 
 
 class SeriesReader:
@@ -24,13 +24,13 @@ class SeriesReader:
         self.store = store
         self.cache = cache
         self._vintages: dict[str, pd.DataFrame] = {}
-        self._catalog: list[SeriesListing] | None = None
+        self._catalog: list[SeriesEntry] | None = None
 
-    def catalog(self) -> list[SeriesListing]:
-        """`store.observations.list_series()`, read once until `refresh()` (one aggregate over every
-        observation: a report asks for it from several sections)."""
+    def catalog(self) -> list[SeriesEntry]:
+        """`store.observations.series_entries()` (the series and their oldest observation dates),
+        read once until `refresh()`: a report asks for it from several sections."""
         if self._catalog is None:
-            self._catalog = self.store.observations.list_series()
+            self._catalog = self.store.observations.series_entries()
         return self._catalog
 
     def refresh(self) -> None:
@@ -42,7 +42,7 @@ class SeriesReader:
         """Ids of the stored series that start with `prefix`, sorted."""
         return sorted(r["id"] for r in self.catalog() if r["id"].startswith(prefix))
 
-    def info(self, series_id: str) -> SeriesListing | None:
+    def info(self, series_id: str) -> SeriesEntry | None:
         """The catalogue row of `series_id` (None when the series is not stored)."""
         for row in self.catalog():
             if row["id"] == series_id:

@@ -7,6 +7,7 @@ import datetime as dt
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -43,7 +44,8 @@ def iso(day: dt.date | pd.Timestamp | str | None) -> str | None:
 def points(series: pd.Series) -> tuple[list[str], list[float]]:
     """A series as (ISO dates, floats) for a chart spec."""
     s = series.dropna()
-    return [d.strftime("%Y-%m-%d") for d in s.index], [float(v) for v in s.to_numpy(dtype=float)]
+    days = np.datetime_as_string(pd.DatetimeIndex(s.index).to_numpy(dtype="datetime64[D]"), unit="D")
+    return days.tolist(), s.to_numpy(dtype=float).tolist()
 
 
 def years_before(day: dt.date, years: int) -> dt.date:

@@ -55,6 +55,18 @@ class SeriesListing(TypedDict):
     last_fetched: str | None
 
 
+class SeriesEntry(TypedDict):
+    """A registered series and the date of its oldest observation (`series_entries`)."""
+
+    id: str
+    source: str
+    name: str
+    unit: str
+    frequency: str
+    publication_lag_days: int
+    first: str | None
+
+
 class DerivedSeries(NamedTuple):
     """One computed series to store: its metadata, values by date, and when each became known
     (None: on its own date)."""
@@ -283,6 +295,16 @@ class Observations:
             args.append(source)
         sql += " ORDER BY s.id"
         return [SeriesListing(**dict(r)) for r in self._db.query(sql, args)]  # type: ignore[typeddict-item]
+
+    def series_entries(self) -> list[SeriesEntry]:
+        """Every registered series with the date of its oldest observation (None when it has none),
+        ordered by id: one seek per series down the primary key, where `list_series` aggregates
+        every stored observation (a report needs no count)."""
+        rows = self._db.query(
+            """SELECT s.id, s.source, s.name, s.unit, s.frequency, s.publication_lag_days,
+                      (SELECT MIN(o.date) FROM observations o WHERE o.series_id = s.id) AS first
+               FROM series s ORDER BY s.id""")
+        return [SeriesEntry(**dict(r)) for r in rows]  # type: ignore[typeddict-item]
 
     def series_info(self, series_id: str) -> SeriesRow | None:
         row = self._db.query_one("SELECT * FROM series WHERE id = ?", (series_id,))

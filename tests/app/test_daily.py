@@ -218,3 +218,33 @@ def test_force_runs_every_step_again_and_sends_nothing_twice(tmp_path, planted, 
     assert alerts.note == "re-evaluated: no alert changed state"
     assert forced.steps[2].note == "nothing to send"
     assert len(smtp.box.received) == 1
+
+
+def test_the_reader_steps_share_the_regime_state_of_d(filled, tmp_path, monkeypatch):
+    """events, report and alerts all read the headline model's state as of D: it is built once (and
+    D-1's once, for the report's change since the previous report), and the report and the alert
+    show what a fresh read gives."""
+    from stresswatch import settings as settings_mod
+    from stresswatch.clock import FixedClock
+    from stresswatch.regimes import state as state_mod
+    from tests.fakes.report_data import REPORT_DAY as D
+
+    store = filled["store"]
+    s = settings_mod.load(filled["config"], environ={}, overrides={
+        "daemon.steps": ["events", "report", "alerts"], "report.out": str(tmp_path / "reports"),
+        "alerts.rules": [{"id": "stress-regime", "kind": "regime", "model": "", "enter": 0.5, "exit": 0.3}]})
+    built: list[dt.date] = []
+    real = state_mod.build_history
+    monkeypatch.setattr(state_mod, "build_history", lambda st, run, policy: built.append(run.asof) or real(st, run, policy))
+    result = daily.run_day(store, s, D, FixedClock("2023-08-16T18:00:00Z"), force=True)
+    assert result.ok, result.summary()
+    assert [x.name for x in result.steps] == ["events", "report", "alerts"]
+    in_cycle = list(built)
+    fresh = state_mod.regime_state(store, s, D)
+    assert in_cycle.count(fresh.run.asof) == 1  # D's run: once for the three steps
+    assert len(in_cycle) <= 2  # and at most D-1's run besides (this store has no run before D)
+    written = json.loads((tmp_path / "reports" / D.isoformat() / "report.json").read_text())
+    assert written["headline"]["p_stress_filtered"] == fresh.p_stress_filtered
+    assert written["headline"]["regime"] == fresh.regime
+    history = store.alerts.history("stress-regime", 5)
+    assert history and history[0]["value"] == fresh.p_stress_filtered

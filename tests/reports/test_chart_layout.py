@@ -145,3 +145,27 @@ def test_long_footers_wrap_instead_of_running_into_the_date():
     source = next(t for t in fig.texts if t.get_text().startswith("Source:"))
     assert source.get_text().count("\n") >= 1
     assert re.sub(r"\s+", " ", source.get_text()) == "Source: " + spec.source
+
+
+def test_wrap_gives_the_word_by_word_lines_and_a_fitting_text_whole():
+    fig = Figure(figsize=(4, 2), dpi=110)
+    text = "Bank of Russia official rates, cross rates via cbr.fx.USD and more words besides"
+    full = chart_layout.text_width(fig, text, 9)
+    assert chart_layout.wrap(fig, text, 9, full + 1) == [text]
+    lines = chart_layout.wrap(fig, text, 9, full / 2.5)
+    assert len(lines) >= 3 and " ".join(lines) == text
+    assert all(chart_layout.text_width(fig, line, 9) <= full / 2.5 for line in lines)
+    # greedy: no line could have taken the next line's first word
+    for line, after in zip(lines, lines[1:]):
+        assert chart_layout.text_width(fig, f"{line} {after.split(' ')[0]}", 9) > full / 2.5
+
+
+def test_measured_widths_are_remembered_per_size_weight_and_dpi():
+    small, large = Figure(figsize=(4, 2), dpi=100), Figure(figsize=(4, 2), dpi=200)
+    text = "Data as known on 2023-08-16 · stresswatch"
+    measured = chart_layout.renderer(small).get_text_width_height_descent(
+        text, chart_layout.FontProperties(size=7.5), ismath=False)[0]
+    assert chart_layout.text_width(small, text, 7.5) == measured == chart_layout.text_width(small, text, 7.5)
+    assert chart_layout.text_width(large, text, 7.5) > 1.8 * measured  # not the 100 dpi width
+    assert chart_layout.text_width(small, text, 7.5, weight="bold") > measured
+    assert chart_layout.text_width(small, text, 9) > measured

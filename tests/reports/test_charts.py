@@ -56,3 +56,40 @@ def test_label_layout_avoids_overlaps():
         spans.setdefault(row, []).append((a, b))
     # the labels at 0.90 and 0.95 would run off the axis: they are right-aligned
     assert layout[3][1] == "right" and layout[4][1] == "right"
+
+
+def test_date_ticks_are_matplotlibs_and_follow_a_new_view():
+    """The remembered date ticks are AutoDateLocator's for the view shown, also after it changes."""
+    import matplotlib.dates as mdates
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from stresswatch.reports.charts import _date_axis
+
+    ax = Figure().add_subplot()
+    plain = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    plain.set_axis(ax.xaxis)
+    _date_axis(ax, np.datetime64("2016-08-16"), np.datetime64("2026-08-20"))
+    for first, last in (("2016-08-16", "2026-08-20"), ("2025-08-20", "2026-08-20"), ("2026-08-01", "2026-08-20")):
+        ax.set_xlim(np.datetime64(first), np.datetime64(last))  # the same locator, a new view
+        expected = plain()
+        assert list(ax.xaxis.get_majorticklocs()) == list(expected) and len(expected) >= 3
+        ticks = ax.xaxis.get_majorticklocs()
+        ticks[:] = 0  # a caller changing its copy changes nothing remembered
+        assert list(ax.xaxis.get_majorticklocs()) == list(expected)
+
+
+def test_a_chart_file_has_savefigs_pixels_without_the_opaque_alpha(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from stresswatch.reports.charts import draw_chart
+
+    spec = ChartSpec(id="c", kind="line", title="T", ylabel="Y", source="S", asof="2023-03-01", alt="alt",
+                     series=SERIES, shading=[("2023-01-20", "2023-02-10")])
+    ours = Image.open(render_chart(spec, tmp_path))
+    draw_chart(spec).savefig(tmp_path / "savefig.png", dpi=DPI, facecolor="white")
+    theirs = np.asarray(Image.open(tmp_path / "savefig.png"))
+    assert ours.mode == "RGB" and theirs.shape[2] == 4 and (theirs[..., 3] == 255).all()
+    assert np.array_equal(np.asarray(ours), theirs[..., :3])
+    assert ours.info["Software"].startswith("Matplotlib version") and round(ours.info["dpi"][0]) == DPI

@@ -37,8 +37,8 @@ def test_series_reader_cache_matches_store_reads_with_vintages(tmp_path):
 
 
 def test_the_catalogue_is_read_once_per_report_and_refresh_sees_new_series(tmp_path):
-    """Sections ask for the catalogue about twenty times per report; one aggregate over the
-    observations serves them all, and a builder that lives on (the daemon) sees the store anew
+    """Sections ask for the catalogue about twenty times per report; one read of the series table
+    serves them all, and a builder that lives on (the daemon) sees the store anew
     for its next report."""
     from stresswatch.fetchers.base import SeriesInfo
 
@@ -51,4 +51,26 @@ def test_the_catalogue_is_read_once_per_report_and_refresh_sees_new_series(tmp_p
     assert reader.ids("x.") == ["x.a"]
     reader.refresh()
     assert reader.ids("x.") == ["x.a", "x.b"] and reader.info("x.b")["name"] == "b"
+    store.close()
+
+
+def test_the_empty_store_notice_reads_the_oldest_stored_date(tmp_path):
+    """`stored_data` judges from the catalogue's oldest dates: no series, series without
+    observations, history that starts after D, and history known on D."""
+    from stresswatch.fetchers.base import SeriesInfo
+    from stresswatch.reports.sections.stored_data import stored_data
+
+    store = Store.open(tmp_path / "e.db")
+    day = dt.date(2023, 8, 16)
+    no_failures = lambda names: []  # noqa: E731  (the ledger has none)
+    assert stored_data(SeriesReader(store), ["cbr"], day, no_failures)["stored"] is False
+    store.observations.upsert_series([SeriesInfo("cbr.fx.USD", "cbr", "US dollar", "RUB", "D", 0)])
+    out = stored_data(SeriesReader(store), ["cbr"], day, no_failures)
+    assert out["empty"] is True and out["stored"] is False
+    fetched = dt.datetime(2023, 9, 1, tzinfo=dt.timezone.utc)
+    store.observations.write_observations([Observation("cbr.fx.USD", dt.date(2023, 8, 20), 95.0)], fetched_at=fetched)
+    out = stored_data(SeriesReader(store), ["cbr"], day, no_failures)
+    assert out["empty"] is True and out["stored"] is True and "starts on 2023-08-20" in out["message"]
+    store.observations.write_observations([Observation("cbr.fx.USD", dt.date(2023, 8, 1), 90.0)], fetched_at=fetched)
+    assert stored_data(SeriesReader(store), ["cbr"], day, no_failures)["empty"] is False
     store.close()

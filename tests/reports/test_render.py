@@ -141,3 +141,37 @@ def test_formats_and_records(filled, tmp_path):
     assert rows and rows[0]["date"] == "2023-08-16" and rows[0]["formats"] == "json"
     with pytest.raises(Exception, match="unknown report format"):
         render.parse_formats("html,pdf")
+
+
+def test_compiled_templates_are_kept_between_processes_and_give_the_same_report(filled, tmp_path, monkeypatch):
+    """Jinja2's bytecode cache: a fresh environment (as in a new process) loads report.html and
+    report.md compiled from the cache folder, keyed per environment, and renders the same files."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(render, "_ENVS", {})
+    first = render.render_day(filled["store"], filled["settings"], D, out=tmp_path / "a", clock=fixed_clock(),
+                              update_archive=False)
+    cached = sorted(p.name for p in (tmp_path / "tmp").glob("_jinja2-cache-*/stresswatch_*.cache"))
+    assert len([n for n in cached if n.startswith("stresswatch_html_")]) == 2  # report.html and index.html
+    assert len([n for n in cached if n.startswith("stresswatch_md_")]) == 1
+    monkeypatch.setattr(render, "_ENVS", {})
+    compiled = []
+    monkeypatch.setattr(render.jinja2.Environment, "compile",
+                        lambda self, *a, **k: compiled.append(a) or pytest.fail("compiled again"))
+    second = render.render_day(filled["store"], filled["settings"], D, out=tmp_path / "b", clock=fixed_clock(),
+                               update_archive=False)
+    assert compiled == []
+    assert texts(second.folders[0]) == texts(first.folders[0])
+
+
+def test_a_report_renders_without_a_usable_template_cache_folder(filled, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing" / "tmp"))
+    monkeypatch.setattr(render, "_ENVS", {})
+    assert render._bytecode_cache("html") is None
+    result = render.render_day(filled["store"], filled["settings"], D, out=tmp_path / "o", clock=fixed_clock(),
+                               update_archive=False)
+    assert "Method notes" in (result.folders[0] / "report.html").read_text()

@@ -93,3 +93,18 @@ def test_all_vintages_and_last_observation_date(store):
     assert store.observations.last_observation_date("cbr", dt.date(2023, 8, 15)) == dt.date(2023, 8, 15)
     assert store.observations.last_observation_date("cbr", dt.date(2023, 8, 31)) == dt.date(2023, 8, 16)
     assert store.observations.last_observation_date("cbr", dt.date(2023, 1, 1)) is None
+
+
+def test_series_entries_give_each_series_its_oldest_date_as_list_series_does(store):
+    store.observations.upsert_series([USD, TRADE, SeriesInfo("x.empty", "x", "nothing yet", "u", "D", 0)])
+    fetched = dt.datetime(2026, 1, 5, 12, tzinfo=UTC)
+    store.observations.write_observations([obs("cbr.fx.USD", "2023-08-15", 101.0), obs("cbr.fx.USD", "2023-08-14", 100.0),
+                                           obs("imf.x", "2023-06-01", 9.5e9)], fetched_at=fetched)
+    store.observations.write_observations([obs("cbr.fx.USD", "2023-08-14", 100.5)],
+                                          fetched_at=fetched + dt.timedelta(days=1))  # a revision: a second vintage
+    entries = store.observations.series_entries()
+    assert [e["id"] for e in entries] == ["cbr.fx.USD", "imf.x", "x.empty"]
+    assert {e["id"]: e["first"] for e in entries} == {"cbr.fx.USD": "2023-08-14", "imf.x": "2023-06-01", "x.empty": None}
+    listed = {r["id"]: r for r in store.observations.list_series()}
+    for e in entries:
+        assert {k: listed[e["id"]][k] for k in e} == e

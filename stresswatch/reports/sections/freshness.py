@@ -12,7 +12,7 @@ from stresswatch.reports.reader import SeriesReader
 from stresswatch.reports.values import iso, years_before
 from stresswatch.settings import Settings
 from stresswatch.status import fetch_age, series_stale
-from stresswatch.store.observations import SeriesListing
+from stresswatch.store.observations import SeriesEntry
 
 #: (sources, D) -> per source: last_success, last_error, last_error_at as known on D
 LedgerFacts = Callable[[list[str], dt.date], Mapping[str, Mapping[str, Any]]]
@@ -24,7 +24,7 @@ def freshness(reader: SeriesReader, settings: Settings, day: dt.date, ledger_fac
     overdue by more than `[report] stale_days` business days, or no fetch succeeded within the
     source's `stale_days`. The rules are `stresswatch.status`'s (`series_stale`, `fetch_age`), applied
     to what is known on D."""
-    by_source: dict[str, list[SeriesListing]] = {}
+    by_source: dict[str, list[SeriesEntry]] = {}
     for row in reader.catalog():
         by_source.setdefault(row["source"], []).append(row)
     sources = [s for s in settings.source_ids if settings.source(s)["enabled"] or s in by_source]

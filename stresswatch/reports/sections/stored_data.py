@@ -26,9 +26,8 @@ def stored_data(reader: SeriesReader, sources: list[str], day: dt.date, failures
     """`empty`: no observation is dated on or before D, so nothing is known on D; `stored`: the
     store holds any observation at all; `failed`: the open fetch failures per source (looked up
     only when nothing is stored); `message`: the explanation the report shows when `empty`."""
-    rows = reader.catalog()
-    stored = any(int(row.get("count") or 0) for row in rows)
-    firsts = sorted(row["first"] for row in rows if row.get("first") and int(row.get("count") or 0))
+    firsts = sorted(row["first"] for row in reader.catalog() if row["first"])
+    stored = bool(firsts)
     if firsts and firsts[0] <= day.isoformat():
         return {"empty": False, "stored": True, "failed": [], "message": ""}
     if stored:
