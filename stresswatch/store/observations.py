@@ -28,8 +28,8 @@ from stresswatch.store.database import Database, as_date, iso
 DateLike = dt.date | str
 
 
-class SeriesRow(TypedDict):
-    """One `series` row."""
+class SeriesFields(TypedDict):
+    """What the `series` table says of a series (the fields every series answer carries)."""
 
     id: str
     source: str
@@ -37,34 +37,26 @@ class SeriesRow(TypedDict):
     unit: str
     frequency: str
     publication_lag_days: int
+
+
+class SeriesRow(SeriesFields):
+    """One `series` row."""
+
     updated_at: str
 
 
-class SeriesListing(TypedDict):
+class SeriesEntry(SeriesFields):
+    """A registered series and the date of its oldest observation (`series_entries`)."""
+
+    first: str | None
+
+
+class SeriesListing(SeriesEntry):
     """A series with the span of its observations (`list_series`)."""
 
-    id: str
-    source: str
-    name: str
-    unit: str
-    frequency: str
-    publication_lag_days: int
-    first: str | None
     last: str | None
     count: int
     last_fetched: str | None
-
-
-class SeriesEntry(TypedDict):
-    """A registered series and the date of its oldest observation (`series_entries`)."""
-
-    id: str
-    source: str
-    name: str
-    unit: str
-    frequency: str
-    publication_lag_days: int
-    first: str | None
 
 
 class DerivedSeries(NamedTuple):
