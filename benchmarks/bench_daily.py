@@ -137,6 +137,27 @@ class Runner:
 
 
 # ---------------------------------------------------------------------------------------------
+#: the libraries a fresh process of each kind imports before it does any work
+FLOOR_IMPORTS = {
+    "compute": ("numpy, pandas", "import numpy, pandas"),
+    "run": ("numpy, pandas, Jinja2, matplotlib (Agg), Pillow",
+            "import numpy, pandas, jinja2, matplotlib; matplotlib.use('Agg'); import matplotlib.figure, "
+            "matplotlib.dates, matplotlib.backends.backend_agg, PIL.Image"),
+}
+
+
+def floor_line(runner: Runner, kind: str, cold_cpu: float, target: float, repeat: int) -> str:
+    """The CPU a fresh Python process spends importing the libraries `kind` needs (numpy, pandas;
+    for `run` also Jinja2, matplotlib and Pillow), measured now, as a fraction of the cold cost:
+    warm costs at least this much whatever stresswatch does, so a target below it is out of reach
+    for this stack."""
+    label, code = FLOOR_IMPORTS[kind]
+    cpu = statistics.median(runner.measured(["-c", code])["cpu"] for _ in range(max(repeat, 3)))
+    return (f"  floor: a fresh python importing {label}: {cpu:5.2f} CPU s = {cpu / cold_cpu:.3f} of cold "
+            f"({cpu / (target * cold_cpu):.0%} of what the target leaves a warm {kind})")
+
+
+# ---------------------------------------------------------------------------------------------
 def config_for(base: Path, store: Path, folder: Path) -> Path:
     """The replay's settings file with the store at `store` and the reports beside it."""
     text = base.read_text()
@@ -194,6 +215,7 @@ def part_compute(runner: Runner, folder: Path, base_cfg: Path, obs: Path, day: d
              f"   mode: {', '.join(sorted(set(modes)))}",
              f"  warm / cold                         {med(warm_runs, 'wall') / med(cold_runs, 'wall'):7.3f} / "
              f"{med(warm_runs, 'cpu') / med(cold_runs, 'cpu'):6.3f}   (target <= 0.10)",
+             floor_line(runner, "compute", med(cold_runs, "cpu"), 0.10, repeat),
              f"  without the regime update (compute(run_regimes=False), fresh processes, median of {repeat}):",
              f"    cold {med(cold_b, 'wall'):7.2f} / {med(cold_b, 'cpu'):6.2f}   warm {med(warm_b, 'wall'):7.2f} / "
              f"{med(warm_b, 'cpu'):6.2f}   warm / cold {med(warm_b, 'wall') / med(cold_b, 'wall'):6.3f} / "
@@ -233,6 +255,7 @@ def part_run(runner: Runner, folder: Path, base_cfg: Path, obs: Path, obs_prev: 
              f"  warm (after run --date {prev})        {med(warm_runs, 'wall'):7.2f} / {med(warm_runs, 'cpu'):6.2f}",
              f"  warm / cold                            {med(warm_runs, 'wall') / med(cold_runs, 'wall'):7.3f} / "
              f"{med(warm_runs, 'cpu') / med(cold_runs, 'cpu'):6.3f}   (target <= 0.25)",
+             floor_line(runner, "run", med(cold_runs, "cpu"), 0.25, repeat),
              "  steps (wall seconds, median; cold / warm), by owner:"]
     for step in cs[0]:
         c = statistics.median(s.get(step, 0.0) for s in cs)
