@@ -28,7 +28,11 @@ Parts (targets from issue 12 and 14):
            are in ../shared) and with 3; target <= 600 MB; and without the regime update.
 
 The code is compiled to bytecode first (`compileall`), so no measured process pays for compiling
-sources. Wall times on a shared 2-core machine are noisy: the script prints wall and CPU (user + system of
+sources. Each ratio part also prints its floor: the CPU a fresh Python process spends importing the libraries
+that kind of process needs (numpy and pandas; for `run` also Jinja2, matplotlib and Pillow),
+measured in the same run, as a fraction of the cold cost and of what the target leaves the warm one.
+
+Wall times on a shared 2-core machine are noisy: the script prints wall and CPU (user + system of
 the child) medians; CPU is the steadier number.
 """
 
