@@ -56,14 +56,18 @@ class Request:
     #: data a paged parser needs to build the follow-up request (cursor, offset, window)
     context: tuple[tuple[str, Any], ...] = ()
 
-    def display(self) -> str:
-        """The request as one line (query string included, secrets redacted), for --dry-run and logs."""
+    def line(self) -> str:
+        """The request as one line: method, URL and query string, as they are (see `display`)."""
         from urllib.parse import urlencode
 
+        query = urlencode(self.params)
+        return f"{self.method} {self.url}{'?' + query if query else ''}"
+
+    def display(self) -> str:
+        """The request as one line (query string included, secrets redacted), for --dry-run and logs."""
         from stresswatch.redaction import redact
 
-        query = urlencode(self.params)
-        return redact(f"{self.method} {self.url}{'?' + query if query else ''}")
+        return redact(self.line())
 
     def context_get(self, key: str, default: Any = None) -> Any:
         return dict(self.context).get(key, default)

@@ -5,7 +5,7 @@ response body, zlib-compressed, stored before it is parsed, with the request tha
 The same source + body + request is stored once: `dedup_key` (migration 0012) is the SHA-256 of
 the source, the body's sha256 and the archived request JSON (function `dedup_key`), unique in
 the table. Since 0012 the request JSON is stored zlib-compressed, and `url` is NULL when it is
-the archived request's own line (`_request_line`: method, URL, query string), which the reader
+the archived request's own line (`Request.line`: method, URL, query string), which the reader
 then rebuilds from the JSON; rows archived before keep both as text. `Payload.url` is the same
 either way.
 
@@ -25,7 +25,6 @@ import json
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Iterator
-from urllib.parse import urlencode
 
 from stresswatch.fetchers.base import Request
 from stresswatch.redaction import SECRET_PARAMS, redact, redact_bytes
@@ -44,14 +43,6 @@ def request_to_json(request: Request) -> str:
         "body": request.body.decode("utf-8", "replace") if request.body else None,
         "label": request.label, "context": [[k, v] for k, v in request.context],
     }, sort_keys=True, default=str))
-
-
-def _request_line(request_json: str) -> str:
-    """The one-line form of an archived request (method, URL, query string), built from the
-    archived JSON alone: what `url` holds when it is stored as NULL."""
-    data = json.loads(request_json)
-    query = urlencode([tuple(p) for p in data["params"]])
-    return f"{data['method']} {data['url']}{'?' + query if query else ''}"
 
 
 def _request_text(stored: str | bytes) -> str:
@@ -124,7 +115,8 @@ class Payloads:
                 """INSERT INTO raw_payloads (source, url, request_json, status, content_type, sha256, size, body,
                                              fetched_at, parser_version, job, partition, meta, dedup_key)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (source, None if url == _request_line(request_json) else url, zlib.compress(request_json.encode("utf-8"), 9),
+                (source, None if url == request_from_json(request_json).line() else url,
+                 zlib.compress(request_json.encode("utf-8"), 9),
                  status, redact(content_type or ""), digest, len(body), zlib.compress(body, 6), iso(fetched_at),
                  parser_version, job, partition, meta_json, key))
             return int(cur.lastrowid or 0)
@@ -138,10 +130,10 @@ class Payloads:
             args.append(source)
         sql += " ORDER BY fetched_at, id"
         for r in self._db.query(sql, args):
-            request_json = _request_text(r["request_json"])
+            request = request_from_json(_request_text(r["request_json"]))
             yield Payload(
-                id=r["id"], source=r["source"], url=r["url"] if r["url"] is not None else _request_line(request_json),
-                request=request_from_json(request_json),
+                id=r["id"], source=r["source"], url=r["url"] if r["url"] is not None else request.line(),
+                request=request,
                 status=r["status"], content_type=r["content_type"], sha256=r["sha256"],
                 body=zlib.decompress(r["body"]),
                 fetched_at=dt.datetime.fromisoformat(r["fetched_at"].rstrip("Z")).replace(tzinfo=dt.timezone.utc),
