@@ -43,14 +43,9 @@ AGGREGATE_FIELDS: tuple[tuple[str, str], ...] = (
     ("mean_d_index", "mean_d_index"), ("mean_car_rub", "mean_car_rub"), ("confounded", "confounded"),
     ("p_value", "p_value"))
 
-_INT_COLUMNS = {"confounded", "pool", "n", "n_used"}
 _DATE_COLUMNS = {"date", "t0", "t0_fx"}
-#: REAL columns of the tables (an integer stored there reads back as a float)
-_REAL_COLUMNS = {"p_stress_filtered", "p_stress_smoothed", "index_value", "index_percentile", "d_index", "abnormal",
-                 "pre_trend", "car_rub", "statistic", "p_value", "q_value", "mean_abnormal", "mean_d_index",
-                 "mean_car_rub"}
-#: columns a row must have (NOT NULL in the tables)
-_REQUIRED = {"statement_id", "date", "confounded", "group_name", "n", "n_used"}
+#: the tables whose columns say how a value is stored (packed rows hold what they would hold)
+_ROW_TABLES = ("alignment_statements", "alignment_aggregates")
 #: later dates one keyframe serves as dictionary before a date is stored whole again
 KEYFRAME_SPAN = 30
 
@@ -74,15 +69,25 @@ class Alignments:
 
     def __init__(self, db: Database):
         self._db = db
+        self._columns: dict[str, tuple[str, bool]] | None = None
+
+    def _schema(self) -> dict[str, tuple[str, bool]]:
+        """Column -> (declared type, NOT NULL) of the row tables, read from the schema once."""
+        if self._columns is None:
+            self._columns = {r["name"]: (str(r["type"]).upper(), bool(r["notnull"]))
+                             for table in _ROW_TABLES for r in self._db.query(f"PRAGMA table_info({table})")}
+        return self._columns
 
     def save(self, asof: dt.date, *, model_id: str, statistic: str, warnings: Iterable[str], inputs: str,
              statements: Iterable[Mapping[str, Any]], aggregates: Iterable[Mapping[str, Any]]) -> int:
         """Replace what is stored for `asof`; returns the statement rows written."""
         day = asof.isoformat()
-        s_rows = [[_cell(column, r.get(key)) for key, column in STATEMENT_FIELDS] for r in statements]
-        a_rows = [[_cell(column, r.get(key)) for key, column in AGGREGATE_FIELDS] for r in aggregates]
-        _check(day, s_rows, STATEMENT_FIELDS, "statement_id")
-        _check(day, a_rows, AGGREGATE_FIELDS, "group_name")
+        schema = self._schema()
+        s_rows = [[_cell(column, r.get(key), schema[column][0]) for key, column in STATEMENT_FIELDS] for r in statements]
+        a_rows = [[_cell(column, r.get(key), schema[column][0]) for key, column in AGGREGATE_FIELDS] for r in aggregates]
+        required = {column for column, (_, not_null) in schema.items() if not_null}
+        _check(day, s_rows, STATEMENT_FIELDS, "statement_id", required)
+        _check(day, a_rows, AGGREGATE_FIELDS, "group_name", required)
         text = _rows_json(s_rows, a_rows)
         with self._db.transaction():
             self._release(day)
@@ -171,12 +176,14 @@ def _unpack(packed: bytes, dictionary: bytes | None) -> bytes:
     return unpacker.decompress(packed) + unpacker.flush()
 
 
-def _check(day: str, rows: list[list[Any]], fields: tuple[tuple[str, str], ...], key: str) -> None:
-    """What the tables' constraints refused: a missing required value, a key twice in one date."""
+def _check(day: str, rows: list[list[Any]], fields: tuple[tuple[str, str], ...], key: str,
+           required: set[str]) -> None:
+    """What the tables' constraints refused: a missing `required` (NOT NULL) value, a key twice in
+    one date."""
     columns = [column for _, column in fields]
     for row in rows:
         for column, value in zip(columns, row):
-            if value is None and column in _REQUIRED:
+            if value is None and column in required:
                 raise StoreError(f"the alignment of {day} has a row without {column}")
     at = columns.index(key)
     keys = [row[at] for row in rows]
@@ -185,8 +192,9 @@ def _check(day: str, rows: list[list[Any]], fields: tuple[tuple[str, str], ...],
         raise StoreError(f"the alignment of {day} has {key} {', '.join(map(str, twice))} more than once")
 
 
-def _cell(column: str, value: Any) -> Any:
-    """A study value as stored: NaN -> NULL, dates -> ISO text, numpy scalars -> Python."""
+def _cell(column: str, value: Any, declared: str) -> Any:
+    """A study value as stored in a column of type `declared` (TEXT, REAL or INTEGER): NaN -> NULL,
+    dates -> ISO text, numpy scalars -> Python, numbers as the column's affinity keeps them."""
     if value is None:
         return None
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
@@ -195,13 +203,13 @@ def _cell(column: str, value: Any) -> Any:
         return None
     if column in _DATE_COLUMNS:
         return value.isoformat()[:10] if isinstance(value, (dt.date, dt.datetime)) else str(value)[:10]
-    if column in _INT_COLUMNS:
+    if declared == "INTEGER":
         return int(value)
     if isinstance(value, bool):
         value = int(value)  # SQLite keeps a bool as an integer
-    if column in _REAL_COLUMNS and isinstance(value, int):
+    if declared == "REAL" and isinstance(value, int):
         return float(value)  # REAL affinity
-    if isinstance(value, (int, float)) and column not in _REAL_COLUMNS:
+    if isinstance(value, (int, float)) and declared != "REAL":
         return _as_text(value)  # TEXT affinity
     if isinstance(value, (float, str)):
         return value
