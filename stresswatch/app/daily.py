@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from stresswatch.clock import Clock, system_clock
 from stresswatch.errors import StoreError, StresswatchError
 from stresswatch.events import align as ev_align
-from stresswatch.regimes.state import sharing_states
+from stresswatch.regimes.state import SharedStates, sharing_states
 from stresswatch.settings import Settings
 from stresswatch.store import Store
 
@@ -277,7 +277,7 @@ def run_day(store: Store, settings: Settings, day: dt.date, clock: Clock | None 
     partition = day.isoformat()
     state: dict[str, str] = {}  # step -> success | failed | skipped | done
     changed: set[str] = set()  # steps that ran now and wrote something their readers need
-    states: dict = {}  # regime states as of D, shared by the steps that only read them
+    states: SharedStates = {}  # regime states as of D, shared by the steps that only read them
     for step in configured_steps(settings):
         if stop is not None and stop.is_set():
             result.interrupted = True

@@ -229,13 +229,15 @@ def run_forecast(run: RunRecord, h: int) -> np.ndarray:
     return forecast_probabilities(run.transition, run.pi_last, h)
 
 
+#: states answered within a `sharing_states` block, by (store, settings, model, date)
+SharedStates = dict[tuple[int, int, str, dt.date], RegimeState]
 #: the memo of the `sharing_states` block in force (None outside one)
-_SHARED: contextvars.ContextVar[dict[tuple[int, int, str, dt.date], RegimeState] | None] = \
-    contextvars.ContextVar("stresswatch_shared_regime_states", default=None)
+_SHARED: contextvars.ContextVar[SharedStates | None] = contextvars.ContextVar("stresswatch_shared_regime_states",
+                                                                              default=None)
 
 
 @contextlib.contextmanager
-def sharing_states(memo: dict[tuple[int, int, str, dt.date], RegimeState]) -> Iterator[None]:
+def sharing_states(memo: SharedStates) -> Iterator[None]:
     """Within the block, `regime_state` answers a question it answered before for the same store,
     settings, model and date from `memo` (filled as it goes) instead of reading the run and building
     its history again. Only for code that writes no model run, backtest or observation while the
